@@ -1,0 +1,38 @@
+// Argument checks for every public function that takes tensors. Messages name the function, the
+// tensor, its actual shape/dtype/device and what was expected, e.g.
+//   selective_scan: 'delta' has shape [2, 8, 5], expected (B, D, L) = [2, 8, 4]
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/util/Exception.h>
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace ssmkit {
+
+// Formats sizes as "[2, 8, 5]".
+std::string shape_string(at::IntArrayRef sizes);
+
+// Throws c10::Error unless `t` is defined.
+void check_defined(const at::Tensor& t, const char* fn, const char* name);
+
+// Throws unless `t` has exactly the shape `expected`; a -1 entry matches any size.
+// `layout` names the dimensions for the message, e.g. "(B, D, L)".
+void check_shape(const at::Tensor& t, const char* fn, const char* name, const char* layout,
+                 std::vector<int64_t> expected);
+
+// Throws unless t.dim() == rank.
+void check_rank(const at::Tensor& t, const char* fn, const char* name, const char* layout,
+                int64_t rank);
+
+// Throws unless `t` is on the same device as `reference`.
+void check_same_device(const at::Tensor& t, const at::Tensor& reference, const char* fn,
+                       const char* name, const char* reference_name);
+
+// Throws unless `t` is a floating-point tensor of one of `allowed`.
+void check_dtype(const at::Tensor& t, const char* fn, const char* name,
+                 std::initializer_list<at::ScalarType> allowed);
+
+}  // namespace ssmkit

@@ -1,0 +1,11 @@
+// Thread setup for LibTorch's intra-op pool: some LibTorch builds start with one thread, so every
+// program and test main calls this once to use all cores.
+#pragma once
+
+namespace ssmkit {
+
+// Sets LibTorch's intra-op thread count: `threads` when > 0, else the SSMKIT_NUM_THREADS environment
+// variable when set, else the number of cores. Returns the count in effect.
+int init_threads(int threads = 0);
+
+}  // namespace ssmkit

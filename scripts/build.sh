@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Configures and builds ssmkit into build/ (or $SSMKIT_BUILD_DIR). Extra arguments go to cmake's
+# configure step, e.g. scripts/build.sh -DSSMKIT_CUDA=OFF.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${SSMKIT_BUILD_DIR:-$root/build}"
+jobs="${SSMKIT_JOBS:-$(nproc)}"
+generator=()
+if command -v ninja >/dev/null 2>&1 && [ ! -f "$build/Makefile" ]; then generator=(-G Ninja); fi
+cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release "$@" >"$build.configure.log" 2>&1 \
+  || { cat "$build.configure.log"; exit 1; }
+grep -E "^-- ssmkit" "$build.configure.log" || true
+cmake --build "$build" -j "$jobs"
