@@ -28,9 +28,10 @@ if(Protobuf_FOUND AND Protobuf_PROTOC_EXECUTABLE)
   set(SSMKIT_HAVE_PROTOBUF ON)
 endif()
 
-# PNG plots through PLplot's cairo driver; optional (the GPU machine has no PLplot).
+# PNG plots through PLplot's cairo driver; optional (the GPU machine has no PLplot). The C library
+# is named too: plplot-c++'s pkg-config file does not pass it on, and the driver query is C API.
 set(SSMKIT_WITH_PLOTS OFF)
-pkg_check_modules(PLPLOT QUIET IMPORTED_TARGET plplot-c++)
+pkg_check_modules(PLPLOT QUIET IMPORTED_TARGET plplot-c++ plplot)
 if(PLPLOT_FOUND)
   set(SSMKIT_WITH_PLOTS ON)
   list(APPEND SSMKIT_OPTIONAL_LIBS PkgConfig::PLPLOT)

@@ -32,7 +32,8 @@ class DataLoader::Prefetcher {
   Prefetcher(BuildFn build, int64_t total, int64_t workers, int64_t capacity)
       : build_(std::move(build)), total_(total), capacity_(capacity) {
     const int64_t threads = std::min(workers, total);
-    for (int64_t i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
+    for (int64_t i = 0; i < threads; ++i)
+      threads_.emplace_back([this] { work(); });
   }
 
   ~Prefetcher() {
@@ -41,7 +42,8 @@ class DataLoader::Prefetcher {
       stopping_ = true;
     }
     space_cv_.notify_all();
-    for (auto& thread : threads_) thread.join();
+    for (auto& thread : threads_)
+      thread.join();
   }
 
   bool next(Batch& batch) {
@@ -123,9 +125,13 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
   }
 }
 
-DataLoader::~DataLoader() { stop_workers(); }
+DataLoader::~DataLoader() {
+  stop_workers();
+}
 
-void DataLoader::stop_workers() { prefetcher_.reset(); }
+void DataLoader::stop_workers() {
+  prefetcher_.reset();
+}
 
 int64_t DataLoader::num_batches() const {
   const int64_t n = dataset_->size();
@@ -141,8 +147,7 @@ std::vector<int64_t> DataLoader::epoch_order(int64_t epoch) const {
   std::vector<int64_t> order(static_cast<size_t>(dataset_->size()));
   std::iota(order.begin(), order.end(), int64_t{0});
   if (options_.shuffle) {
-    SeededRng rng(
-        SeededRng::derive({options_.seed, kShuffleStream, static_cast<uint64_t>(epoch)}));
+    SeededRng rng(SeededRng::derive({options_.seed, kShuffleStream, static_cast<uint64_t>(epoch)}));
     // Fisher-Yates with our own generator: the order is the same on every platform.
     for (int64_t i = static_cast<int64_t>(order.size()) - 1; i > 0; --i) {
       std::swap(order[i], order[rng.uniform_int(0, i)]);
@@ -161,8 +166,8 @@ Batch DataLoader::build_batch(int64_t epoch, const std::vector<int64_t>& order,
   std::vector<Example> examples;
   examples.reserve(indices.size());
   for (int64_t index : indices) {
-    SeededRng rng(SeededRng::derive({options_.seed, kTransformStream,
-                                     static_cast<uint64_t>(epoch), static_cast<uint64_t>(index)}));
+    SeededRng rng(SeededRng::derive({options_.seed, kTransformStream, static_cast<uint64_t>(epoch),
+                                     static_cast<uint64_t>(index)}));
     examples.push_back(transform_->apply(dataset_->get(index), rng));
   }
   return stack_examples(examples);
@@ -179,8 +184,7 @@ void DataLoader::reset(int64_t epoch) {
     auto order = std::make_shared<const std::vector<int64_t>>(order_);
     prefetcher_ = std::make_unique<Prefetcher>(
         [this, epoch, order](int64_t index) { return build_batch(epoch, *order, index); },
-        num_batches(), options_.num_workers,
-        options_.num_workers * options_.prefetch_per_worker);
+        num_batches(), options_.num_workers, options_.num_workers * options_.prefetch_per_worker);
   }
 }
 

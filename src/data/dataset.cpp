@@ -10,7 +10,8 @@ namespace ssmkit::data {
 Batch Dataset::get_batch(const std::vector<int64_t>& indices) const {
   std::vector<Example> examples;
   examples.reserve(indices.size());
-  for (int64_t index : indices) examples.push_back(get(index));
+  for (int64_t index : indices)
+    examples.push_back(get(index));
   return stack_examples(examples);
 }
 

@@ -15,8 +15,9 @@ void check_image(const at::Tensor& input, const char* fn) {
 }  // namespace
 
 Normalize::Normalize(std::vector<double> mean, std::vector<double> std) {
-  TORCH_CHECK(!mean.empty() && mean.size() == std.size(), "Normalize: ", mean.size(),
-              " means and ", std.size(), " standard deviations given; expected one of each per "
+  TORCH_CHECK(!mean.empty() && mean.size() == std.size(), "Normalize: ", mean.size(), " means and ",
+              std.size(),
+              " standard deviations given; expected one of each per "
               "channel");
   for (size_t c = 0; c < std.size(); ++c) {
     TORCH_CHECK(std[c] > 0.0, "Normalize: standard deviation of channel ", c, " is ", std[c],

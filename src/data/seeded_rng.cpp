@@ -23,7 +23,8 @@ uint64_t mix(uint64_t z) {
 
 uint64_t SeededRng::derive(std::initializer_list<uint64_t> parts) {
   uint64_t hash = kGoldenGamma;
-  for (uint64_t part : parts) hash = mix(hash + kGoldenGamma + mix(part));
+  for (uint64_t part : parts)
+    hash = mix(hash + kGoldenGamma + mix(part));
   return hash;
 }
 
@@ -44,7 +45,8 @@ int64_t SeededRng::uniform_int(int64_t low, int64_t high) {
   // Reject draws from the incomplete last block so every value is equally likely.
   const uint64_t limit = UINT64_MAX - UINT64_MAX % span;
   uint64_t draw = next_u64();
-  while (draw >= limit) draw = next_u64();
+  while (draw >= limit)
+    draw = next_u64();
   return static_cast<int64_t>(static_cast<uint64_t>(low) + draw % span);
 }
 

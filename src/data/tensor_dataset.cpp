@@ -21,8 +21,8 @@ TensorDataset::TensorDataset(at::Tensor inputs, at::Tensor targets)
 }
 
 Example TensorDataset::get(int64_t index) const {
-  TORCH_CHECK(index >= 0 && index < size(), "TensorDataset::get: index ", index,
-              " is outside [0, ", size(), ")");
+  TORCH_CHECK(index >= 0 && index < size(), "TensorDataset::get: index ", index, " is outside [0, ",
+              size(), ")");
   return Example{inputs_.select(0, index), targets_.select(0, index)};
 }
 

@@ -14,7 +14,8 @@ Compose::Compose(std::vector<std::shared_ptr<const Transform>> transforms)
 
 Example Compose::apply(const Example& example, SeededRng& rng) const {
   Example result = example;
-  for (const auto& transform : transforms_) result = transform->apply(result, rng);
+  for (const auto& transform : transforms_)
+    result = transform->apply(result, rng);
   return result;
 }
 

@@ -16,7 +16,8 @@ constexpr std::array<uint32_t, 256> make_table() {
   std::array<uint32_t, 256> table{};
   for (uint32_t i = 0; i < 256; ++i) {
     uint32_t crc = i;
-    for (int bit = 0; bit < 8; ++bit) crc = (crc & 1u) ? (crc >> 1) ^ kPolynomial : crc >> 1;
+    for (int bit = 0; bit < 8; ++bit)
+      crc = (crc & 1u) ? (crc >> 1) ^ kPolynomial : crc >> 1;
     table[i] = crc;
   }
   return table;
@@ -29,7 +30,8 @@ constexpr auto kTable = make_table();
 uint32_t crc32c(const void* data, size_t size, uint32_t crc) {
   const auto* bytes = static_cast<const unsigned char*>(data);
   crc = ~crc;
-  for (size_t i = 0; i < size; ++i) crc = kTable[(crc ^ bytes[i]) & 0xffu] ^ (crc >> 8);
+  for (size_t i = 0; i < size; ++i)
+    crc = kTable[(crc ^ bytes[i]) & 0xffu] ^ (crc >> 8);
   return ~crc;
 }
 

@@ -23,7 +23,8 @@ std::vector<std::string> resolve_class_names(const ConfusionMatrix& matrix,
   const auto k = static_cast<size_t>(matrix.num_classes());
   if (class_names.empty()) {
     std::vector<std::string> names;
-    for (size_t i = 0; i < k; ++i) names.push_back(std::to_string(i));
+    for (size_t i = 0; i < k; ++i)
+      names.push_back(std::to_string(i));
     return names;
   }
   if (class_names.size() != k) {
@@ -49,8 +50,7 @@ std::string fixed(double value, int digits) {
   return buffer;
 }
 
-std::string row(const std::string& heading, size_t width, const ClassMetrics& metrics,
-                int digits) {
+std::string row(const std::string& heading, size_t width, const ClassMetrics& metrics, int digits) {
   return right_aligned(heading, width) + " " + " " + fixed(metrics.precision, digits) + " " +
          fixed(metrics.recall, digits) + " " + fixed(metrics.f1, digits) + " " +
          right_aligned(std::to_string(metrics.support), kColumnWidth) + "\n";
@@ -68,14 +68,15 @@ nlohmann::ordered_json row_json(const ClassMetrics& metrics) {
 }  // namespace
 
 std::string classification_report(const ConfusionMatrix& matrix,
-                                   const std::vector<std::string>& class_names, int digits) {
+                                  const std::vector<std::string>& class_names, int digits) {
   if (digits < 0 || digits > kMaxDigits) {
     throw InputError("classification_report: digits is " + std::to_string(digits) +
                      ", expected 0 to " + std::to_string(kMaxDigits));
   }
   const auto names = resolve_class_names(matrix, class_names, "classification_report");
   size_t width = std::max(kLongestSummaryHeading.size(), static_cast<size_t>(digits));
-  for (const auto& name : names) width = std::max(width, name.size());
+  for (const auto& name : names)
+    width = std::max(width, name.size());
 
   std::string report = std::string(width, ' ') + " ";
   for (const char* header : {"precision", "recall", "f1-score", "support"}) {
@@ -83,7 +84,8 @@ std::string classification_report(const ConfusionMatrix& matrix,
   }
   report += "\n\n";
   const auto per_class = matrix.per_class();
-  for (size_t k = 0; k < names.size(); ++k) report += row(names[k], width, per_class[k], digits);
+  for (size_t k = 0; k < names.size(); ++k)
+    report += row(names[k], width, per_class[k], digits);
   report += "\n";
   // The accuracy row leaves precision and recall blank, as sklearn does.
   const std::string blank(kColumnWidth, ' ');
@@ -100,7 +102,8 @@ nlohmann::ordered_json classification_report_json(const ConfusionMatrix& matrix,
   const auto names = resolve_class_names(matrix, class_names, "classification_report_json");
   nlohmann::ordered_json report = nlohmann::ordered_json::object();
   const auto per_class = matrix.per_class();
-  for (size_t k = 0; k < names.size(); ++k) report[names[k]] = row_json(per_class[k]);
+  for (size_t k = 0; k < names.size(); ++k)
+    report[names[k]] = row_json(per_class[k]);
   report["accuracy"] = matrix.accuracy();
   report["macro avg"] = row_json(matrix.macro_average());
   report["weighted avg"] = row_json(matrix.weighted_average());

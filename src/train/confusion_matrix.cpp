@@ -16,9 +16,8 @@ void check_labels_in_range(const at::Tensor& labels, int64_t num_classes, const 
   if (labels.numel() == 0) return;
   const int64_t low = labels.min().item<int64_t>();
   const int64_t high = labels.max().item<int64_t>();
-  TORCH_CHECK(low >= 0 && high < num_classes, "ConfusionMatrix::update: '", name,
-              "' holds label ", (low < 0 ? low : high), ", expected labels in [0, ", num_classes,
-              ")");
+  TORCH_CHECK(low >= 0 && high < num_classes, "ConfusionMatrix::update: '", name, "' holds label ",
+              (low < 0 ? low : high), ", expected labels in [0, ", num_classes, ")");
 }
 
 }  // namespace
@@ -43,10 +42,13 @@ void ConfusionMatrix::update(const at::Tensor& predictions, const at::Tensor& ta
   const auto cells = truth * num_classes_ + predicted;
   const auto histogram = at::bincount(cells, /*weights=*/{}, num_classes_ * num_classes_);
   const int64_t* added = histogram.data_ptr<int64_t>();
-  for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += added[i];
+  for (size_t i = 0; i < counts_.size(); ++i)
+    counts_[i] += added[i];
 }
 
-void ConfusionMatrix::reset() { std::fill(counts_.begin(), counts_.end(), 0); }
+void ConfusionMatrix::reset() {
+  std::fill(counts_.begin(), counts_.end(), 0);
+}
 
 int64_t ConfusionMatrix::count(int64_t true_class, int64_t predicted_class) const {
   TORCH_CHECK(true_class >= 0 && true_class < num_classes_ && predicted_class >= 0 &&
@@ -62,13 +64,15 @@ at::Tensor ConfusionMatrix::to_tensor() const {
 
 int64_t ConfusionMatrix::total() const {
   int64_t sum = 0;
-  for (int64_t value : counts_) sum += value;
+  for (int64_t value : counts_)
+    sum += value;
   return sum;
 }
 
 int64_t ConfusionMatrix::correct() const {
   int64_t sum = 0;
-  for (int64_t k = 0; k < num_classes_; ++k) sum += count(k, k);
+  for (int64_t k = 0; k < num_classes_; ++k)
+    sum += count(k, k);
   return sum;
 }
 
@@ -99,7 +103,8 @@ ClassMetrics ConfusionMatrix::class_metrics(int64_t k) const {
 std::vector<ClassMetrics> ConfusionMatrix::per_class() const {
   std::vector<ClassMetrics> result;
   result.reserve(static_cast<size_t>(num_classes_));
-  for (int64_t k = 0; k < num_classes_; ++k) result.push_back(class_metrics(k));
+  for (int64_t k = 0; k < num_classes_; ++k)
+    result.push_back(class_metrics(k));
   return result;
 }
 

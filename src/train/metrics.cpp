@@ -14,8 +14,7 @@ void check_regression_pair(const at::Tensor& predictions, const at::Tensor& targ
                            const char* fn) {
   check_defined(predictions, fn, "predictions");
   check_defined(targets, fn, "targets");
-  check_dtype(predictions, fn, "predictions",
-              {at::kFloat, at::kDouble, at::kHalf, at::kBFloat16});
+  check_dtype(predictions, fn, "predictions", {at::kFloat, at::kDouble, at::kHalf, at::kBFloat16});
   check_dtype(targets, fn, "targets", {at::kFloat, at::kDouble, at::kHalf, at::kBFloat16});
   check_same_device(targets, predictions, fn, "targets", "predictions");
   TORCH_CHECK(predictions.sizes() == targets.sizes(), fn, ": 'predictions' has shape ",
@@ -121,9 +120,8 @@ void RegressionMetrics::update(const at::Tensor& predictions, const at::Tensor& 
   const char* fn = "RegressionMetrics::update";
   check_regression_pair(predictions, targets, fn);
   const int64_t channels = predictions.size(-1);
-  TORCH_CHECK(squared_error_sum_.empty() || channels == num_channels(), fn,
-              ": 'predictions' has ", channels, " channels (last dimension) but earlier updates had ",
-              num_channels());
+  TORCH_CHECK(squared_error_sum_.empty() || channels == num_channels(), fn, ": 'predictions' has ",
+              channels, " channels (last dimension) but earlier updates had ", num_channels());
   if (squared_error_sum_.empty()) {
     squared_error_sum_.assign(static_cast<size_t>(channels), 0.0);
     absolute_error_sum_.assign(static_cast<size_t>(channels), 0.0);
@@ -169,24 +167,29 @@ std::vector<double> RegressionMetrics::mae_per_channel() const {
 
 std::vector<double> RegressionMetrics::rmse_per_channel() const {
   auto result = mse_per_channel();
-  for (auto& value : result) value = std::sqrt(value);
+  for (auto& value : result)
+    value = std::sqrt(value);
   return result;
 }
 
 double RegressionMetrics::mse() const {
   check_not_empty();
   double sum = 0.0;
-  for (double value : squared_error_sum_) sum += value;
+  for (double value : squared_error_sum_)
+    sum += value;
   return sum / static_cast<double>(count_per_channel_ * num_channels());
 }
 
 double RegressionMetrics::mae() const {
   check_not_empty();
   double sum = 0.0;
-  for (double value : absolute_error_sum_) sum += value;
+  for (double value : absolute_error_sum_)
+    sum += value;
   return sum / static_cast<double>(count_per_channel_ * num_channels());
 }
 
-double RegressionMetrics::rmse() const { return std::sqrt(mse()); }
+double RegressionMetrics::rmse() const {
+  return std::sqrt(mse());
+}
 
 }  // namespace ssmkit::train

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <mutex>
 
 #include "ssmkit/io/atomic_file.h"
@@ -22,7 +23,9 @@ namespace ssmkit::train::render {
 
 #ifndef SSMKIT_WITH_PLOTS
 
-bool available() { return false; }
+bool available() {
+  return false;
+}
 
 bool training_curves(const std::string& path, const std::vector<CurvePanel>&, const std::string&,
                      PlotSize) {
@@ -52,10 +55,10 @@ constexpr const char* kDevice = "pngcairo";
 // Colour map 0: background, text and axes, grid, then one colour per series (matplotlib's
 // "tab10", familiar from most training plots).
 enum Colour : PLINT { kWhite = 0, kBlack = 1, kGrid = 2, kDarkGray = 3, kFirstSeries = 4 };
-constexpr PLINT kPalette[][3] = {
-    {255, 255, 255}, {0, 0, 0},       {225, 225, 225}, {90, 90, 90},    {31, 119, 180},
-    {255, 127, 14},  {44, 160, 44},   {214, 39, 40},   {148, 103, 189}, {140, 86, 75},
-    {227, 119, 194}, {127, 127, 127}, {188, 189, 34},  {23, 190, 207}};
+constexpr PLINT kPalette[][3] = {{255, 255, 255}, {0, 0, 0},      {225, 225, 225}, {90, 90, 90},
+                                 {31, 119, 180},  {255, 127, 14}, {44, 160, 44},   {214, 39, 40},
+                                 {148, 103, 189}, {140, 86, 75},  {227, 119, 194}, {127, 127, 127},
+                                 {188, 189, 34},  {23, 190, 207}};
 constexpr int kPaletteSize = sizeof(kPalette) / sizeof(kPalette[0]);
 constexpr int kSeriesColours = kPaletteSize - kFirstSeries;
 
@@ -150,13 +153,17 @@ PageMetrics page_metrics(plstream& pls) {
   return PageMetrics{height / (xmax - xmin), height / (ymax - ymin)};
 }
 
+// The current character height relative to the default one.
+PLFLT current_text_scale(plstream& pls) {
+  PLFLT default_height, height;
+  pls.gchr(default_height, height);
+  return height / default_height;
+}
+
 // Sets the character height to `scale` times the default and restores the previous height.
 class TextScale {
  public:
-  TextScale(plstream& pls, PLFLT scale) : pls_(pls) {
-    PLFLT default_height, height;
-    pls_.gchr(default_height, height);
-    previous_scale_ = height / default_height;
+  TextScale(plstream& pls, PLFLT scale) : pls_(pls), previous_scale_(current_text_scale(pls)) {
     pls_.schr(0.0, scale);
   }
   ~TextScale() { pls_.schr(0.0, previous_scale_); }
@@ -165,7 +172,7 @@ class TextScale {
 
  private:
   plstream& pls_;
-  PLFLT previous_scale_ = 1.0;
+  PLFLT previous_scale_;
 };
 
 struct Box {
@@ -305,18 +312,19 @@ void draw_legend(plstream& pls, const std::vector<LegendEntry>& entries, PLINT p
   constexpr PLFLT kTextSpacing = 1.8;
   constexpr PLFLT kTextJustification = 0.0;
   const PLINT rows = columns > 0 ? 1 : 0;
+  // pllegend scales text from the default height; follow the panel's current text size.
+  const PLFLT text_scale = kLegendTextScale * current_text_scale(pls);
   PLFLT legend_width, legend_height;
   pls.legend(&legend_width, &legend_height, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX,
-             position | PL_POSITION_INSIDE | PL_POSITION_VIEWPORT, kOffset, kOffset,
-             sample_width, kWhite, kDarkGray, 1, rows, columns, static_cast<PLINT>(n),
-             options.data(), kTextOffset, kLegendTextScale, kTextSpacing, kTextJustification,
-             text_colours.data(), texts.data(), nullptr, nullptr, nullptr, nullptr,
-             line_colours.data(), line_styles.data(), line_widths.data(), nullptr, nullptr,
-             nullptr, nullptr);
+             position | PL_POSITION_INSIDE | PL_POSITION_VIEWPORT, kOffset, kOffset, sample_width,
+             kWhite, kDarkGray, 1, rows, columns, static_cast<PLINT>(n), options.data(),
+             kTextOffset, text_scale, kTextSpacing, kTextJustification, text_colours.data(),
+             texts.data(), nullptr, nullptr, nullptr, nullptr, line_colours.data(),
+             line_styles.data(), line_widths.data(), nullptr, nullptr, nullptr, nullptr);
 }
 
 // Top or bottom right, whichever holds fewer data points: the legend hides the least there.
-PLINT quiet_corner(const std::vector<std::pair<double, double>>& points, const Range& x,
+PLINT quiet_corner(const std::vector<std::pair<double, double> >& points, const Range& x,
                    const Range& y) {
   size_t top = 0;
   size_t bottom = 0;
@@ -350,18 +358,35 @@ double draw_page_title(plstream& pls, const std::string& title, const PageMetric
   return 1.0 - kPageTitleBand * m.char_y;
 }
 
-void draw_curve_panel(plstream& pls, const CurvePanel& panel, const Box& box,
-                      const PageMetrics& m) {
+// One colour per series name across all panels, so "val" is the same colour everywhere.
+using SeriesColours = std::map<std::string, PLINT>;
+
+SeriesColours series_colours(const std::vector<CurvePanel>& panels) {
+  SeriesColours colours;
+  for (const auto& panel : panels) {
+    for (const auto& series : panel.series) {
+      if (colours.count(series.name) == 0) {
+        const auto next = static_cast<PLINT>(kFirstSeries + colours.size() % kSeriesColours);
+        colours.emplace(series.name, next);
+      }
+    }
+  }
+  return colours;
+}
+
+void draw_curve_panel(plstream& pls, const CurvePanel& panel, const Box& box, const PageMetrics& m,
+                      const SeriesColours& colours) {
   Range x_range;
   Range y_range;
   bool whole_x = true;
-  std::vector<std::vector<double>> ys;  // log10 when log_y
-  std::vector<std::pair<double, double>> points;
+  std::vector<std::vector<double> > ys;  // log10 when log_y
+  std::vector<std::pair<double, double> > points;
   for (const auto& series : panel.series) {
     whole_x = whole_x && all_whole(series.x);
     std::vector<double> y = series.y;
     if (panel.log_y) {
-      for (auto& v : y) v = v > 0.0 ? std::log10(v) : std::numeric_limits<double>::quiet_NaN();
+      for (auto& v : y)
+        v = v > 0.0 ? std::log10(v) : std::numeric_limits<double>::quiet_NaN();
     }
     for (size_t i = 0; i < series.x.size(); ++i) {
       if (std::isfinite(series.x[i]) && std::isfinite(y[i])) {
@@ -377,7 +402,8 @@ void draw_curve_panel(plstream& pls, const CurvePanel& panel, const Box& box,
   pls.vpor(box.x0, box.x1, box.y0, box.y1);
   pls.wind(x.low, x.high, y.low, y.high);
   // Logarithmic axes label every decade (step 0 lets PLplot choose).
-  const double y_step = panel.log_y ? 0.0 : nice_step(y.high - y.low, false, vertical_ticks(box, m));
+  const double y_step =
+      panel.log_y ? 0.0 : nice_step(y.high - y.low, false, vertical_ticks(box, m));
   draw_frame(pls, nice_step(x.high - x.low, whole_x), y_step, panel.log_y);
   pls.lab(panel.x_label.c_str(), panel.y_label.c_str(), panel.title.c_str());
   if (points.empty()) {
@@ -386,7 +412,7 @@ void draw_curve_panel(plstream& pls, const CurvePanel& panel, const Box& box,
   }
   std::vector<LegendEntry> legend;
   for (size_t s = 0; s < panel.series.size(); ++s) {
-    const auto colour = static_cast<PLINT>(kFirstSeries + s % kSeriesColours);
+    const auto colour = colours.at(panel.series[s].name);
     pls.col0(colour);
     pls.width(kDataLineWidth);
     draw_finite_line(pls, panel.series[s].x, ys[s],
@@ -402,9 +428,10 @@ template <typename Draw>
 bool render_png(const std::string& path, PlotSize size, Draw&& draw) {
   std::lock_guard<std::mutex> lock(plplot_mutex());
   if (!device_available()) {
-    spdlog::warn("plots: PLplot's '{}' driver is not installed (Debian: plplot-driver-cairo); "
-                 "{} is not written",
-                 kDevice, path);
+    spdlog::warn(
+        "plots: PLplot's '{}' driver is not installed (Debian: plplot-driver-cairo); "
+        "{} is not written",
+        kDevice, path);
     return false;
   }
   AtomicFileWriter out(path);
@@ -450,17 +477,27 @@ void draw_heatmap(plstream& pls, const Box& area, int64_t k, const std::vector<d
   size_t longest = 0;
   const bool named = k <= kMaxNamedClasses;
   if (named) {
-    for (const auto& name : names) longest = std::max(longest, shortened(name).size());
+    for (const auto& name : names)
+      longest = std::max(longest, shortened(name).size());
   }
-  // Room for the names and for the axis title beyond them, in character heights.
+  // Room for the names and for the axis title beyond them, in character heights. Names shrink
+  // (relative to the panel text) until one fits the height of a cell; two passes settle it.
   constexpr double kNameGap = 0.5;
   constexpr double kAxisTitleRoom = 2.5;
-  const double name_room =
-      static_cast<double>(longest) * kGlyphWidthRatio * kClassNameScale + 2.0 * kNameGap;
-  const Box room = inset(area, m, name_room + kAxisTitleRoom, kMarginRight,
-                         name_room + kAxisTitleRoom, kMarginTop);
-  pls.vpas(room.x0, room.x1, room.y0, room.y1, 1.0);
+  constexpr double kNameCellFill = 0.8;
   const auto kd = static_cast<double>(k);
+  double name_scale = kClassNameScale;
+  double name_room = 0.0;
+  Box room{};
+  for (int pass = 0; pass < 2; ++pass) {
+    name_room = static_cast<double>(longest) * kGlyphWidthRatio * name_scale + 2.0 * kNameGap;
+    room = inset(area, m, name_room + kAxisTitleRoom, kMarginRight, name_room + kAxisTitleRoom,
+                 kMarginTop);
+    const double side_chars =
+        std::min((room.x1 - room.x0) / m.char_x, (room.y1 - room.y0) / m.char_y);
+    name_scale = std::min(kClassNameScale, kNameCellFill * side_chars / kd);
+  }
+  pls.vpas(room.x0, room.x1, room.y0, room.y1, 1.0);
   pls.wind(0.0, kd, 0.0, kd);
   // Rows are drawn top to bottom: true class 0 at the top, as in sklearn's display.
   for (int64_t i = 0; i < k; ++i) {
@@ -476,12 +513,10 @@ void draw_heatmap(plstream& pls, const Box& area, int64_t k, const std::vector<d
   if (cell_chars >= kMinCellForNumbers) {
     // Numbers fill at most most of the cell width, and never exceed the panel text size.
     constexpr double kCellFill = 0.8;
-    PLFLT default_height, height;
-    pls.gchr(default_height, height);
     const double fit = cell_chars * kCellFill / (kCellNumberChars * kGlyphWidthRatio);
-    TextScale scale(pls, std::min(1.0, fit) * height / default_height);
-    // ptex puts the text's vertical centre on y when justified by its own height; a small shift
-    // down centres digits, which have no descenders.
+    TextScale scale(pls, std::min(1.0, fit) * current_text_scale(pls));
+    // ptex puts the baseline at y; shifting it down by about a third of the digit height centres
+    // the digits in the cell.
     constexpr double kBaselineShift = 0.12;
     for (int64_t i = 0; i < k; ++i) {
       for (int64_t j = 0; j < k; ++j) {
@@ -496,8 +531,8 @@ void draw_heatmap(plstream& pls, const Box& area, int64_t k, const std::vector<d
   pls.width(kAxisLineWidth);
   pls.box("bc", 0, 0, "bc", 0, 0);
   if (named) {
-    TextScale scale(pls, kClassNameScale);
-    const double gap = kNameGap / kClassNameScale;  // mtex measures in the current height
+    TextScale scale(pls, name_scale * current_text_scale(pls));
+    const double gap = kNameGap / name_scale;  // mtex measures in the current height
     for (int64_t c = 0; c < k; ++c) {
       const double position = (static_cast<double>(c) + 0.5) / kd;
       const auto name = shortened(names[static_cast<size_t>(c)]);
@@ -525,9 +560,10 @@ bool training_curves(const std::string& path, const std::vector<CurvePanel>& pan
     const auto cells = grid_cells(panels.size(), columns, top);
     TextScale scale(pls, panel_text_scale(cells[0], page_metrics(pls)));
     const auto m = page_metrics(pls);
+    const auto colours = series_colours(panels);
     for (size_t p = 0; p < panels.size(); ++p) {
       const Box box = inset(cells[p], m, kMarginLeft, kMarginRight, kMarginBottom, kMarginTop);
-      draw_curve_panel(pls, panels[p], box, m);
+      draw_curve_panel(pls, panels[p], box, m, colours);
     }
   });
 }
@@ -537,22 +573,23 @@ bool confusion_matrix(const std::string& path, int64_t num_classes,
                       const std::string& title, PlotSize size) {
   const auto k = static_cast<size_t>(num_classes);
   int64_t largest = 0;
-  for (int64_t c : counts) largest = std::max(largest, c);
+  for (int64_t c : counts)
+    largest = std::max(largest, c);
   std::vector<double> count_colour(k * k);
   std::vector<std::string> count_text(k * k);
   std::vector<double> fraction(k * k);
   std::vector<std::string> fraction_text(k * k);
   for (size_t i = 0; i < k; ++i) {
     int64_t row_total = 0;
-    for (size_t j = 0; j < k; ++j) row_total += counts[i * k + j];
+    for (size_t j = 0; j < k; ++j)
+      row_total += counts[i * k + j];
     for (size_t j = 0; j < k; ++j) {
       const auto cell = i * k + j;
       count_colour[cell] =
           largest > 0 ? static_cast<double>(counts[cell]) / static_cast<double>(largest) : 0.0;
       count_text[cell] = std::to_string(counts[cell]);
-      fraction[cell] = row_total > 0
-                           ? static_cast<double>(counts[cell]) / static_cast<double>(row_total)
-                           : 0.0;
+      fraction[cell] =
+          row_total > 0 ? static_cast<double>(counts[cell]) / static_cast<double>(row_total) : 0.0;
       char buffer[16];
       std::snprintf(buffer, sizeof(buffer), "%.2f", fraction[cell]);
       fraction_text[cell] = buffer;
@@ -570,8 +607,7 @@ bool confusion_matrix(const std::string& path, int64_t num_classes,
 }
 
 bool forecasts(const std::string& path, int64_t rows, int64_t columns,
-               const std::vector<ForecastPanel>& panels, const std::string& title,
-               PlotSize size) {
+               const std::vector<ForecastPanel>& panels, const std::string& title, PlotSize size) {
   const PLINT kHistoryColour = kDarkGray;
   const PLINT kTruthColour = kFirstSeries;           // blue
   const PLINT kPredictionColour = kFirstSeries + 1;  // orange
@@ -582,16 +618,15 @@ bool forecasts(const std::string& path, int64_t rows, int64_t columns,
     // One legend for the figure, in a band of its own under the title, so it hides no data.
     constexpr double kLegendBandChars = 2.5;
     const double legend_bottom = top - kLegendBandChars * page.char_y;
-    const auto cells = grid_cells(static_cast<size_t>(rows * columns),
-                                  static_cast<size_t>(columns), legend_bottom);
+    const auto cells = grid_cells(static_cast<size_t>(rows * columns), static_cast<size_t>(columns),
+                                  legend_bottom);
     TextScale scale(pls, panel_text_scale(cells[0], page));
     pls.vpor(0.0, 1.0, legend_bottom, top);
     pls.wind(0.0, 1.0, 0.0, 1.0);
-    draw_legend(pls,
-                {{"history", kHistoryColour},
-                 {"truth", kTruthColour},
-                 {"prediction", kPredictionColour}},
-                PL_POSITION_TOP, 3, kPageLegendSample);
+    draw_legend(
+        pls,
+        {{"history", kHistoryColour}, {"truth", kTruthColour}, {"prediction", kPredictionColour}},
+        PL_POSITION_TOP, 3, kPageLegendSample);
     const auto m = page_metrics(pls);
     for (size_t p = 0; p < panels.size() && p < cells.size(); ++p) {
       const auto& panel = panels[p];
@@ -617,19 +652,21 @@ bool forecasts(const std::string& path, int64_t rows, int64_t columns,
       }
       Range x_range;
       Range y_range;
-      for (double v : history_x) x_range.add(v);
-      for (double v : future_x) x_range.add(v);
+      for (double v : history_x)
+        x_range.add(v);
+      for (double v : future_x)
+        x_range.add(v);
       for (const auto* values : {&panel.history, &panel.truth, &panel.prediction}) {
-        for (double v : *values) y_range.add(v);
+        for (double v : *values)
+          y_range.add(v);
       }
       const Range x = x_range.padded();
       const Range y = y_range.padded();
       // Axis titles only on the outer panels; the inner ones share them.
       constexpr double kInnerMarginBottom = 3.0;
       constexpr double kInnerMarginLeft = 5.5;
-      const Box box = inset(cells[p], m, left_column ? kMarginLeft : kInnerMarginLeft,
-                            kMarginRight, bottom_row ? kMarginBottom : kInnerMarginBottom,
-                            kMarginTop);
+      const Box box = inset(cells[p], m, left_column ? kMarginLeft : kInnerMarginLeft, kMarginRight,
+                            bottom_row ? kMarginBottom : kInnerMarginBottom, kMarginTop);
       pls.vpor(box.x0, box.x1, box.y0, box.y1);
       pls.wind(x.low, x.high, y.low, y.high);
       draw_frame(pls, nice_step(x.high - x.low, true),

@@ -30,7 +30,6 @@ bool confusion_matrix(const std::string& path, int64_t num_classes,
 
 // `panels` fill a rows x columns grid row by row.
 bool forecasts(const std::string& path, int64_t rows, int64_t columns,
-               const std::vector<ForecastPanel>& panels, const std::string& title,
-               PlotSize size);
+               const std::vector<ForecastPanel>& panels, const std::string& title, PlotSize size);
 
 }  // namespace ssmkit::train::render

@@ -39,7 +39,9 @@ std::vector<double> column(const at::Tensor& values) {  // (T) float64 contiguou
 
 }  // namespace
 
-bool plots_available() { return render::available(); }
+bool plots_available() {
+  return render::available();
+}
 
 bool plot_training_curves(const std::string& path, const std::vector<CurvePanel>& panels,
                           const std::string& title, PlotSize size) {
@@ -99,7 +101,8 @@ bool plot_confusion_matrix(const std::string& path, const ConfusionMatrix& matri
   const int64_t k = matrix.num_classes();
   std::vector<std::string> names = class_names;
   if (names.empty()) {
-    for (int64_t c = 0; c < k; ++c) names.push_back(std::to_string(c));
+    for (int64_t c = 0; c < k; ++c)
+      names.push_back(std::to_string(c));
   } else if (static_cast<int64_t>(names.size()) != k) {
     throw InputError(std::string(fn) + ": " + std::to_string(names.size()) +
                      " class names given for " + std::to_string(k) + " classes");
@@ -107,7 +110,8 @@ bool plot_confusion_matrix(const std::string& path, const ConfusionMatrix& matri
   std::vector<int64_t> counts;
   counts.reserve(static_cast<size_t>(k * k));
   for (int64_t i = 0; i < k; ++i) {
-    for (int64_t j = 0; j < k; ++j) counts.push_back(matrix.count(i, j));
+    for (int64_t j = 0; j < k; ++j)
+      counts.push_back(matrix.count(i, j));
   }
   return render::confusion_matrix(path, k, counts, names, title, size);
 }

@@ -32,7 +32,8 @@ inline void put_key(std::string& out, int field, WireType type) {
 
 template <typename Bits>
 void put_little_endian(std::string& out, Bits bits) {
-  for (size_t i = 0; i < sizeof(Bits); ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xffu));
+  for (size_t i = 0; i < sizeof(Bits); ++i)
+    out.push_back(static_cast<char>((bits >> (8 * i)) & 0xffu));
 }
 
 inline void put_double_value(std::string& out, double value) {
@@ -69,7 +70,8 @@ inline void put_bytes(std::string& out, int field, std::string_view bytes) {
 inline void put_packed_doubles(std::string& out, int field, const std::vector<double>& values) {
   std::string packed;
   packed.reserve(values.size() * sizeof(double));
-  for (double value : values) put_double_value(packed, value);
+  for (double value : values)
+    put_double_value(packed, value);
   put_bytes(out, field, packed);
 }
 

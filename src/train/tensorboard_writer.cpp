@@ -48,8 +48,7 @@ constexpr int kMaxFileNameAttempts = 1000;
 constexpr int kTimestampDigits = 10;
 
 double wall_time_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::string host_name() {
@@ -89,10 +88,9 @@ TensorBoardWriter::TensorBoardWriter(const std::string& log_dir) {
   char stamp[32];
   std::snprintf(stamp, sizeof(stamp), "%0*" PRId64, kTimestampDigits,
                 static_cast<int64_t>(wall_time_seconds()));
-  const auto base =
-      (std::filesystem::path(log_dir) / ("events.out.tfevents." + std::string(stamp) + "." +
-                                         host_name()))
-          .string();
+  const auto base = (std::filesystem::path(log_dir) /
+                     ("events.out.tfevents." + std::string(stamp) + "." + host_name()))
+                        .string();
   for (int attempt = 0; attempt < kMaxFileNameAttempts && file_ == nullptr; ++attempt) {
     path_ = attempt == 0 ? base : base + "." + std::to_string(attempt);
     file_ = std::fopen(path_.c_str(), "wbx");  // x: never reuse another writer's file
@@ -136,9 +134,10 @@ void TensorBoardWriter::add_histogram(const std::string& tag, const at::Tensor& 
   const auto all = values.detach().to(at::kCPU, at::kDouble).reshape({-1});  // (M)
   const auto finite = all.masked_select(all.isfinite());                     // (F)
   if (finite.numel() < all.numel()) {
-    spdlog::warn("TensorBoard: histogram '{}' at step {}: {} of {} values are not finite and are "
-                 "left out",
-                 tag, step, all.numel() - finite.numel(), all.numel());
+    spdlog::warn(
+        "TensorBoard: histogram '{}' at step {}: {} of {} values are not finite and are "
+        "left out",
+        tag, step, all.numel() - finite.numel(), all.numel());
   }
   if (finite.numel() == 0) {
     spdlog::warn("TensorBoard: histogram '{}' at step {} has no finite value; not written", tag,
@@ -158,7 +157,8 @@ void TensorBoardWriter::add_histogram(const std::string& tag, const at::Tensor& 
     bucket_counts = at::bincount(index, /*weights=*/{}, buckets).to(at::kDouble);
   }
   std::vector<double> limits(static_cast<size_t>(buckets));
-  for (int64_t i = 0; i < buckets; ++i) limits[i] = low + width * static_cast<double>(i + 1);
+  for (int64_t i = 0; i < buckets; ++i)
+    limits[i] = low + width * static_cast<double>(i + 1);
   limits.back() = high;  // exact, whatever the rounding of low + width * buckets
   const double* counts_data = bucket_counts.data_ptr<double>();
   const std::vector<double> counts(counts_data, counts_data + buckets);

@@ -31,7 +31,8 @@ std::vector<std::vector<int64_t>> pass_targets(DataLoader& loader, int64_t epoch
   Batch batch;
   while (loader.next(batch)) {
     const auto targets = batch.targets.contiguous();
-    batches.emplace_back(targets.data_ptr<int64_t>(), targets.data_ptr<int64_t>() + targets.numel());
+    batches.emplace_back(targets.data_ptr<int64_t>(),
+                         targets.data_ptr<int64_t>() + targets.numel());
     EXPECT_TRUE(torch::equal(batch.inputs.select(1, 0), batch.targets.to(torch::kFloat)));
   }
   return batches;
@@ -39,7 +40,8 @@ std::vector<std::vector<int64_t>> pass_targets(DataLoader& loader, int64_t epoch
 
 std::vector<int64_t> flatten(const std::vector<std::vector<int64_t>>& batches) {
   std::vector<int64_t> all;
-  for (const auto& b : batches) all.insert(all.end(), b.begin(), b.end());
+  for (const auto& b : batches)
+    all.insert(all.end(), b.begin(), b.end());
   return all;
 }
 
@@ -54,7 +56,7 @@ TEST(DataLoader, SequentialOrderAndLastPartialBatch) {
   EXPECT_EQ(batches[0], (std::vector<int64_t>{0, 1, 2, 3}));
   EXPECT_EQ(batches[2], (std::vector<int64_t>{8, 9}));
   Batch batch;
-  EXPECT_FALSE(loader.next(batch));  // stays at the end
+  EXPECT_FALSE(loader.next(batch));             // stays at the end
   EXPECT_EQ(pass_targets(loader, 1), batches);  // no shuffle: every epoch alike
 }
 
@@ -67,7 +69,8 @@ TEST(DataLoader, DropLast) {
   EXPECT_EQ(loader.num_examples(), 8);
   const auto batches = pass_targets(loader, 0);
   ASSERT_EQ(batches.size(), 2u);
-  for (const auto& b : batches) EXPECT_EQ(b.size(), 4u);
+  for (const auto& b : batches)
+    EXPECT_EQ(b.size(), 4u);
   DataLoader tiny(indexed_dataset(3), options);
   EXPECT_EQ(tiny.num_batches(), 0);
   EXPECT_TRUE(pass_targets(tiny, 0).empty());
@@ -123,13 +126,14 @@ TEST(DataLoader, WorkersGiveExactlyTheSynchronousBatches) {
     loader.reset(epoch);
     std::vector<Batch> batches;
     Batch batch;
-    while (loader.next(batch)) batches.push_back(batch);
+    while (loader.next(batch))
+      batches.push_back(batch);
     return batches;
   };
   const auto reference = collect(0, 1, 2);
   ASSERT_EQ(reference.size(), 8u);
-  for (const auto& [workers, prefetch] : std::vector<std::pair<int64_t, int64_t>>{
-           {1, 1}, {3, 2}, {8, 1}}) {
+  for (const auto& [workers, prefetch] :
+       std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {3, 2}, {8, 1}}) {
     const auto batches = collect(workers, prefetch, 2);
     ASSERT_EQ(batches.size(), reference.size()) << workers << " workers";
     for (size_t b = 0; b < batches.size(); ++b) {

@@ -40,7 +40,8 @@ std::pair<int64_t, int64_t> crop_offset(const at::Tensor& input, const at::Tenso
   const auto padded = torch::constant_pad_nd(input, {padding, padding, padding, padding}, 0);
   for (int64_t top = 0; top + crop.size(1) <= padded.size(1); ++top) {
     for (int64_t left = 0; left + crop.size(2) <= padded.size(2); ++left) {
-      const auto window = padded.slice(1, top, top + crop.size(1)).slice(2, left, left + crop.size(2));
+      const auto window =
+          padded.slice(1, top, top + crop.size(1)).slice(2, left, left + crop.size(2));
       if (torch::equal(window, crop)) return {top, left};
     }
   }

@@ -53,7 +53,8 @@ TEST(SeededRng, SameSeedSameStreamAndDerivedSeedsDiffer) {
   }
   std::set<uint64_t> seeds;
   for (uint64_t epoch = 0; epoch < 10; ++epoch) {
-    for (uint64_t index = 0; index < 10; ++index) seeds.insert(SeededRng::derive({7, epoch, index}));
+    for (uint64_t index = 0; index < 10; ++index)
+      seeds.insert(SeededRng::derive({7, epoch, index}));
   }
   EXPECT_EQ(seeds.size(), 100u);
   EXPECT_NE(SeededRng::derive({1, 2}), SeededRng::derive({2, 1}));
@@ -75,7 +76,8 @@ TEST(SeededRng, UniformDrawsStayInRangeAndCoverIt) {
     sum += u;
   }
   // Each of 6 values expects 10000 draws (sd ~91); the mean of U(0,1) is 0.5 (sd ~0.0012).
-  for (int count : counts) EXPECT_NEAR(count, kDraws / 6, 500);
+  for (int count : counts)
+    EXPECT_NEAR(count, kDraws / 6, 500);
   EXPECT_NEAR(sum / kDraws, 0.5, 0.01);
   EXPECT_EQ(rng.uniform_int(5, 5), 5);
   EXPECT_THROW(rng.uniform_int(3, 2), c10::Error);

@@ -21,7 +21,8 @@ TEST(Crc32c, PublishedCheckValues) {
   const std::string ones(32, '\xff');
   EXPECT_EQ(crc32c(ones.data(), ones.size()), 0x62A8AB43u);
   std::string ascending;
-  for (int i = 0; i < 32; ++i) ascending.push_back(static_cast<char>(i));
+  for (int i = 0; i < 32; ++i)
+    ascending.push_back(static_cast<char>(i));
   EXPECT_EQ(crc32c(ascending.data(), ascending.size()), 0x46DD794Eu);
   EXPECT_EQ(crc32c(nullptr, 0), 0u);
 }
@@ -49,7 +50,8 @@ TEST(TfRecord, FrameLayoutAndRoundTrip) {
   const auto record = frame_tfrecord(payload);
   ASSERT_EQ(record.size(), 8 + 4 + payload.size() + 4);
   uint64_t length = 0;
-  for (int i = 0; i < 8; ++i) length |= uint64_t(static_cast<unsigned char>(record[i])) << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    length |= uint64_t(static_cast<unsigned char>(record[i])) << (8 * i);
   EXPECT_EQ(length, payload.size());
   EXPECT_EQ(record.substr(12, payload.size()), payload);
 

@@ -16,7 +16,8 @@ constexpr unsigned char kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, 
 
 uint32_t big_endian(const std::string& bytes, size_t offset) {
   uint32_t value = 0;
-  for (size_t i = 0; i < 4; ++i) value = (value << 8) | static_cast<unsigned char>(bytes[offset + i]);
+  for (size_t i = 0; i < 4; ++i)
+    value = (value << 8) | static_cast<unsigned char>(bytes[offset + i]);
   return value;
 }
 
@@ -42,7 +43,8 @@ size_t PngImage::count_near(Rgb colour, int tolerance) const {
 
 size_t PngImage::distinct_colours() const {
   std::set<uint32_t> colours;
-  for (const auto& p : pixels) colours.insert((uint32_t(p.r) << 16) | (uint32_t(p.g) << 8) | p.b);
+  for (const auto& p : pixels)
+    colours.insert((uint32_t(p.r) << 16) | (uint32_t(p.g) << 8) | p.b);
   return colours.size();
 }
 
@@ -107,12 +109,23 @@ PngImage read_png(const std::string& path) {
       const int c = i >= channels ? previous[i - channels] : 0;
       int predictor = 0;
       switch (filter) {
-        case 0: predictor = 0; break;
-        case 1: predictor = a; break;
-        case 2: predictor = b; break;
-        case 3: predictor = (a + b) / 2; break;
-        case 4: predictor = paeth(a, b, c); break;
-        default: throw std::runtime_error(path + ": bad row filter");
+        case 0:
+          predictor = 0;
+          break;
+        case 1:
+          predictor = a;
+          break;
+        case 2:
+          predictor = b;
+          break;
+        case 3:
+          predictor = (a + b) / 2;
+          break;
+        case 4:
+          predictor = paeth(a, b, c);
+          break;
+        default:
+          throw std::runtime_error(path + ": bad row filter");
       }
       current[i] = static_cast<unsigned char>(row[1 + i] + predictor);
     }

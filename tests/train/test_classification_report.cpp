@@ -78,7 +78,8 @@ TEST(ClassificationReport, DefaultNamesAreClassNumbers) {
 TEST(ClassificationReport, JsonHasSklearnKeysInOrder) {
   const auto json = classification_report_json(sklearn_docs_example(), kDocsNames);
   std::vector<std::string> keys;
-  for (const auto& item : json.items()) keys.push_back(item.key());
+  for (const auto& item : json.items())
+    keys.push_back(item.key());
   EXPECT_EQ(keys, (std::vector<std::string>{"class 0", "class 1", "class 2", "accuracy",
                                             "macro avg", "weighted avg"}));
   EXPECT_DOUBLE_EQ(json["class 0"]["precision"].get<double>(), 0.5);
@@ -90,7 +91,8 @@ TEST(ClassificationReport, JsonHasSklearnKeysInOrder) {
   EXPECT_NEAR(json["weighted avg"]["precision"].get<double>(), 0.7, 1e-15);
   EXPECT_EQ(json["weighted avg"]["support"].get<int64_t>(), 5);
   std::vector<std::string> row_keys;
-  for (const auto& item : json["macro avg"].items()) row_keys.push_back(item.key());
+  for (const auto& item : json["macro avg"].items())
+    row_keys.push_back(item.key());
   EXPECT_EQ(row_keys, (std::vector<std::string>{"precision", "recall", "f1-score", "support"}));
 }
 

@@ -103,9 +103,9 @@ TEST(ConfusionMatrix, RejectsBadInput) {
               std::string::npos)
         << e.what();
   }
-  EXPECT_THROW(matrix.update(torch::tensor({-1, 1}, torch::kLong),
-                             torch::tensor({0, 1}, torch::kLong)),
-               c10::Error);
+  EXPECT_THROW(
+      matrix.update(torch::tensor({-1, 1}, torch::kLong), torch::tensor({0, 1}, torch::kLong)),
+      c10::Error);
   EXPECT_THROW(matrix.update(torch::randn({2, 4}), torch::tensor({0, 1}, torch::kLong)),
                c10::Error);  // 4 logits for 3 classes
   EXPECT_THROW(ConfusionMatrix(0), c10::Error);

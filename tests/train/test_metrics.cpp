@@ -69,8 +69,7 @@ TEST(Metrics, HandComputedValues) {
   EXPECT_DOUBLE_EQ(root_mean_squared_error(predictions, targets), std::sqrt(3.5));
   // Channel 0 holds errors 1 and 3, channel 1 holds -2 and 0.
   EXPECT_EQ(mean_squared_error_per_channel(predictions, targets), (std::vector<double>{5.0, 2.0}));
-  EXPECT_EQ(mean_absolute_error_per_channel(predictions, targets),
-            (std::vector<double>{2.0, 1.0}));
+  EXPECT_EQ(mean_absolute_error_per_channel(predictions, targets), (std::vector<double>{2.0, 1.0}));
 }
 
 TEST(Metrics, AccumulatorOverBatchesEqualsWholeTensor) {
@@ -118,7 +117,8 @@ TEST(Metrics, AccuracyFromLogitsAndLabels) {
   EXPECT_DOUBLE_EQ(accuracy(labels, targets), 0.6);
   // Logits whose argmax are the labels above.
   auto logits = torch::full({5, 3}, -1.0);
-  for (int64_t i = 0; i < 5; ++i) logits[i][labels[i].item<int64_t>()] = 3.0;
+  for (int64_t i = 0; i < 5; ++i)
+    logits[i][labels[i].item<int64_t>()] = 3.0;
   EXPECT_DOUBLE_EQ(accuracy(logits, targets), 0.6);
   EXPECT_DOUBLE_EQ(accuracy(logits, targets.to(torch::kInt)), 0.6);
   // Sequence labelling: (N, L, K) logits against (N, L) targets.
@@ -131,10 +131,10 @@ TEST(Metrics, AccuracyFromLogitsAndLabels) {
 
 TEST(Metrics, AccuracyRejectsBadInput) {
   const auto targets = torch::tensor({0, 1}, torch::kLong);
-  EXPECT_THROW(accuracy(torch::randn({3, 4}), targets), c10::Error);        // N mismatch
-  EXPECT_THROW(accuracy(torch::randn({2}), targets), c10::Error);           // float labels
+  EXPECT_THROW(accuracy(torch::randn({3, 4}), targets), c10::Error);            // N mismatch
+  EXPECT_THROW(accuracy(torch::randn({2}), targets), c10::Error);               // float labels
   EXPECT_THROW(accuracy(torch::randn({2, 4}), torch::randn({2})), c10::Error);  // float targets
-  EXPECT_THROW(accuracy(torch::randn({2, 3, 4}), targets), c10::Error);     // rank
+  EXPECT_THROW(accuracy(torch::randn({2, 3, 4}), targets), c10::Error);         // rank
 }
 
 }  // namespace

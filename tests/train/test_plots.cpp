@@ -72,9 +72,10 @@ std::string file_bytes(const std::string& path) {
 }
 
 TEST(CurvePanels, GroupHistoryBySplitAndQuantity) {
-  const auto panels = curve_panels_from_history(
-      {{"train/loss", {3, 2, 1}}, {"val/loss", {4, 3, 2}}, {"val/accuracy", {0.5, 0.6, 0.7}},
-       {"lr", {1e-3, 5e-4, 1e-4}}});
+  const auto panels = curve_panels_from_history({{"train/loss", {3, 2, 1}},
+                                                 {"val/loss", {4, 3, 2}},
+                                                 {"val/accuracy", {0.5, 0.6, 0.7}},
+                                                 {"lr", {1e-3, 5e-4, 1e-4}}});
   ASSERT_EQ(panels.size(), 3u);
   EXPECT_EQ(panels[0].title, "loss");  // loss first
   ASSERT_EQ(panels[0].series.size(), 2u);
@@ -88,17 +89,19 @@ TEST(CurvePanels, GroupHistoryBySplitAndQuantity) {
 
 TEST_F(PlotsTest, TrainingCurvesArePngsOfTheRequestedSize) {
   if (!plots_available()) GTEST_SKIP() << "ssmkit was built without PLplot's cairo driver";
-  ASSERT_TRUE(plot_training_curves(path("curves.png"), example_panels(0.0), "Training", {900, 500}));
+  ASSERT_TRUE(
+      plot_training_curves(path("curves.png"), example_panels(0.0), "Training", {900, 500}));
   const auto image = read_png(path("curves.png"));
   EXPECT_EQ(image.width, 900u);
   EXPECT_EQ(image.height, 500u);
   EXPECT_GT(image.count_near(kWhite, 0), image.pixels.size() / 2);  // white background
-  EXPECT_GT(image.count_near(kBlue, kTolerance), 500u);               // the train series
-  EXPECT_GT(image.count_near(kOrange, kTolerance), 500u);             // the val series
-  EXPECT_GT(image.distinct_colours(), 50u);                           // antialiased text, lines
+  EXPECT_GT(image.count_near(kBlue, kTolerance), 500u);             // the train series
+  EXPECT_GT(image.count_near(kOrange, kTolerance), 500u);           // the val series
+  EXPECT_GT(image.distinct_colours(), 50u);                         // antialiased text, lines
   EXPECT_GT(fs::file_size(path("curves.png")), 10000u);
   // Different data draw a different picture.
-  ASSERT_TRUE(plot_training_curves(path("shifted.png"), example_panels(0.3), "Training", {900, 500}));
+  ASSERT_TRUE(
+      plot_training_curves(path("shifted.png"), example_panels(0.3), "Training", {900, 500}));
   EXPECT_NE(file_bytes(path("curves.png")), file_bytes(path("shifted.png")));
   expect_only_files({"curves.png", "shifted.png"});
 }
@@ -119,7 +122,8 @@ TEST_F(PlotsTest, ConfusionMatrixHeatMap) {
   if (!plots_available()) GTEST_SKIP() << "ssmkit was built without PLplot's cairo driver";
   ConfusionMatrix matrix(4);
   // A strong diagonal with some confusion between classes 1 and 2.
-  const auto targets = torch::tensor({0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 0, 1, 2, 3}, torch::kLong);
+  const auto targets =
+      torch::tensor({0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 0, 1, 2, 3}, torch::kLong);
   const auto predictions =
       torch::tensor({0, 0, 0, 1, 2, 1, 2, 1, 2, 3, 3, 3, 0, 1, 2, 3}, torch::kLong);
   matrix.update(predictions, targets);
@@ -172,10 +176,12 @@ TEST_F(PlotsTest, RejectsBadArguments) {
   EXPECT_THROW(plot_training_curves(path("x.png"), {}), InputError);
   EXPECT_THROW(plot_training_curves(path("x.png"), example_panels(0), "", {10, 10}), InputError);
   const auto history = torch::randn({2, 8, 3});
-  EXPECT_THROW(plot_forecasts(path("x.png"), history, torch::randn({2, 4, 2}), torch::randn({2, 4, 2})),
-               c10::Error);
-  EXPECT_THROW(plot_forecasts(path("x.png"), history, torch::randn({2, 4, 3}), torch::randn({2, 5, 3})),
-               c10::Error);
+  EXPECT_THROW(
+      plot_forecasts(path("x.png"), history, torch::randn({2, 4, 2}), torch::randn({2, 4, 2})),
+      c10::Error);
+  EXPECT_THROW(
+      plot_forecasts(path("x.png"), history, torch::randn({2, 4, 3}), torch::randn({2, 5, 3})),
+      c10::Error);
   ForecastPlotOptions names;
   names.channel_names = {"only one"};
   EXPECT_THROW(plot_forecasts(path("x.png"), history, torch::randn({2, 4, 3}),

@@ -35,8 +35,7 @@ class TensorBoardWriterTest : public ::testing::Test {
 };
 
 double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 TEST_F(TensorBoardWriterTest, FileNameFollowsTensorFlow) {
@@ -44,9 +43,9 @@ TEST_F(TensorBoardWriterTest, FileNameFollowsTensorFlow) {
   char host[256] = {};
   ::gethostname(host, sizeof(host) - 1);
   const auto name = fs::path(writer.path()).filename().string();
-  EXPECT_TRUE(std::regex_match(name, std::regex(R"(events\.out\.tfevents\.\d{10}\.)" +
-                                                std::regex_replace(host, std::regex(R"([.\-])"),
-                                                                   R"(\$&)"))))
+  EXPECT_TRUE(std::regex_match(
+      name, std::regex(R"(events\.out\.tfevents\.\d{10}\.)" +
+                       std::regex_replace(host, std::regex(R"([.\-])"), R"(\$&)"))))
       << name;
   EXPECT_EQ(fs::path(writer.path()).parent_path(), dir_);
   // A second writer in the same second gets its own file.
@@ -107,7 +106,8 @@ TEST_F(TensorBoardWriterTest, ScalarsParseBackWithProtobuf) {
   {
     TensorBoardWriter writer(dir_.string());
     path = writer.path();
-    for (const auto& entry : entries) writer.add_scalar(entry.tag, entry.value, entry.step);
+    for (const auto& entry : entries)
+      writer.add_scalar(entry.tag, entry.value, entry.step);
   }  // closed by the destructor
   const double after = now_seconds();
   const auto events = parse_events(path);
@@ -184,7 +184,8 @@ TEST_F(TensorBoardWriterTest, ConcurrentWritersProduceWholeRecords) {
         }
       });
     }
-    for (auto& thread : threads) thread.join();
+    for (auto& thread : threads)
+      thread.join();
   }
   const auto events = parse_events(path);
   ASSERT_EQ(events.size(), 1u + kThreads * kPerThread);

@@ -64,8 +64,8 @@ class DataLoader : public BatchSource {
 
   bool started_ = false;
   int64_t epoch_ = 0;
-  int64_t next_batch_ = 0;             // next batch to return (no workers)
-  std::vector<int64_t> order_;         // dataset indices of this pass
+  int64_t next_batch_ = 0;                  // next batch to return (no workers)
+  std::vector<int64_t> order_;              // dataset indices of this pass
   std::unique_ptr<Prefetcher> prefetcher_;  // with workers
 };
 

@@ -18,8 +18,8 @@ inline constexpr int kDefaultReportDigits = 2;
 // The text report, byte for byte as sklearn prints it. `class_names` is empty (classes are named
 // "0", "1", ...) or holds one unique name per class.
 std::string classification_report(const ConfusionMatrix& matrix,
-                                   const std::vector<std::string>& class_names = {},
-                                   int digits = kDefaultReportDigits);
+                                  const std::vector<std::string>& class_names = {},
+                                  int digits = kDefaultReportDigits);
 
 // sklearn's output_dict=True: {"<class>": {"precision", "recall", "f1-score", "support"}, ...,
 // "accuracy": value, "macro avg": {...}, "weighted avg": {...}}, keys in that order.

@@ -11,21 +11,20 @@ namespace ssmkit::train {
 
 // Mean of (prediction - target)^2, |prediction - target| and the square root of the former, over
 // every element. Shapes must match; at least one element.
-double mean_squared_error(const at::Tensor& predictions,  // (N, ...)
-                          const at::Tensor& targets);     // (N, ...)
-double mean_absolute_error(const at::Tensor& predictions,  // (N, ...)
-                           const at::Tensor& targets);     // (N, ...)
+double mean_squared_error(const at::Tensor& predictions,       // (N, ...)
+                          const at::Tensor& targets);          // (N, ...)
+double mean_absolute_error(const at::Tensor& predictions,      // (N, ...)
+                           const at::Tensor& targets);         // (N, ...)
 double root_mean_squared_error(const at::Tensor& predictions,  // (N, ...)
                                const at::Tensor& targets);     // (N, ...)
 
 // The same errors for a forecast, one value per channel (averaged over windows and horizon).
-std::vector<double> mean_squared_error_per_channel(const at::Tensor& predictions,  // (N, H, C)
-                                                   const at::Tensor& targets);     // (N, H, C)
-std::vector<double> mean_absolute_error_per_channel(const at::Tensor& predictions,  // (N, H, C)
-                                                    const at::Tensor& targets);     // (N, H, C)
-std::vector<double> root_mean_squared_error_per_channel(
-    const at::Tensor& predictions,  // (N, H, C)
-    const at::Tensor& targets);     // (N, H, C)
+std::vector<double> mean_squared_error_per_channel(const at::Tensor& predictions,       // (N, H, C)
+                                                   const at::Tensor& targets);          // (N, H, C)
+std::vector<double> mean_absolute_error_per_channel(const at::Tensor& predictions,      // (N, H, C)
+                                                    const at::Tensor& targets);         // (N, H, C)
+std::vector<double> root_mean_squared_error_per_channel(const at::Tensor& predictions,  // (N, H, C)
+                                                        const at::Tensor& targets);     // (N, H, C)
 
 // Predicted class labels on the CPU as int64. `predictions` are either logits with one more
 // dimension than `targets` (argmax over the last one) or labels of the same shape as `targets`.

@@ -29,11 +29,11 @@ struct CurveSeries {
 
 // One quantity (loss, accuracy, ...) with one or more named series.
 struct CurvePanel {
-  std::string title;             // e.g. "loss"
+  std::string title;  // e.g. "loss"
   std::string x_label = "epoch";
-  std::string y_label;           // e.g. "cross-entropy"
+  std::string y_label;  // e.g. "cross-entropy"
   std::vector<CurveSeries> series;
-  bool log_y = false;            // logarithmic y axis (every value must then be > 0)
+  bool log_y = false;  // logarithmic y axis (every value must then be > 0)
 };
 
 // True when this build can write PNG figures.
