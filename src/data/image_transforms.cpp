@@ -8,7 +8,8 @@
 namespace ssmkit::data {
 namespace {
 
-void check_image(const at::Tensor& input, const char* fn) {
+void check_image(const at::Tensor& input,  // (C, H, W)
+                 const char* fn) {
   check_rank(input, fn, "input", "(C, H, W)", 3);
 }
 

@@ -12,7 +12,8 @@ double ratio_or_zero(double numerator, double denominator) {
   return denominator > 0.0 ? numerator / denominator : 0.0;
 }
 
-void check_labels_in_range(const at::Tensor& labels, int64_t num_classes, const char* name) {
+void check_labels_in_range(const at::Tensor& labels,  // (M) int64 on the CPU
+                           int64_t num_classes, const char* name) {
   if (labels.numel() == 0) return;
   const int64_t low = labels.min().item<int64_t>();
   const int64_t high = labels.max().item<int64_t>();

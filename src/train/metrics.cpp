@@ -10,7 +10,8 @@
 namespace ssmkit::train {
 namespace {
 
-void check_regression_pair(const at::Tensor& predictions, const at::Tensor& targets,
+void check_regression_pair(const at::Tensor& predictions,  // (N, ...)
+                           const at::Tensor& targets,      // (N, ...)
                            const char* fn) {
   check_defined(predictions, fn, "predictions");
   check_defined(targets, fn, "targets");
@@ -24,7 +25,8 @@ void check_regression_pair(const at::Tensor& predictions, const at::Tensor& targ
               ": 'predictions' is empty (shape ", shape_string(predictions.sizes()), ")");
 }
 
-RegressionMetrics accumulate_forecast(const at::Tensor& predictions, const at::Tensor& targets,
+RegressionMetrics accumulate_forecast(const at::Tensor& predictions,  // (N, H, C)
+                                      const at::Tensor& targets,      // (N, H, C)
                                       const char* fn) {
   check_shape(predictions, fn, "predictions", "(N, H, C)", {-1, -1, -1});
   check_shape(targets, fn, "targets", "(N, H, C)", {-1, -1, -1});
@@ -33,7 +35,8 @@ RegressionMetrics accumulate_forecast(const at::Tensor& predictions, const at::T
   return metrics;
 }
 
-RegressionMetrics accumulate_all(const at::Tensor& predictions, const at::Tensor& targets,
+RegressionMetrics accumulate_all(const at::Tensor& predictions,  // (N, ...)
+                                 const at::Tensor& targets,      // (N, ...)
                                  const char* fn) {
   check_regression_pair(predictions, targets, fn);
   // One channel: the overall error does not depend on how values are grouped.

@@ -540,9 +540,15 @@ void draw_heatmap(plstream& pls, const Box& area, int64_t k, const std::vector<d
       pls.mtex("lv", gap, 1.0 - position, 1.0, name.c_str());
     }
   }
-  pls.mtex("b", name_room + 1.5, 0.5, 0.5, "predicted class");
-  pls.mtex("l", name_room + 1.0, 0.5, 0.5, "true class");
-  pls.mtex("t", 1.0, 0.5, 0.5, title.c_str());
+  // Axis titles sit beyond the names (the bottom one is measured from its baseline, hence the
+  // extra line), the panel title one line above the frame; all centred.
+  constexpr double kBottomTitleOffset = 1.5;
+  constexpr double kLeftTitleOffset = 1.0;
+  constexpr double kPanelTitleOffset = 1.0;
+  constexpr double kCentred = 0.5;
+  pls.mtex("b", name_room + kBottomTitleOffset, kCentred, kCentred, "predicted class");
+  pls.mtex("l", name_room + kLeftTitleOffset, kCentred, kCentred, "true class");
+  pls.mtex("t", kPanelTitleOffset, kCentred, kCentred, title.c_str());
 }
 
 }  // namespace

@@ -51,8 +51,11 @@ double wall_time_seconds() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+// POSIX host names are at most 255 bytes.
+constexpr size_t kHostNameBuffer = 256;
+
 std::string host_name() {
-  char buffer[256] = {};
+  char buffer[kHostNameBuffer] = {};
   if (::gethostname(buffer, sizeof(buffer) - 1) != 0 || buffer[0] == '\0') return "localhost";
   return buffer;
 }
