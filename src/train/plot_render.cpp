@@ -108,7 +108,8 @@ constexpr double kPageTitleBand = 3.5;
 constexpr double kGlyphWidthRatio = 0.62;
 // Cells narrower than this many character heights get no numbers: they would not be readable.
 constexpr double kMinCellForNumbers = 1.6;
-// The widest number printed in a cell, in characters ("0.00" or a count of four digits).
+// Numbers are sized for at least this many characters ("0.00", a count of four digits), so
+// small matrices do not get huge digits.
 constexpr double kCellNumberChars = 4.5;
 // Class names longer than this are cut with an ellipsis so the matrix keeps its room.
 constexpr size_t kMaxClassNameChars = 18;
@@ -513,7 +514,13 @@ void draw_heatmap(plstream& pls, const Box& area, int64_t k, const std::vector<d
   if (cell_chars >= kMinCellForNumbers) {
     // Numbers fill at most most of the cell width, and never exceed the panel text size.
     constexpr double kCellFill = 0.8;
-    const double fit = cell_chars * kCellFill / (kCellNumberChars * kGlyphWidthRatio);
+    constexpr double kNumberPadding = 0.5;  // characters of air around the widest number
+    size_t widest = 0;
+    for (const auto& label : labels)
+      widest = std::max(widest, label.size());
+    const double number_chars =
+        std::max(kCellNumberChars, static_cast<double>(widest) + kNumberPadding);
+    const double fit = cell_chars * kCellFill / (number_chars * kGlyphWidthRatio);
     TextScale scale(pls, std::min(1.0, fit) * current_text_scale(pls));
     // ptex puts the baseline at y; shifting it down by about a third of the digit height centres
     // the digits in the cell.

@@ -106,8 +106,14 @@ TensorBoardWriter::TensorBoardWriter(const std::string& log_dir) {
   wire::put_double(event, field::kEventWallTime, wall_time_seconds());
   wire::put_bytes(event, field::kEventFileVersion, kFileVersion);
   std::lock_guard<std::mutex> lock(mutex_);
-  write_event(event);
-  flush_locked();
+  try {
+    write_event(event);
+    flush_locked();
+  } catch (...) {
+    std::fclose(file_);  // the destructor does not run when the constructor throws
+    file_ = nullptr;
+    throw;
+  }
 }
 
 TensorBoardWriter::~TensorBoardWriter() {
