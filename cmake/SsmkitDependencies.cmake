@@ -22,17 +22,21 @@ find_package(Threads REQUIRED)
 set(SSMKIT_OPTIONAL_LIBS "")
 set(SSMKIT_PUBLIC_DEFINITIONS "")
 
-# TensorBoard event files need protobuf; optional so that a machine without it still builds.
-set(SSMKIT_WITH_TENSORBOARD OFF)
+# TensorBoard event files are encoded by hand (src/train/protobuf_wire.h), so the writer needs no
+# protobuf and is always built. When protobuf and protoc are installed, the tests parse the files
+# back with classes generated from proto/*.proto (a subset of TensorFlow's definitions).
+set(SSMKIT_WITH_TENSORBOARD ON)
+list(APPEND SSMKIT_PUBLIC_DEFINITIONS SSMKIT_WITH_TENSORBOARD=1)
+set(SSMKIT_HAVE_PROTOBUF OFF)
 find_package(Protobuf QUIET)
 if(Protobuf_FOUND AND Protobuf_PROTOC_EXECUTABLE)
-  set(SSMKIT_WITH_TENSORBOARD ON)
-  list(APPEND SSMKIT_PUBLIC_DEFINITIONS SSMKIT_WITH_TENSORBOARD=1)
+  set(SSMKIT_HAVE_PROTOBUF ON)
 endif()
 
-# PNG plots through PLplot's cairo driver; optional (the GPU machine has no PLplot).
+# PNG plots through PLplot's cairo driver; optional (the GPU machine has no PLplot). The C library
+# is named too: plplot-c++'s pkg-config file does not pass it on, and the driver query is C API.
 set(SSMKIT_WITH_PLOTS OFF)
-pkg_check_modules(PLPLOT QUIET IMPORTED_TARGET plplot-c++)
+pkg_check_modules(PLPLOT QUIET IMPORTED_TARGET plplot-c++ plplot)
 if(PLPLOT_FOUND)
   set(SSMKIT_WITH_PLOTS ON)
   list(APPEND SSMKIT_OPTIONAL_LIBS PkgConfig::PLPLOT)
