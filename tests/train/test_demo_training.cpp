@@ -8,6 +8,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include <ATen/Parallel.h>
+
 #include "ssmkit/io/error.h"
 #include "ssmkit/train/demo_training.h"
 #include "test_temp_dir.h"
@@ -19,7 +21,19 @@ using ssmkit::train::DemoConfig;
 const std::string kToyData = std::string(SSMKIT_SOURCE_DIR) + "/data/toy_sequences.csv";
 const std::string kDemoBinary = std::string(SSMKIT_BINARY_DIR) + "/apps/demo_training";
 
+// The demo's tensors are tiny: one thread is as fast, and it avoids OpenMP threads spinning against
+// each other when ctest runs suites in parallel on few cores.
+class OneThread {
+ public:
+  OneThread() : previous_(at::get_num_threads()) { at::set_num_threads(1); }
+  ~OneThread() { at::set_num_threads(previous_); }
+
+ private:
+  int previous_;
+};
+
 TEST(DemoTraining, TwoEpochsLowerTheLossAndWriteResults) {
+  OneThread one_thread;
   ssmkit::testing::TempDir dir;
   DemoConfig config;
   config.data_path = kToyData;
