@@ -8,11 +8,30 @@ find_package(Eigen3 3.3 REQUIRED NO_MODULE)
 find_package(ZLIB REQUIRED)
 find_package(Threads REQUIRED)
 
-# libzip holds the zip container of .npz files. Found through pkg-config: Debian's libzip CMake
-# config references tools (zipcmp, ...) that the -dev package does not install, and fails.
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
-set(SSMKIT_ZIP_TARGET PkgConfig::LIBZIP)
+# libzip holds the zip container of .npz files. Found through pkg-config where there is one, else
+# by its header and library (the GPU machine has no pkg-config; the Debian package is unpacked into
+# a prefix on CMAKE_PREFIX_PATH). Not through its CMake config: Debian's references tools (zipcmp,
+# ...) that the -dev package does not install, and fails.
+find_package(PkgConfig QUIET)
+if(PKG_CONFIG_FOUND)
+  pkg_check_modules(LIBZIP QUIET IMPORTED_TARGET libzip)
+endif()
+if(LIBZIP_FOUND)
+  set(SSMKIT_ZIP_TARGET PkgConfig::LIBZIP)
+else()
+  find_path(SSMKIT_LIBZIP_INCLUDE_DIR zip.h)
+  find_library(SSMKIT_LIBZIP_LIBRARY NAMES zip)
+  if(NOT SSMKIT_LIBZIP_INCLUDE_DIR OR NOT SSMKIT_LIBZIP_LIBRARY)
+    message(FATAL_ERROR "libzip not found (zip.h: '${SSMKIT_LIBZIP_INCLUDE_DIR}', library: "
+      "'${SSMKIT_LIBZIP_LIBRARY}'). Install libzip-dev (scripts/install_deps.sh) or put its prefix on "
+      "CMAKE_PREFIX_PATH.")
+  endif()
+  add_library(ssmkit_libzip UNKNOWN IMPORTED)
+  set_target_properties(ssmkit_libzip PROPERTIES
+    IMPORTED_LOCATION "${SSMKIT_LIBZIP_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${SSMKIT_LIBZIP_INCLUDE_DIR}")
+  set(SSMKIT_ZIP_TARGET ssmkit_libzip)
+endif()
 
 set(SSMKIT_OPTIONAL_LIBS "")
 set(SSMKIT_PUBLIC_DEFINITIONS "")
@@ -27,7 +46,9 @@ endif()
 
 # PNG plots through PLplot's cairo driver; optional (the GPU machine has no PLplot).
 set(SSMKIT_WITH_PLOTS OFF)
-pkg_check_modules(PLPLOT QUIET IMPORTED_TARGET plplot-c++)
+if(PKG_CONFIG_FOUND)
+  pkg_check_modules(PLPLOT QUIET IMPORTED_TARGET plplot-c++)
+endif()
 if(PLPLOT_FOUND)
   set(SSMKIT_WITH_PLOTS ON)
   list(APPEND SSMKIT_OPTIONAL_LIBS PkgConfig::PLPLOT)
