@@ -4,6 +4,7 @@
 #ifdef SSMKIT_WITH_CUDA
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <cuda_runtime_api.h>
 #include <torch/csrc/autograd/autograd.h>
 
@@ -12,6 +13,7 @@
 #include <cstdlib>
 #include <cxxopts.hpp>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -120,8 +122,9 @@ int main(int argc, char** argv) {
                        "kernel on the same H200) and prints the ratios.");
   cli.add_options()("iters", "timed runs per measurement (median reported)",
                     cxxopts::value<int>()->default_value("30"))(
-      "warmup", "untimed runs first", cxxopts::value<int>()->default_value("5"))("h,help",
-                                                                                 "print usage");
+      "warmup", "untimed runs first", cxxopts::value<int>()->default_value("5"))(
+      "row", "only this row of the anchor table (0-based; -1: all)",
+      cxxopts::value<int>()->default_value("-1"))("h,help", "print usage");
   const auto args = cli.parse(argc, argv);
   if (args.count("help")) {
     std::puts(cli.help().c_str());
@@ -129,6 +132,7 @@ int main(int argc, char** argv) {
   }
   const int iters = args["iters"].as<int>();
   const int warmup = args["warmup"].as<int>();
+  const int only_row = args["row"].as<int>();
   if (!at::hasCUDA()) {
     std::puts("bench_selective_scan_cuda: no CUDA device");
     return 1;
@@ -145,7 +149,9 @@ int main(int argc, char** argv) {
       "| B | D | L | N | dtype | fwd (no grad) ms | GB/s | fwd (grad) ms | vs anchor | "
       "fwd+bwd ms | GB/s | vs anchor |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-  for (const AnchorRow& r : kAnchors) {
+  for (int row = 0; row < static_cast<int>(std::size(kAnchors)); ++row) {
+    if (only_row >= 0 && row != only_row) continue;
+    const AnchorRow& r = kAnchors[row];
     const double elem = r.dtype == at::kFloat ? 4.0 : 2.0;
     const double bdl = static_cast<double>(r.batch * r.dim * r.seqlen);
     const double bnl = static_cast<double>(r.batch * r.dstate * r.seqlen);
@@ -159,7 +165,7 @@ int main(int argc, char** argv) {
 
     const double fwd_infer = median_ms(
         [&](int i) {
-          at::NoGradGuard no_grad;
+          at::AutoGradMode no_grad(false);
           ssmkit::ops::selective_scan(sets[i % n_sets].inputs(), options);
         },
         warmup, iters);

@@ -13,19 +13,32 @@ namespace ssmkit::kernels {
 namespace detail {
 
 // Steps whose states and decays a thread holds in registers during the adjoint pass: 4 steps x 4
-// states x (state, decay) = 32 registers, and 2 x 4 x 4 = 32 dB/dC values, one per lane after the
-// reduce-scatter.
+// states x (state, decay) = 32 registers.
 constexpr int kSubChunk = 4;
 constexpr int kSubChunks = kScanChunk / kSubChunk;
+// Steps whose dB/dC values are reduced over the channels together: 2 steps x 4 states x (dB, dC)
+// = 16 registers (the register budget is what limits it: the sum costs about one shuffle per value
+// whatever the group size).
+constexpr int kReduceSteps = 2;
+static_assert(kSubChunk % kReduceSteps == 0, "reduce groups must tile a sub-chunk");
 // Blocks per multiprocessor the backward is built for: caps registers at 170 per thread, and its
 // ~62 KB of shared memory allows three.
 constexpr int kBwdMinBlocksPerSm = 3;
 
-// Shared memory of the backward, in floats.
-constexpr int kBwdTiles = 6;  // u, dt, dy, softplus', z, dout
-constexpr int kBwdSmemFloats =
-    kBwdTiles * kTileFloats + 2 * kScanWarps * kTileFloats + 2 * kParamTileFloats;
-constexpr size_t kBwdSmemBytes = kBwdSmemFloats * sizeof(float);
+// Shared memory of the backward: one raw stage (the next chunk is copied in once this one's raw
+// inputs are consumed), the (dt, u, dy, softplus') tile, per-warp partial sums over states, and
+// the B, C tiles.
+template <typename InT, typename BcT>
+struct BwdSmem {
+  using In = RawTile<InT, kScanChannelsPerBlock>;
+  using Par = RawTile<BcT, kScanSlabStates>;
+  static constexpr int kRawUnits = 4 * In::kUnits + 2 * Par::kUnits;  // u, delta, dout, z, B, C
+  static constexpr size_t kRawBytes = kRawUnits * sizeof(uint4);
+  static constexpr size_t kStepBytes = kScanChunk * kTileStride * sizeof(float4);     // (T, 33)
+  static constexpr size_t kPartBytes = 2 * kScanWarps * kTileFloats * sizeof(float);  // P, Q
+  static constexpr size_t kParamBytes = 2 * kParamTileFloats * sizeof(float);
+  static constexpr size_t kBytes = kRawBytes + kStepBytes + kPartBytes + kParamBytes;
+};
 
 // Sums v over the 32 lanes and leaves each lane one part: after it, lane l holds in v[0] the total
 // of element l >> (5 - log2 M) (M < 32: lanes with the same high bits hold the same total).
@@ -60,19 +73,22 @@ constexpr int log2_of() {
 template <typename InT, typename BcT, bool kVarB, bool kVarC>
 __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
     selective_scan_bwd_kernel(const SelectiveScanBwdParams p) {
+  using Smem = BwdSmem<InT, BcT>;
+  using In = typename Smem::In;
+  using Par = typename Smem::Par;
   constexpr int S = kScanStatesPerThread;
   extern __shared__ float4 smem_vec[];
-  float* smem = reinterpret_cast<float*>(smem_vec);
-  float* b_tile = smem;                               // (T, 16) B of the slab
-  float* c_tile = b_tile + kParamTileFloats;          // (T, 16) C of the slab
-  float* u_tile = c_tile + kParamTileFloats;          // (T, 32) u, then du
-  float* dt_tile = u_tile + kTileFloats;              // (T, 32) delta, then dt, then ddelta
-  float* dy_tile = dt_tile + kTileFloats;             // (T, 32) dy = dout * silu(z)
-  float* dsp_tile = dy_tile + kTileFloats;            // (T, 32) softplus'(delta + bias)
-  float* z_tile = dsp_tile + kTileFloats;             // (T, 32) z, then dz
-  float* dout_tile = z_tile + kTileFloats;            // (T, 32) dout
-  float* p_part = dout_tile + kTileFloats;            // (4, T, 32) per-warp sum g B (or C x)
-  float* q_part = p_part + kScanWarps * kTileFloats;  // (4, T, 32) per-warp sum A g dA x[t-1]
+  uint4* raw_u = reinterpret_cast<uint4*>(smem_vec);
+  uint4* raw_delta = raw_u + In::kUnits;
+  uint4* raw_dout = raw_delta + In::kUnits;
+  uint4* raw_z = raw_dout + In::kUnits;
+  uint4* raw_b = raw_z + In::kUnits;
+  uint4* raw_c = raw_b + Par::kUnits;
+  float4* step_tile = reinterpret_cast<float4*>(raw_c + Par::kUnits);  // (T, 33): dt, u, dy, sp'
+  float* p_part = reinterpret_cast<float*>(step_tile + kScanChunk * kTileStride);  // (4, T, 33)
+  float* q_part = p_part + kScanWarps * kTileFloats;                               // (4, T, 33)
+  float* b_tile = q_part + kScanWarps * kTileFloats;                               // (T, 16)
+  float* c_tile = b_tile + kParamTileFloats;                                       // (T, 16)
 
   const ScanBlock blk(p);
   ScanWeights<kVarB, kVarC> w;
@@ -81,8 +97,6 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
   const int warp = blk.warp;
   const bool has_z = p.z != nullptr;
   const bool fused = p.n_slabs == 1;
-  const float d_skip = blk.channel_ok && p.D != nullptr ? p.D[blk.d] : 0.f;
-  const float bias = blk.channel_ok && p.delta_bias != nullptr ? p.delta_bias[blk.d] : 0.f;
   const int64_t state_base = (blk.b * p.dim + blk.d) * p.dstate + blk.n_begin;
 
   float g[S];         // adjoint of x[t] carried to earlier steps
@@ -96,8 +110,11 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
     dB_fixed[s] = 0.f;
     dC_fixed[s] = 0.f;
   }
-  float dD_sum = 0.f;
-  float dbias_sum = 0.f;
+  // dD and ddelta_bias of the rows of this thread's units, summed over its time steps.
+  float dD_sum[In::kPerThread], dbias_sum[In::kPerThread];
+#pragma unroll
+  for (int i = 0; i < In::kPerThread; ++i)
+    dD_sum[i] = dbias_sum[i] = 0.f;
 
   const InT* u_rows =
       static_cast<const InT*>(p.u) + blk.b * p.u_batch_stride + blk.d_begin * p.u_dim_stride;
@@ -115,51 +132,62 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
   const BcT* c_rows = kVarC ? static_cast<const BcT*>(p.C) + blk.b * p.C_batch_stride +
                                   blk.group * p.C_group_stride + slab_row0 * p.C_dstate_stride
                             : nullptr;
-  const int64_t bl_rows = (blk.b * p.dim + blk.d_begin) * p.seqlen;  // (b, d_begin, 0) of outputs
-  const int64_t slab_rows = blk.slab * p.batch * p.dim * p.seqlen + bl_rows;
   // dB / dC partial rows of this block: (b, group, tile, n, :).
   const int64_t param_part_base =
       ((blk.b * p.n_groups + blk.group) * p.tiles_per_group + blk.tile) * p.dstate;
+  const int64_t slab_offset = blk.slab * p.batch * p.dim * p.seqlen;
+  auto start_copy = [&](int64_t chunk) {
+    const int64_t t0 = chunk * kScanChunk;
+    In::start(raw_u, u_rows, p.u_dim_stride, blk.n_channels, t0, p.seqlen);
+    In::start(raw_delta, delta_rows, p.delta_dim_stride, blk.n_channels, t0, p.seqlen);
+    In::start(raw_dout, dout_rows, p.dout_dim_stride, blk.n_channels, t0, p.seqlen);
+    if (has_z) In::start(raw_z, z_rows, p.z_dim_stride, blk.n_channels, t0, p.seqlen);
+    if constexpr (kVarB)
+      Par::start(raw_b, b_rows, p.B_dstate_stride, blk.n_slab_rows, t0, p.seqlen);
+    if constexpr (kVarC)
+      Par::start(raw_c, c_rows, p.C_dstate_stride, blk.n_slab_rows, t0, p.seqlen);
+    cp_async_commit();
+  };
 
+  start_copy(p.n_chunks - 1);
   for (int64_t chunk = p.n_chunks - 1; chunk >= 0; --chunk) {
     const int64_t t0 = chunk * kScanChunk;
-    const int64_t left = p.seqlen - t0;
-    const int len = static_cast<int>(left < kScanChunk ? left : kScanChunk);
+    cp_async_wait<0>();  // this thread's copies of this chunk have landed
 
-    __syncthreads();  // the previous chunk is done with every tile
-    {                 // all loads in flight before the first use
-      TileStage<InT, kScanChannelsPerBlock> u_stage, delta_stage, dout_stage, z_stage;
-      TileStage<BcT, kScanSlabStates> b_stage, c_stage;
-      u_stage.load(u_rows, p.u_dim_stride, blk.n_channels, t0, p.seqlen);
-      delta_stage.load(delta_rows, p.delta_dim_stride, blk.n_channels, t0, p.seqlen);
-      dout_stage.load(dout_rows, p.dout_dim_stride, blk.n_channels, t0, p.seqlen);
-      if (has_z) z_stage.load(z_rows, p.z_dim_stride, blk.n_channels, t0, p.seqlen);
-      if constexpr (kVarB) b_stage.load(b_rows, p.B_dstate_stride, blk.n_slab_rows, t0, p.seqlen);
-      if constexpr (kVarC) c_stage.load(c_rows, p.C_dstate_stride, blk.n_slab_rows, t0, p.seqlen);
-      u_stage.store_to_shared(u_tile, kTileStride);
-      delta_stage.store_to_shared(dt_tile, kTileStride);
-      dout_stage.store_to_shared(dout_tile, kTileStride);
-      if (has_z) z_stage.store_to_shared(z_tile, kTileStride);
-      if constexpr (kVarB) b_stage.store_to_shared(b_tile, kParamTileStride);
-      if constexpr (kVarC) c_stage.store_to_shared(c_tile, kParamTileStride);
-    }
-    __syncthreads();
-
-    // Per (channel, time): dt, softplus', dy. Zero outside the sequence or the tile, so padded
-    // steps neither move the state nor contribute.
-    for (int t = warp; t < kScanChunk; t += kScanWarps) {
-      const int i = t * kTileStride + lane;
-      const bool ok = t < len && blk.channel_ok;
-      const float v = dt_tile[i] + bias;
-      dt_tile[i] = ok ? (p.delta_softplus ? softplus(v) : v) : 0.f;
-      dsp_tile[i] = p.delta_softplus ? sigmoid(v) : 1.f;
-      float dy = dout_tile[i];
+    // Per (channel, time) of this thread's units: dt, softplus', dy = dout silu(z). Zero outside
+    // the sequence or the tile, so padded steps neither move the state nor contribute.
+#pragma unroll
+    for (int i = 0; i < In::kPerThread; ++i) {
+      if (!In::owns(i)) continue;
+      const int r = In::row(i);
+      const int c = In::col(i);
+      const bool row_ok = r < blk.n_channels;
+      const float bias = row_ok && p.delta_bias != nullptr ? p.delta_bias[blk.d_begin + r] : 0.f;
+      float u[In::kVec], delta[In::kVec], dy[In::kVec];
+      In::read(raw_u, i, u);
+      In::read(raw_delta, i, delta);
+      In::read(raw_dout, i, dy);
       if (has_z) {
-        const float zz = z_tile[i];
-        dy *= zz * sigmoid(zz);
+        float z[In::kVec];
+        In::read(raw_z, i, z);
+#pragma unroll
+        for (int e = 0; e < In::kVec; ++e)
+          dy[e] *= z[e] * sigmoid(z[e]);
       }
-      dy_tile[i] = ok ? dy : 0.f;
+#pragma unroll
+      for (int e = 0; e < In::kVec; ++e) {
+        const bool ok = row_ok && t0 + c + e < p.seqlen;
+        const float v = delta[e] + bias;
+        const float dt = p.delta_softplus ? softplus(v) : v;
+        const float dsp = p.delta_softplus ? sigmoid(v) : 1.f;
+        step_tile[(c + e) * kTileStride + r] =
+            make_float4(ok ? dt : 0.f, u[e], ok ? dy[e] : 0.f, dsp);
+      }
     }
+    if constexpr (kVarB) Par::transpose_to(raw_b, b_tile, kParamTileStride);
+    if constexpr (kVarC) Par::transpose_to(raw_c, c_tile, kParamTileStride);
+    // Without z the raw inputs are consumed: copy the next chunk in while this one runs.
+    if (!has_z && chunk > 0) start_copy(chunk - 1);
     __syncthreads();
 
     // State at the start of the chunk: the initial state, or the forward's checkpoint.
@@ -191,13 +219,13 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
 #pragma unroll
       for (int i = 0; i < kSubChunk; ++i) {
         const int t = j * kSubChunk + i;
-        const float dt = dt_tile[t * kTileStride + lane];
-        const float dtu = dt * u_tile[t * kTileStride + lane];
+        const float4 q = step_tile[t * kTileStride + lane];
+        const float dtu = q.x * q.y;
         float Bt[S];
         param_at<kVarB>(b_tile, t, warp, w.B, Bt);
 #pragma unroll
         for (int s = 0; s < S; ++s)
-          x[s] = fmaf(exp2_fast(dt * w.A2[s]), x[s], dtu * Bt[s]);
+          x[s] = fmaf(exp2_fast(q.x * w.A2[s]), x[s], dtu * Bt[s]);
         if (has_z) {
           float Ct[S];
           param_at<kVarC>(c_tile, t, warp, w.C, Ct);
@@ -212,26 +240,43 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
 
     if (has_z) {
       __syncthreads();
-      for (int t = warp; t < kScanChunk; t += kScanWarps) {
-        const int i = t * kTileStride + lane;
-        float y = 0.f;
+      // dz = dout y silu'(z) of this thread's units (or y's partial sum, for the host).
 #pragma unroll
-        for (int r = 0; r < kScanWarps; ++r)
-          y += p_part[r * kTileFloats + i];
+      for (int i = 0; i < In::kPerThread; ++i) {
+        if (!In::owns(i)) continue;
+        const int r = In::row(i);
+        const int c = In::col(i);
+        if (r >= blk.n_channels || t0 + c >= p.seqlen) continue;
+        const int64_t d = blk.d_begin + r;
+        float y[In::kVec];
+#pragma unroll
+        for (int e = 0; e < In::kVec; ++e) {
+          float sum = 0.f;
+#pragma unroll
+          for (int k = 0; k < kScanWarps; ++k)
+            sum += p_part[k * kTileFloats + (c + e) * kTileStride + r];
+          y[e] = sum;
+        }
+        const int64_t offset = (blk.b * p.dim + d) * p.seqlen + t0 + c;
+        const int64_t count = p.seqlen - t0 - c;
         if (fused) {
-          y = fmaf(d_skip, u_tile[i], y);
-          const float zz = z_tile[i];
-          const float sz = sigmoid(zz);
-          z_tile[i] = dout_tile[i] * y * sz * (1.f + zz * (1.f - sz));
+          const float d_skip = p.D != nullptr ? p.D[d] : 0.f;
+          float u[In::kVec], z[In::kVec], dout[In::kVec];
+          In::read(raw_u, i, u);
+          In::read(raw_z, i, z);
+          In::read(raw_dout, i, dout);
+#pragma unroll
+          for (int e = 0; e < In::kVec; ++e) {
+            const float sz = sigmoid(z[e]);
+            y[e] = dout[e] * fmaf(d_skip, u[e], y[e]) * sz * (1.f + z[e] * (1.f - sz));
+          }
+          store_values<InT>(static_cast<InT*>(p.dz) + offset, y, count);
         } else {
-          dout_tile[i] = y;
+          store_values<float>(p.y_recomputed_partial + slab_offset + offset, y, count);
         }
       }
-      __syncthreads();
-      if (!fused) {
-        store_tile<float>(dout_tile, p.y_recomputed_partial + slab_rows, p.seqlen, blk.n_channels,
-                          t0, p.seqlen);
-      }
+      if (chunk > 0) start_copy(chunk - 1);
+      __syncthreads();  // y partials read before the adjoint pass overwrites them
     }
 
     // Pass 2: sub-chunks from last to first; adjoint recurrence inside each, last step first.
@@ -242,8 +287,8 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
     float* pp = p_part + warp * kTileFloats;
     float* qp = q_part + warp * kTileFloats;
     constexpr int kParamGrads = (kVarB ? 1 : 0) + (kVarC ? 1 : 0);
-    constexpr int kReduced = kParamGrads * S * kSubChunk;  // dB/dC values per lane per sub-chunk
-    constexpr int kQC = kVarB ? 1 : 0;                     // index of dC in the reduced values
+    constexpr int kReduced = kParamGrads * S * kReduceSteps;  // dB/dC values per reduce group
+    constexpr int kQC = kVarB ? 1 : 0;                        // index of dC in the reduced values
 #pragma unroll
     for (int j = kSubChunks - 1; j >= 0; --j) {
       float xs[kSubChunk][S];     // x[t]
@@ -256,13 +301,13 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
 #pragma unroll
         for (int i = 0; i < kSubChunk; ++i) {
           const int t = j * kSubChunk + i;
-          const float dt = dt_tile[t * kTileStride + lane];
-          const float dtu = dt * u_tile[t * kTileStride + lane];
+          const float4 q = step_tile[t * kTileStride + lane];
+          const float dtu = q.x * q.y;
           float Bt[S];
           param_at<kVarB>(b_tile, t, warp, w.B, Bt);
 #pragma unroll
           for (int s = 0; s < S; ++s) {
-            decay[i][s] = exp2_fast(dt * w.A2[s]);
+            decay[i][s] = exp2_fast(q.x * w.A2[s]);
             xr[s] = fmaf(decay[i][s], xr[s], dtu * Bt[s]);
             xs[i][s] = xr[s];
           }
@@ -272,10 +317,12 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
 #pragma unroll
       for (int i = kSubChunk - 1; i >= 0; --i) {
         const int t = j * kSubChunk + i;
+        const int ri = i % kReduceSteps;  // position in the reduce group
         const int e = t * kTileStride + lane;
-        const float dt = dt_tile[e];
-        const float dtu = dt * u_tile[e];
-        const float dy = dy_tile[e];
+        const float4 q = step_tile[e];  // dt, u, dy, softplus'
+        const float dt = q.x;
+        const float dtu = q.x * q.y;
+        const float dy = q.z;
         float Bt[S], Ct[S];
         param_at<kVarB>(b_tile, t, warp, w.B, Bt);
         param_at<kVarC>(c_tile, t, warp, w.C, Ct);
@@ -285,7 +332,7 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
           g[s] = fmaf(dy, Ct[s], g[s]);
           const float gb = g[s] * dtu;
           if constexpr (kVarB) {
-            reduced[s * kSubChunk + i] = gb;
+            reduced[s * kReduceSteps + ri] = gb;
           } else {
             dB_fixed[s] += gb;
           }
@@ -295,7 +342,7 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
           dA_chunk[s] = fmaf(dt, h, dA_chunk[s]);
           const float cx = dy * xs[i][s];
           if constexpr (kVarC) {
-            reduced[(kQC * S + s) * kSubChunk + i] = cx;
+            reduced[(kQC * S + s) * kReduceSteps + ri] = cx;
           } else {
             dC_fixed[s] += cx;
           }
@@ -303,20 +350,21 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
         }
         pp[e] = P;
         qp[e] = Q;
-      }
-      if constexpr (kReduced > 0) {
-        reduce_scatter<kReduced, 16>(reduced, lane);
-        constexpr int kShift = 5 - log2_of<kReduced>();
-        if ((lane & ((1 << kShift) - 1)) == 0) {
-          const int f = lane >> kShift;
-          const int q = f / (S * kSubChunk);
-          const int s = (f / kSubChunk) % S;
-          const int i = f % kSubChunk;
-          const int64_t n = blk.n_begin + s;
-          const int64_t t = t0 + j * kSubChunk + i;
-          if (n < p.dstate && t < p.seqlen) {
-            float* dst = (kVarB && q == 0) ? p.dB_partial : p.dC_partial;
-            dst[(param_part_base + n) * p.seqlen + t] = reduced[0];
+        if constexpr (kReduced > 0) {
+          if (ri == 0) {  // steps t .. t + kReduceSteps - 1 are complete
+            reduce_scatter<kReduced, 16>(reduced, lane);
+            constexpr int kShift = 5 - log2_of<kReduced>();
+            if ((lane & ((1 << kShift) - 1)) == 0) {
+              const int f = lane >> kShift;
+              const int qi = f / (S * kReduceSteps);
+              const int s = (f / kReduceSteps) % S;
+              const int64_t n = blk.n_begin + s;
+              const int64_t tt = t0 + t + f % kReduceSteps;
+              if (n < p.dstate && tt < p.seqlen) {
+                float* dst = (kVarB && qi == 0) ? p.dB_partial : p.dC_partial;
+                dst[(param_part_base + n) * p.seqlen + tt] = reduced[0];
+              }
+            }
           }
         }
       }
@@ -326,44 +374,47 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
       dA_total[s] += dA_chunk[s];
     __syncthreads();
 
-    // Per (channel, time): sum the warps' partials into du and ddelta (or hand them to the host).
-    for (int t = warp; t < kScanChunk; t += kScanWarps) {
-      const int i = t * kTileStride + lane;
-      float P = 0.f, Q = 0.f;
+    // du and ddelta of this thread's units from the warps' partial sums (or the sums themselves,
+    // for the host when the states are split over slabs).
 #pragma unroll
-      for (int r = 0; r < kScanWarps; ++r) {
-        P += p_part[r * kTileFloats + i];
-        Q += q_part[r * kTileFloats + i];
-      }
-      Q *= kLn2;  // the partials used A log2 e
-      if (fused) {
-        if (t < len && blk.channel_ok) {
-          const float u = u_tile[i];
-          const float dy = dy_tile[i];
-          const float ddelta = fmaf(u, P, Q) * dsp_tile[i];
-          dD_sum = fmaf(dy, u, dD_sum);
-          dbias_sum += ddelta;
-          u_tile[i] = fmaf(dt_tile[i], P, d_skip * dy);
-          dt_tile[i] = ddelta;
+    for (int i = 0; i < In::kPerThread; ++i) {
+      if (!In::owns(i)) continue;
+      const int r = In::row(i);
+      const int c = In::col(i);
+      if (r >= blk.n_channels || t0 + c >= p.seqlen) continue;
+      const int64_t d = blk.d_begin + r;
+      float P[In::kVec], Q[In::kVec];
+#pragma unroll
+      for (int e = 0; e < In::kVec; ++e) {
+        float ps = 0.f, qs = 0.f;
+#pragma unroll
+        for (int k = 0; k < kScanWarps; ++k) {
+          ps += p_part[k * kTileFloats + (c + e) * kTileStride + r];
+          qs += q_part[k * kTileFloats + (c + e) * kTileStride + r];
         }
+        P[e] = ps;
+        Q[e] = qs * kLn2;  // the partials used A log2 e
+      }
+      const int64_t offset = (blk.b * p.dim + d) * p.seqlen + t0 + c;
+      const int64_t count = p.seqlen - t0 - c;
+      if (fused) {
+        const float d_skip = p.D != nullptr ? p.D[d] : 0.f;
+#pragma unroll
+        for (int e = 0; e < In::kVec; ++e) {
+          const float4 q = step_tile[(c + e) * kTileStride + r];  // dt, u, dy, softplus'
+          const float ddelta = fmaf(q.y, P[e], Q[e]) * q.w;
+          const bool ok = e < count;
+          dD_sum[i] += ok ? q.z * q.y : 0.f;
+          dbias_sum[i] += ok ? ddelta : 0.f;
+          P[e] = fmaf(q.x, P[e], d_skip * q.z);  // du
+          Q[e] = ddelta;
+        }
+        store_values<InT>(static_cast<InT*>(p.du) + offset, P, count);
+        store_values<InT>(static_cast<InT*>(p.ddelta) + offset, Q, count);
       } else {
-        u_tile[i] = P;
-        dt_tile[i] = Q;
+        store_values<float>(p.P_partial + slab_offset + offset, P, count);
+        store_values<float>(p.Q_partial + slab_offset + offset, Q, count);
       }
-    }
-    __syncthreads();
-    if (fused) {
-      store_tile<InT>(u_tile, static_cast<InT*>(p.du) + bl_rows, p.seqlen, blk.n_channels, t0,
-                      p.seqlen);
-      store_tile<InT>(dt_tile, static_cast<InT*>(p.ddelta) + bl_rows, p.seqlen, blk.n_channels, t0,
-                      p.seqlen);
-      if (has_z) {
-        store_tile<InT>(z_tile, static_cast<InT*>(p.dz) + bl_rows, p.seqlen, blk.n_channels, t0,
-                        p.seqlen);
-      }
-    } else {
-      store_tile<float>(u_tile, p.P_partial + slab_rows, p.seqlen, blk.n_channels, t0, p.seqlen);
-      store_tile<float>(dt_tile, p.Q_partial + slab_rows, p.seqlen, blk.n_channels, t0, p.seqlen);
     }
   }
 
@@ -376,23 +427,21 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
     if constexpr (!kVarC) p.dC_partial[state_base + s] = dC_fixed[s];
   }
 
-  // dD and ddelta_bias: each warp summed its share of the time steps of channel `lane`.
+  // dD and ddelta_bias: sum over the lanes holding the units of one row, then one lane writes.
   if (fused) {
-    __syncthreads();
-    float* sums = p_part;  // (2, 4, 32)
-    sums[warp * 32 + lane] = dD_sum;
-    sums[(kScanWarps + warp) * 32 + lane] = dbias_sum;
-    __syncthreads();
-    if (warp == 0 && blk.channel_ok) {
-      float dD = 0.f, dbias = 0.f;
 #pragma unroll
-      for (int r = 0; r < kScanWarps; ++r) {
-        dD += sums[r * 32 + lane];
-        dbias += sums[(kScanWarps + r) * 32 + lane];
+    for (int i = 0; i < In::kPerThread; ++i) {
+#pragma unroll
+      for (int m = In::kUnitsPerRow / 2; m >= 1; m /= 2) {
+        dD_sum[i] += __shfl_xor_sync(kFullMask, dD_sum[i], m);
+        dbias_sum[i] += __shfl_xor_sync(kFullMask, dbias_sum[i], m);
       }
-      const int64_t i = blk.b * p.dim + blk.d;
-      if (p.dD_partial != nullptr) p.dD_partial[i] = dD;
-      if (p.ddelta_bias_partial != nullptr) p.ddelta_bias_partial[i] = dbias;
+      if (!In::owns(i) || In::unit(i) % In::kUnitsPerRow != 0) continue;
+      const int r = In::row(i);
+      if (r >= blk.n_channels) continue;
+      const int64_t k = blk.b * p.dim + blk.d_begin + r;
+      if (p.dD_partial != nullptr) p.dD_partial[k] = dD_sum[i];
+      if (p.ddelta_bias_partial != nullptr) p.ddelta_bias_partial[k] = dbias_sum[i];
     }
   }
 }
@@ -400,12 +449,13 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
 template <typename InT, typename BcT, bool kVarB, bool kVarC>
 cudaError_t launch_bwd_variant(const SelectiveScanBwdParams& p, cudaStream_t stream) {
   auto kernel = selective_scan_bwd_kernel<InT, BcT, kVarB, kVarC>;
+  constexpr size_t kSmem = BwdSmem<InT, BcT>::kBytes;
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         static_cast<int>(kBwdSmemBytes));
+                                         static_cast<int>(kSmem));
   if (err != cudaSuccess) return err;
   const dim3 grid(static_cast<unsigned>(p.n_groups * p.tiles_per_group),
                   static_cast<unsigned>(p.batch), static_cast<unsigned>(p.n_slabs));
-  kernel<<<grid, kScanThreads, kBwdSmemBytes, stream>>>(p);
+  kernel<<<grid, kScanThreads, kSmem, stream>>>(p);
   return cudaGetLastError();
 }
 

@@ -134,84 +134,109 @@ __device__ __forceinline__ bool aligned16(const void* p) {
   return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
 }
 
-// Moves a (kRows x kScanChunk) tile of a row-major global array (rows at `row_stride` elements,
-// time contiguous) into shared memory as (time, row) floats, in two steps so that the global loads
-// can be issued one chunk ahead: load() fills registers, store_to_shared() converts and transposes.
-// Rows >= n_rows and times >= seqlen read as 0.
+// Asynchronous 16-byte global -> shared copy (bypassing L1: every input is read once).
+__device__ __forceinline__ void cp_async_16(void* smem_dst, const void* gmem_src) {
+  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem_dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(gmem_src));
+}
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::);
+}
+// Waits until at most kPending of this thread's committed copy groups are still in flight.
+template <int kPending>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
+
+// A (kRows x kScanChunk) tile of a row-major global array (rows `row_stride` elements apart, time
+// contiguous), staged raw in shared memory as 16-byte units, unit-major. Thread j owns units j,
+// j + kScanThreads, ...: it copies them in and is the only one to read them (so a wait on its own
+// copies is enough, no barrier), converting to float as it goes.
 template <typename T, int kRows>
-struct TileStage {
+struct RawTile {
   static constexpr int kVec = 16 / static_cast<int>(sizeof(T));
   static constexpr int kUnitsPerRow = kScanChunk / kVec;
   static constexpr int kUnits = kRows * kUnitsPerRow;
   static constexpr int kPerThread = (kUnits + kScanThreads - 1) / kScanThreads;
   static_assert(kScanChunk % kVec == 0, "a chunk must hold whole 16-byte vectors");
+  static_assert(32 % kUnitsPerRow == 0, "a row's units must sit in one warp");
 
-  uint4 raw[kPerThread];
+  __device__ static __forceinline__ int unit(int i) {
+    return static_cast<int>(threadIdx.x) + i * kScanThreads;
+  }
+  __device__ static __forceinline__ bool owns(int i) {
+    return kUnits % kScanThreads == 0 || unit(i) < kUnits;
+  }
+  __device__ static __forceinline__ int row(int i) { return unit(i) / kUnitsPerRow; }
+  __device__ static __forceinline__ int col(int i) { return (unit(i) % kUnitsPerRow) * kVec; }
 
-  __device__ __forceinline__ void load(const T* base, int64_t row_stride, int n_rows, int64_t t0,
-                                       int64_t seqlen) {
+  // Starts the copy of this thread's units of the chunk at t0: asynchronous where the 16 bytes are
+  // in range and aligned, else element by element. Rows >= n_rows and times >= seqlen read as 0.
+  __device__ static __forceinline__ void start(uint4* raw, const T* base, int64_t row_stride,
+                                               int n_rows, int64_t t0, int64_t seqlen) {
 #pragma unroll
     for (int i = 0; i < kPerThread; ++i) {
-      const int unit = static_cast<int>(threadIdx.x) + i * kScanThreads;
-      raw[i] = make_uint4(0, 0, 0, 0);
-      if (kUnits % kScanThreads != 0 && unit >= kUnits) continue;
-      const int row = unit / kUnitsPerRow;
-      const int col = (unit % kUnitsPerRow) * kVec;
-      if (row >= n_rows) continue;
-      const T* p = base + row * row_stride + t0 + col;
-      if (t0 + col + kVec <= seqlen && aligned16(p)) {
-        raw[i] = __ldg(reinterpret_cast<const uint4*>(p));
+      if (!owns(i)) continue;
+      uint4* dst = raw + unit(i);
+      const int r = row(i);
+      const int c = col(i);
+      if (r >= n_rows || t0 + c >= seqlen) {
+        *dst = make_uint4(0, 0, 0, 0);
+        continue;
+      }
+      const T* src = base + r * row_stride + t0 + c;
+      if (t0 + c + kVec <= seqlen && aligned16(src)) {
+        cp_async_16(dst, src);
       } else {
-#pragma unroll
+        uint4 v = make_uint4(0, 0, 0, 0);
         for (int e = 0; e < kVec; ++e) {
-          if (t0 + col + e < seqlen) set_vector_element<T>(raw[i], e, p[e]);
+          if (t0 + c + e < seqlen) set_vector_element<T>(v, e, src[e]);
         }
+        *dst = v;
       }
     }
   }
 
-  // Element (row, time) goes to smem[time * stride + row].
-  __device__ __forceinline__ void store_to_shared(float* smem, int stride) const {
+  // This thread's unit i as floats.
+  __device__ static __forceinline__ void read(const uint4* raw, int i, float (&out)[kVec]) {
+    const uint4 v = raw[unit(i)];
+#pragma unroll
+    for (int e = 0; e < kVec; ++e)
+      out[e] = vector_element<T>(v, e);
+  }
+
+  // Writes this thread's units transposed into a (time, row) float tile: tile[t * stride + row].
+  __device__ static __forceinline__ void transpose_to(const uint4* raw, float* tile, int stride) {
 #pragma unroll
     for (int i = 0; i < kPerThread; ++i) {
-      const int unit = static_cast<int>(threadIdx.x) + i * kScanThreads;
-      if (kUnits % kScanThreads != 0 && unit >= kUnits) continue;
-      const int row = unit / kUnitsPerRow;
-      const int col = (unit % kUnitsPerRow) * kVec;
+      if (!owns(i)) continue;
+      float v[kVec];
+      read(raw, i, v);
 #pragma unroll
       for (int e = 0; e < kVec; ++e)
-        smem[(col + e) * stride + row] = vector_element<T>(raw[i], e);
+        tile[(col(i) + e) * stride + row(i)] = v[e];
     }
   }
 };
 
-// Writes a (time, channel) float tile of shared memory to a row-major (channel, time) global array
-// of T with coalesced 16-byte stores. Only rows < n_rows and times < seqlen are written.
-template <typename T>
-__device__ __forceinline__ void store_tile(const float* smem, T* base, int64_t row_stride,
-                                           int n_rows, int64_t t0, int64_t seqlen) {
-  constexpr int kVec = 16 / static_cast<int>(sizeof(T));
-  constexpr int kUnitsPerRow = kScanChunk / kVec;
-  constexpr int kUnits = kScanChannelsPerBlock * kUnitsPerRow;
+// Stores the first `count` of kN floats to dst as OutT: 16-byte stores when whole and aligned.
+template <typename OutT, int kN>
+__device__ __forceinline__ void store_values(OutT* dst, const float (&v)[kN], int64_t count) {
+  constexpr int kPer16 = 16 / static_cast<int>(sizeof(OutT));
+  if (count >= kN && kN % kPer16 == 0 && aligned16(dst)) {
 #pragma unroll
-  for (int i = 0; i < (kUnits + kScanThreads - 1) / kScanThreads; ++i) {
-    const int unit = static_cast<int>(threadIdx.x) + i * kScanThreads;
-    if (kUnits % kScanThreads != 0 && unit >= kUnits) continue;
-    const int row = unit / kUnitsPerRow;
-    const int col = (unit % kUnitsPerRow) * kVec;
-    if (row >= n_rows) continue;
-    T* p = base + row * row_stride + t0 + col;
-    if (t0 + col + kVec <= seqlen && aligned16(p)) {
-      uint4 v;
+    for (int piece = 0; piece < kN / kPer16; ++piece) {
+      uint4 w;
 #pragma unroll
-      for (int e = 0; e < kVec; ++e) {
-        set_vector_element<T>(v, e, from_float<T>(smem[(col + e) * kTileStride + row]));
+      for (int e = 0; e < kPer16; ++e) {
+        set_vector_element<OutT>(w, e, from_float<OutT>(v[piece * kPer16 + e]));
       }
-      *reinterpret_cast<uint4*>(p) = v;
-    } else {
-      for (int e = 0; e < kVec; ++e) {
-        if (t0 + col + e < seqlen) p[e] = from_float<T>(smem[(col + e) * kTileStride + row]);
-      }
+      reinterpret_cast<uint4*>(dst)[piece] = w;
+    }
+  } else {
+#pragma unroll
+    for (int e = 0; e < kN; ++e) {
+      if (e < count) dst[e] = from_float<OutT>(v[e]);
     }
   }
 }

@@ -1,6 +1,8 @@
 // Forward selective-scan kernel. One block = (batch, 32 channels of one group, slab of 16 states);
 // lane = channel, warp = 4 states. Each thread runs its 4 recurrences sequentially over time in
-// registers, chunk by chunk: u, delta (and z, B, C) of the next chunk load while this one scans.
+// registers, chunk by chunk. Per chunk: the next chunk's inputs start copying asynchronously into
+// the other raw buffer; each thread turns its own 16-byte units of this chunk into (dt, dt u) and
+// the B, C tiles; barrier; scan; barrier; each thread finishes and stores the y of its own units.
 #pragma once
 
 #include "selective_scan/selective_scan_common.cuh"
@@ -8,16 +10,40 @@
 namespace ssmkit::kernels {
 namespace detail {
 
+// Raw input buffers of the forward: the chunk being used and the one being copied in.
+constexpr int kFwdStages = 2;
+
+template <typename InT, typename BcT>
+struct FwdSmem {
+  using In = RawTile<InT, kScanChannelsPerBlock>;
+  using Par = RawTile<BcT, kScanSlabStates>;
+  // Per stage: u, delta, z, B, C raw units.
+  static constexpr int kStageUnits = 3 * In::kUnits + 2 * Par::kUnits;
+  static constexpr size_t kRawBytes = kFwdStages * kStageUnits * sizeof(uint4);
+  static constexpr size_t kDtBytes = kScanChunk * kTileStride * sizeof(float2);    // (T, 33)
+  static constexpr size_t kYPartBytes = kScanWarps * kTileFloats * sizeof(float);  // (4, T, 33)
+  static constexpr size_t kParamBytes = 2 * kParamTileFloats * sizeof(float);      // 2 x (T, 16)
+  static constexpr size_t kBytes = kRawBytes + kDtBytes + kYPartBytes + kParamBytes;
+};
+
 template <typename InT, typename BcT, bool kVarB, bool kVarC>
 __global__ void __launch_bounds__(kScanThreads)
     selective_scan_fwd_kernel(const SelectiveScanFwdParams p) {
+  using Smem = FwdSmem<InT, BcT>;
+  using In = typename Smem::In;
+  using Par = typename Smem::Par;
   constexpr int S = kScanStatesPerThread;
-  __shared__ float u_tile[kTileFloats];              // (T, 32) u
-  __shared__ float dt_tile[kTileFloats];             // (T, 32) delta, then dt, then y
-  __shared__ float z_tile[kTileFloats];              // (T, 32) z
-  __shared__ float y_part[kScanWarps][kTileFloats];  // (4, T, 32) sum of C x over a warp's states
-  __shared__ __align__(16) float b_tile[kParamTileFloats];  // (T, 16) B of the slab
-  __shared__ __align__(16) float c_tile[kParamTileFloats];  // (T, 16) C of the slab
+  extern __shared__ float4 smem_vec[];
+  uint4* raw = reinterpret_cast<uint4*>(smem_vec);  // (stages, units)
+  float2* dt_tile = reinterpret_cast<float2*>(raw + kFwdStages * Smem::kStageUnits);  // (T, 33)
+  float* y_part = reinterpret_cast<float*>(dt_tile + kScanChunk * kTileStride);       // (4, T, 33)
+  float* b_tile = y_part + kScanWarps * kTileFloats;                                  // (T, 16)
+  float* c_tile = b_tile + kParamTileFloats;                                          // (T, 16)
+  auto raw_u = [&](int stage) { return raw + stage * Smem::kStageUnits; };
+  auto raw_delta = [&](int stage) { return raw_u(stage) + In::kUnits; };
+  auto raw_z = [&](int stage) { return raw_u(stage) + 2 * In::kUnits; };
+  auto raw_b = [&](int stage) { return raw_u(stage) + 3 * In::kUnits; };
+  auto raw_c = [&](int stage) { return raw_b(stage) + Par::kUnits; };
 
   const ScanBlock blk(p);
   ScanWeights<kVarB, kVarC> w;
@@ -25,8 +51,7 @@ __global__ void __launch_bounds__(kScanThreads)
   const int lane = blk.lane;
   const int warp = blk.warp;
   const bool has_z = p.z != nullptr;
-  const float d_skip = blk.channel_ok && p.D != nullptr ? p.D[blk.d] : 0.f;
-  const float bias = blk.channel_ok && p.delta_bias != nullptr ? p.delta_bias[blk.d] : 0.f;
+  const bool fused = p.n_slabs == 1;
 
   float x[S];
 #pragma unroll
@@ -49,55 +74,64 @@ __global__ void __launch_bounds__(kScanThreads)
   const BcT* c_rows = kVarC ? static_cast<const BcT*>(p.C) + blk.b * p.C_batch_stride +
                                   blk.group * p.C_group_stride + slab_row0 * p.C_dstate_stride
                             : nullptr;
-
-  TileStage<InT, kScanChannelsPerBlock> u_stage, delta_stage, z_stage;
-  TileStage<BcT, kScanSlabStates> b_stage, c_stage;
-  auto issue_loads = [&](int64_t chunk) {
+  auto start_copy = [&](int64_t chunk) {
+    const int stage = static_cast<int>(chunk % kFwdStages);
     const int64_t t0 = chunk * kScanChunk;
-    u_stage.load(u_rows, p.u_dim_stride, blk.n_channels, t0, p.seqlen);
-    delta_stage.load(delta_rows, p.delta_dim_stride, blk.n_channels, t0, p.seqlen);
-    if (has_z) z_stage.load(z_rows, p.z_dim_stride, blk.n_channels, t0, p.seqlen);
-    if constexpr (kVarB) b_stage.load(b_rows, p.B_dstate_stride, blk.n_slab_rows, t0, p.seqlen);
-    if constexpr (kVarC) c_stage.load(c_rows, p.C_dstate_stride, blk.n_slab_rows, t0, p.seqlen);
+    In::start(raw_u(stage), u_rows, p.u_dim_stride, blk.n_channels, t0, p.seqlen);
+    In::start(raw_delta(stage), delta_rows, p.delta_dim_stride, blk.n_channels, t0, p.seqlen);
+    if (has_z) In::start(raw_z(stage), z_rows, p.z_dim_stride, blk.n_channels, t0, p.seqlen);
+    if constexpr (kVarB) {
+      Par::start(raw_b(stage), b_rows, p.B_dstate_stride, blk.n_slab_rows, t0, p.seqlen);
+    }
+    if constexpr (kVarC) {
+      Par::start(raw_c(stage), c_rows, p.C_dstate_stride, blk.n_slab_rows, t0, p.seqlen);
+    }
   };
 
-  issue_loads(0);
+  start_copy(0);
+  cp_async_commit();
   for (int64_t chunk = 0; chunk < p.n_chunks; ++chunk) {
+    const int stage = static_cast<int>(chunk % kFwdStages);
     const int64_t t0 = chunk * kScanChunk;
-    const int64_t left = p.seqlen - t0;
-    const int len = static_cast<int>(left < kScanChunk ? left : kScanChunk);
+    if (chunk + 1 < p.n_chunks) start_copy(chunk + 1);
+    cp_async_commit();
+    cp_async_wait<1>();  // this thread's copies of this chunk have landed
 
-    __syncthreads();  // the previous chunk is done with every tile
-    u_stage.store_to_shared(u_tile, kTileStride);
-    delta_stage.store_to_shared(dt_tile, kTileStride);
-    if (has_z) z_stage.store_to_shared(z_tile, kTileStride);
-    if constexpr (kVarB) b_stage.store_to_shared(b_tile, kParamTileStride);
-    if constexpr (kVarC) c_stage.store_to_shared(c_tile, kParamTileStride);
-    if (chunk + 1 < p.n_chunks) issue_loads(chunk + 1);
-    __syncthreads();
-
-    // dt = softplus(delta + bias), once per (channel, time); 0 outside the sequence or the tile, so
-    // that padded steps leave the state unchanged.
-    for (int t = warp; t < kScanChunk; t += kScanWarps) {
-      float& e = dt_tile[t * kTileStride + lane];
-      const float v = e + bias;
-      const float dt = p.delta_softplus ? softplus(v) : v;
-      e = t < len && blk.channel_ok ? dt : 0.f;
+    // dt = softplus(delta + bias) and dt u, once per (channel, time), from this thread's units;
+    // 0 outside the sequence or the tile, so that padded steps leave the state unchanged.
+#pragma unroll
+    for (int i = 0; i < In::kPerThread; ++i) {
+      if (!In::owns(i)) continue;
+      const int r = In::row(i);
+      const int c = In::col(i);
+      const bool row_ok = r < blk.n_channels;
+      const float bias = row_ok && p.delta_bias != nullptr ? p.delta_bias[blk.d_begin + r] : 0.f;
+      float u[In::kVec], delta[In::kVec];
+      In::read(raw_u(stage), i, u);
+      In::read(raw_delta(stage), i, delta);
+#pragma unroll
+      for (int e = 0; e < In::kVec; ++e) {
+        const float v = delta[e] + bias;
+        float dt = p.delta_softplus ? softplus(v) : v;
+        dt = row_ok && t0 + c + e < p.seqlen ? dt : 0.f;
+        dt_tile[(c + e) * kTileStride + r] = make_float2(dt, dt * u[e]);
+      }
     }
+    if constexpr (kVarB) Par::transpose_to(raw_b(stage), b_tile, kParamTileStride);
+    if constexpr (kVarC) Par::transpose_to(raw_c(stage), c_tile, kParamTileStride);
     __syncthreads();
 
-    float* yp = y_part[warp];
+    float* yp = y_part + warp * kTileFloats;
 #pragma unroll
     for (int t = 0; t < kScanChunk; ++t) {
-      const float dt = dt_tile[t * kTileStride + lane];
-      const float dtu = dt * u_tile[t * kTileStride + lane];
+      const float2 q = dt_tile[t * kTileStride + lane];  // (dt, dt u)
       float Bt[S], Ct[S];
       param_at<kVarB>(b_tile, t, warp, w.B, Bt);
       param_at<kVarC>(c_tile, t, warp, w.C, Ct);
       float y = 0.f;
 #pragma unroll
       for (int s = 0; s < S; ++s) {
-        x[s] = fmaf(exp2_fast(dt * w.A2[s]), x[s], dtu * Bt[s]);
+        x[s] = fmaf(exp2_fast(q.x * w.A2[s]), x[s], q.y * Bt[s]);
         y = fmaf(Ct[s], x[s], y);
       }
       yp[t * kTileStride + lane] = y;
@@ -112,30 +146,43 @@ __global__ void __launch_bounds__(kScanThreads)
     }
     __syncthreads();
 
-    const bool fused = p.n_slabs == 1;
-    for (int t = warp; t < kScanChunk; t += kScanWarps) {
-      const int i = t * kTileStride + lane;
-      float y = 0.f;
+    // y of this thread's units: the warps' partial sums, + D u, gated by silu(z); stored directly.
 #pragma unroll
-      for (int r = 0; r < kScanWarps; ++r)
-        y += y_part[r][i];
-      if (fused) {
-        y = fmaf(d_skip, u_tile[i], y);
-        if (has_z) {
-          const float zz = z_tile[i];
-          y *= zz * sigmoid(zz);
-        }
+    for (int i = 0; i < In::kPerThread; ++i) {
+      if (!In::owns(i)) continue;
+      const int r = In::row(i);
+      const int c = In::col(i);
+      if (r >= blk.n_channels || t0 + c >= p.seqlen) continue;
+      const int64_t d = blk.d_begin + r;
+      float y[In::kVec];
+#pragma unroll
+      for (int e = 0; e < In::kVec; ++e) {
+        float sum = 0.f;
+#pragma unroll
+        for (int k = 0; k < kScanWarps; ++k)
+          sum += y_part[k * kTileFloats + (c + e) * kTileStride + r];
+        y[e] = sum;
       }
-      dt_tile[i] = y;
-    }
-    __syncthreads();
-    if (fused) {
-      store_tile<InT>(dt_tile, static_cast<InT*>(p.y) + (blk.b * p.dim + blk.d_begin) * p.seqlen,
-                      p.seqlen, blk.n_channels, t0, p.seqlen);
-    } else {
-      store_tile<float>(
-          dt_tile, p.y_partial + ((blk.slab * p.batch + blk.b) * p.dim + blk.d_begin) * p.seqlen,
-          p.seqlen, blk.n_channels, t0, p.seqlen);
+      const int64_t offset = (blk.b * p.dim + d) * p.seqlen + t0 + c;
+      const int64_t count = p.seqlen - t0 - c;
+      if (fused) {
+        const float d_skip = p.D != nullptr ? p.D[d] : 0.f;
+        float u[In::kVec];
+        In::read(raw_u(stage), i, u);
+#pragma unroll
+        for (int e = 0; e < In::kVec; ++e)
+          y[e] = fmaf(d_skip, u[e], y[e]);
+        if (has_z) {
+          float z[In::kVec];
+          In::read(raw_z(stage), i, z);
+#pragma unroll
+          for (int e = 0; e < In::kVec; ++e)
+            y[e] *= z[e] * sigmoid(z[e]);
+        }
+        store_values<InT>(static_cast<InT*>(p.y) + offset, y, count);
+      } else {
+        store_values<float>(p.y_partial + blk.slab * p.batch * p.dim * p.seqlen + offset, y, count);
+      }
     }
   }
 
@@ -147,9 +194,14 @@ __global__ void __launch_bounds__(kScanThreads)
 
 template <typename InT, typename BcT, bool kVarB, bool kVarC>
 cudaError_t launch_fwd_variant(const SelectiveScanFwdParams& p, cudaStream_t stream) {
+  auto kernel = selective_scan_fwd_kernel<InT, BcT, kVarB, kVarC>;
+  constexpr size_t kSmem = FwdSmem<InT, BcT>::kBytes;
+  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         static_cast<int>(kSmem));
+  if (err != cudaSuccess) return err;
   const dim3 grid(static_cast<unsigned>(p.n_groups * p.tiles_per_group),
                   static_cast<unsigned>(p.batch), static_cast<unsigned>(p.n_slabs));
-  selective_scan_fwd_kernel<InT, BcT, kVarB, kVarC><<<grid, kScanThreads, 0, stream>>>(p);
+  kernel<<<grid, kScanThreads, kSmem, stream>>>(p);
   return cudaGetLastError();
 }
 

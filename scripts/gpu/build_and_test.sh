@@ -6,27 +6,29 @@
 #   SSMKIT_DEBS       folder of .deb files           (default <repo>/.debs)
 #   SSMKIT_BUILD_DIR  build folder, reused if present (default /tmp/ssmkit-build)
 #   SSMKIT_LOG_DIR    logs                            (default <build>/logs)
-#   SSMKIT_STEPS      steps to run                    (default "build test bench sass sanitize")
+#   SSMKIT_STEPS      steps to run                    (default "build test bench ncu sass sanitize")
 #   SSMKIT_JOBS       parallel compile jobs           (default 16)
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 debs="${SSMKIT_DEBS:-$root/.debs}"
 build="${SSMKIT_BUILD_DIR:-/tmp/ssmkit-build}"
 logs="${SSMKIT_LOG_DIR:-$build/logs}"
-steps="${SSMKIT_STEPS:-build test bench sass sanitize}"
+steps="${SSMKIT_STEPS:-build test bench ncu sass sanitize}"
 jobs="${SSMKIT_JOBS:-16}"
 deps=/tmp/ssmkit-deps
 mkdir -p "$logs" "$build"
 summary="$logs/summary.txt"
+rm -f "$logs"/*.log
 : >"$summary"
 
-# Runs a step with a time limit, its output to a log; records status and duration.
+# Runs a step with a time limit, its output appended to $logs/<STEP_LOG or name>.log; records
+# status and duration.
 step() {
   local name="$1" limit="$2"
   shift 2
-  local start=$SECONDS
-  echo "== $name (limit ${limit}s): $*"
-  timeout "$limit" bash -c '"$@"' "$name" "$@" >"$logs/$name.log" 2>&1
+  local start=$SECONDS log="$logs/${STEP_LOG:-$name}.log"
+  echo "== $name (limit ${limit}s): $*" | tee -a "$log"
+  timeout "$limit" bash -c '"$@"' "$name" "$@" >>"$log" 2>&1
   local rc=$?
   echo "$name: exit $rc, $((SECONDS - start)) s" | tee -a "$summary"
   return $rc
@@ -82,13 +84,23 @@ sass() {
   done
 }
 
+# Hardware counters of one forward and one backward launch (bf16, first anchor row), clocks as found.
+profile() {
+  local bench="$build/bench/bench_selective_scan_cuda"
+  for k in fwd bwd; do
+    ncu --clock-control none --section SpeedOfLight --section Occupancy --section LaunchStats \
+      --section WarpStateStats --section SchedulerStats --section ComputeWorkloadAnalysis \
+      -k "regex:selective_scan_${k}_kernel" -c 1 "$bench" --row 1 --iters 1 --warmup 0
+  done
+}
+
 export root debs build deps jobs
-export -f configure compile sass
+export -f configure compile sass profile
 status=0
 if wants build; then
-  step configure 300 configure || status=1
+  STEP_LOG=build step configure 300 configure || status=1
   step build 420 compile || status=1
-  grep -E "registers|spill|error" "$logs/build.log" | sort | uniq -c | sort -rn | head -40 >"$logs/ptxas.txt" || true
+  grep -E "registers|spill|error" "$logs/build.log" | sort | uniq -c | sort -rn | head -40 >>"$summary" || true
 fi
 if wants test && [ -x "$tests_bin" ]; then
   step test 240 ctest --test-dir "$build" -L gpu --output-on-failure --timeout 600 || status=1
@@ -96,11 +108,12 @@ fi
 if wants bench && [ -x "$build/bench/bench_selective_scan_cuda" ]; then
   step bench 180 "$build/bench/bench_selective_scan_cuda" || status=1
 fi
+if wants ncu && [ -x "$build/bench/bench_selective_scan_cuda" ]; then step ncu 120 profile || true; fi
 if wants sass; then step sass 60 sass || true; fi
 if wants sanitize && [ -x "$tests_bin" ]; then
-  step memcheck 240 compute-sanitizer --tool memcheck --error-exitcode 1 "$tests_bin" \
+  STEP_LOG=sanitizer step memcheck 240 compute-sanitizer --tool memcheck --error-exitcode 1 "$tests_bin" \
     --gtest_filter="$sanitize_filter" || status=1
-  step racecheck 240 compute-sanitizer --tool racecheck --error-exitcode 1 "$tests_bin" \
+  STEP_LOG=sanitizer step racecheck 240 compute-sanitizer --tool racecheck --error-exitcode 1 "$tests_bin" \
     --gtest_filter="$race_filter" || status=1
 fi
 
@@ -109,5 +122,5 @@ echo "== summary"
 cat "$summary"
 [ -f "$logs/test.log" ] && grep -E "tests passed|FAILED|Failed|Passed|\*\*\*" "$logs/test.log" | tail -30
 [ -f "$logs/bench.log" ] && cat "$logs/bench.log"
-for f in memcheck racecheck; do [ -f "$logs/$f.log" ] && { echo "-- $f"; tail -5 "$logs/$f.log"; }; done
+[ -f "$logs/sanitizer.log" ] && grep -E "^== |SUMMARY|FAILED  \]|PASSED" "$logs/sanitizer.log"
 exit $status

@@ -2,6 +2,7 @@
 // gradient, over a grid of lengths, state sizes, B/C layouts, options and dtypes, on fresh random
 // inputs, with every kernel output buffer poisoned with NaN before the kernels run.
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/autograd.h>
 
@@ -121,7 +122,11 @@ Leaves random_leaves(const Case& c, const at::Device& device) {
   l.C = on(param_values(c.c_layout, c), c.c_layout == kFix ? at::kFloat : c.bc_dtype);
   if (c.D) l.D = on(at::randn({c.dim}), at::kFloat);
   if (c.z) l.z = on(at::randn({c.batch, c.dim, c.seqlen}), c.dtype);
-  if (c.delta_bias) l.delta_bias = on(at::randn({c.dim}) * 0.3, at::kFloat);
+  // Without softplus, dt = delta + bias itself must stay positive (else the states grow without
+  // bound, as they would in a real model).
+  if (c.delta_bias) {
+    l.delta_bias = on(c.softplus ? at::randn({c.dim}) * 0.3 : at::rand({c.dim}) * 0.1, at::kFloat);
+  }
   if (c.initial_state) l.initial_state = on(at::randn({c.batch, c.dim, c.dstate}), at::kFloat);
   return l;
 }
@@ -243,7 +248,7 @@ TEST(SelectiveScanCudaPaths, InferenceMatchesTrainingForward) {
   const auto train = ssmkit::ops::selective_scan(inputs_of(leaves, false), options);
   at::Tensor y_infer, last_infer;
   {
-    at::NoGradGuard no_grad;
+    at::AutoGradMode no_grad(false);
     const auto infer = ssmkit::ops::selective_scan(inputs_of(leaves, false), options);
     y_infer = infer.y;
     last_infer = infer.last_state;

@@ -363,20 +363,27 @@ Gradients run_backward(const ScanCall& c, bool delta_softplus, const at::Tensor&
   return g;
 }
 
+// Autograd's custom functions take defined tensors only: absent optional inputs (D, z, delta_bias,
+// initial_state) travel as empty placeholders, with a bit each in `present` saying which are real.
+constexpr int64_t kHasD = 1;
+constexpr int64_t kHasZ = 2;
+constexpr int64_t kHasDeltaBias = 4;
+constexpr int64_t kHasInitialState = 8;
+
 SelectiveScanInputs make_inputs(const at::Tensor& u, const at::Tensor& delta, const at::Tensor& A,
                                 const at::Tensor& B, const at::Tensor& C, const at::Tensor& D,
                                 const at::Tensor& z, const at::Tensor& delta_bias,
-                                const at::Tensor& initial_state) {
+                                const at::Tensor& initial_state, int64_t present) {
   SelectiveScanInputs in;
   in.u = u;
   in.delta = delta;
   in.A = A;
   in.B = B;
   in.C = C;
-  in.D = D;
-  in.z = z;
-  in.delta_bias = delta_bias;
-  in.initial_state = initial_state;
+  if (present & kHasD) in.D = D;
+  if (present & kHasZ) in.z = z;
+  if (present & kHasDeltaBias) in.delta_bias = delta_bias;
+  if (present & kHasInitialState) in.initial_state = initial_state;
   return in;
 }
 
@@ -387,27 +394,30 @@ class SelectiveScanFunction : public torch::autograd::Function<SelectiveScanFunc
                                                 at::Tensor delta, at::Tensor A, at::Tensor B,
                                                 at::Tensor C, at::Tensor D, at::Tensor z,
                                                 at::Tensor delta_bias, at::Tensor initial_state,
-                                                bool delta_softplus) {
-    const ScanCall c = prepare(make_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state));
+                                                bool delta_softplus, int64_t present) {
+    const ScanCall c =
+        prepare(make_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state, present));
     ForwardOutputs out = run_forward(c, delta_softplus, /*keep_checkpoints=*/true);
     ctx->save_for_backward({u, delta, A, B, C, D, z, delta_bias, initial_state});
     ctx->saved_data["checkpoints"] = out.checkpoints;
     ctx->saved_data["delta_softplus"] = delta_softplus;
+    ctx->saved_data["present"] = present;
     return {out.y, out.last_state};
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grad_outputs) {
     const torch::autograd::variable_list saved = ctx->get_saved_variables();
+    const int64_t present = ctx->saved_data["present"].toInt();
     const ScanCall c = prepare(make_inputs(saved[0], saved[1], saved[2], saved[3], saved[4],
-                                           saved[5], saved[6], saved[7], saved[8]));
+                                           saved[5], saved[6], saved[7], saved[8], present));
     const at::Tensor checkpoints = ctx->saved_data["checkpoints"].toTensor();
     const bool delta_softplus = ctx->saved_data["delta_softplus"].toBool();
     at::Tensor dout = grad_outputs[0];  // (B, D, L)
     if (!dout.defined()) dout = at::zeros_like(c.u);
     Gradients g = run_backward(c, delta_softplus, checkpoints, dout, grad_outputs[1]);
-    return {g.du,          g.ddelta,         g.dA,        g.dB, g.dC, g.dD, g.dz,
-            g.ddelta_bias, g.dinitial_state, at::Tensor()};
+    return {g.du,          g.ddelta,         g.dA,         g.dB,        g.dC, g.dD, g.dz,
+            g.ddelta_bias, g.dinitial_state, at::Tensor(), at::Tensor()};
   }
 };
 
@@ -425,9 +435,14 @@ SelectiveScanOutputs selective_scan_cuda(const SelectiveScanInputs& in,
                                          const SelectiveScanOptions& options) {
   SelectiveScanOutputs out;
   if (at::GradMode::is_enabled() && any_requires_grad(in)) {
-    torch::autograd::variable_list r =
-        SelectiveScanFunction::apply(in.u, in.delta, in.A, in.B, in.C, in.D, in.z, in.delta_bias,
-                                     in.initial_state, options.delta_softplus);
+    const at::Tensor absent = at::empty({0}, in.u.options());
+    const auto or_absent = [&](const at::Tensor& t) { return t.defined() ? t : absent; };
+    const int64_t present = (in.D.defined() ? kHasD : 0) | (in.z.defined() ? kHasZ : 0) |
+                            (in.delta_bias.defined() ? kHasDeltaBias : 0) |
+                            (in.initial_state.defined() ? kHasInitialState : 0);
+    torch::autograd::variable_list r = SelectiveScanFunction::apply(
+        in.u, in.delta, in.A, in.B, in.C, or_absent(in.D), or_absent(in.z),
+        or_absent(in.delta_bias), or_absent(in.initial_state), options.delta_softplus, present);
     out.y = r[0];
     if (options.return_last_state) out.last_state = r[1];
   } else {
