@@ -1,5 +1,5 @@
 // Backward selective-scan kernel. Same blocks as the forward (batch, 32 channels, 16 states; lane =
-// channel, warp = 4 states), walking the chunks from last to first. Per chunk it restarts from the
+// channel, warp = S states), walking the chunks from last to first. Per chunk it restarts from the
 // forward's checkpoint, recomputes the states once to keep one every kSubChunk steps, then for each
 // sub-chunk (last first) recomputes its states and decays into registers and runs the adjoint
 // recurrence g[t] = dy[t] C[t] + exp(dt[t+1] A) g[t+1] backwards. Sums over states (for du, ddelta)
@@ -12,30 +12,36 @@
 namespace ssmkit::kernels {
 namespace detail {
 
-// Steps whose states and decays a thread holds in registers during the adjoint pass: 4 steps x 4
-// states x (state, decay) = 32 registers.
-constexpr int kSubChunk = 4;
-constexpr int kSubChunks = kScanChunk / kSubChunk;
-// Steps whose dB/dC values are reduced over the channels together: 2 steps x 4 states x (dB, dC)
-// = 16 registers (the register budget is what limits it: the sum costs about one shuffle per value
-// whatever the group size).
-constexpr int kReduceSteps = 2;
-static_assert(kSubChunk % kReduceSteps == 0, "reduce groups must tile a sub-chunk");
-// Blocks per multiprocessor the backward is built for: caps registers at 170 per thread, and its
-// ~62 KB of shared memory allows three.
-constexpr int kBwdMinBlocksPerSm = 3;
+// Per-thread register budgets of the backward, for S states per thread:
+template <int S>
+struct BwdTiling {
+  // Steps whose states and decays a thread holds during the adjoint pass: 16 / S steps x S states
+  // x (state, decay) = 32 registers.
+  static constexpr int kSubChunk = kScanSlabStates / S;
+  static constexpr int kSubChunks = kScanChunk / kSubChunk;
+  // Steps whose dB/dC values are reduced over the channels together: 8 / S steps x S states x
+  // (dB, dC) = 16 registers (registers limit it: the sum costs about one shuffle per value
+  // whatever the group size).
+  static constexpr int kReduceSteps = 8 / S;
+  // Blocks per multiprocessor the kernel is built for (caps registers per thread): 3 x 128 threads
+  // with 4 states (~65 KB of shared memory each), 2 x 256 with 2.
+  static constexpr int kMinBlocksPerSm = S == 4 ? 3 : 2;
+  static_assert(kSubChunk % kReduceSteps == 0, "reduce groups must tile a sub-chunk");
+  static_assert(kScanChunk % kSubChunk == 0, "sub-chunks must tile a chunk");
+};
 
 // Shared memory of the backward: one raw stage (the next chunk is copied in once this one's raw
 // inputs are consumed), the (dt, u, dy, softplus') tile, per-warp partial sums over states, and
 // the B, C tiles.
-template <typename InT, typename BcT>
+template <typename InT, typename BcT, int S>
 struct BwdSmem {
-  using In = RawTile<InT, kScanChannelsPerBlock>;
-  using Par = RawTile<BcT, kScanSlabStates>;
+  using Layout = ScanLayout<S>;
+  using In = RawTile<InT, kScanChannelsPerBlock, Layout::kThreads>;
+  using Par = RawTile<BcT, kScanSlabStates, Layout::kThreads>;
   static constexpr int kRawUnits = 4 * In::kUnits + 2 * Par::kUnits;  // u, delta, dout, z, B, C
   static constexpr size_t kRawBytes = kRawUnits * sizeof(uint4);
-  static constexpr size_t kStepBytes = kScanChunk * kTileStride * sizeof(float4);     // (T, 33)
-  static constexpr size_t kPartBytes = 2 * kScanWarps * kTileFloats * sizeof(float);  // P, Q
+  static constexpr size_t kStepBytes = kScanChunk * kTileStride * sizeof(float4);         // (T, 33)
+  static constexpr size_t kPartBytes = 2 * Layout::kWarps * kTileFloats * sizeof(float);  // P, Q
   static constexpr size_t kParamBytes = 2 * kParamTileFloats * sizeof(float);
   static constexpr size_t kBytes = kRawBytes + kStepBytes + kPartBytes + kParamBytes;
 };
@@ -70,13 +76,16 @@ constexpr int log2_of() {
   return r;
 }
 
-template <typename InT, typename BcT, bool kVarB, bool kVarC>
-__global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
+template <typename InT, typename BcT, bool kVarB, bool kVarC, int S>
+__global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlocksPerSm)
     selective_scan_bwd_kernel(const SelectiveScanBwdParams p) {
-  using Smem = BwdSmem<InT, BcT>;
+  using Smem = BwdSmem<InT, BcT, S>;
   using In = typename Smem::In;
   using Par = typename Smem::Par;
-  constexpr int S = kScanStatesPerThread;
+  constexpr int kWarps = Smem::Layout::kWarps;
+  constexpr int kSubChunk = BwdTiling<S>::kSubChunk;
+  constexpr int kSubChunks = BwdTiling<S>::kSubChunks;
+  constexpr int kReduceSteps = BwdTiling<S>::kReduceSteps;
   extern __shared__ float4 smem_vec[];
   uint4* raw_u = reinterpret_cast<uint4*>(smem_vec);
   uint4* raw_delta = raw_u + In::kUnits;
@@ -85,13 +94,13 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
   uint4* raw_b = raw_z + In::kUnits;
   uint4* raw_c = raw_b + Par::kUnits;
   float4* step_tile = reinterpret_cast<float4*>(raw_c + Par::kUnits);  // (T, 33): dt, u, dy, sp'
-  float* p_part = reinterpret_cast<float*>(step_tile + kScanChunk * kTileStride);  // (4, T, 33)
-  float* q_part = p_part + kScanWarps * kTileFloats;                               // (4, T, 33)
-  float* b_tile = q_part + kScanWarps * kTileFloats;                               // (T, 16)
+  float* p_part = reinterpret_cast<float*>(step_tile + kScanChunk * kTileStride);  // (W, T, 33)
+  float* q_part = p_part + kWarps * kTileFloats;                                   // (W, T, 33)
+  float* b_tile = q_part + kWarps * kTileFloats;                                   // (T, 16)
   float* c_tile = b_tile + kParamTileFloats;                                       // (T, 16)
 
-  const ScanBlock blk(p);
-  ScanWeights<kVarB, kVarC> w;
+  const ScanBlock blk(p, S);
+  ScanWeights<kVarB, kVarC, S> w;
   w.load(p, blk);
   const int lane = blk.lane;
   const int warp = blk.warp;
@@ -222,13 +231,13 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
         const float4 q = step_tile[t * kTileStride + lane];
         const float dtu = q.x * q.y;
         float Bt[S];
-        param_at<kVarB>(b_tile, t, warp, w.B, Bt);
+        param_at<kVarB, S>(b_tile, t, warp, w.B, Bt);
 #pragma unroll
         for (int s = 0; s < S; ++s)
           x[s] = fmaf(exp2_fast(q.x * w.A2[s]), x[s], dtu * Bt[s]);
         if (has_z) {
           float Ct[S];
-          param_at<kVarC>(c_tile, t, warp, w.C, Ct);
+          param_at<kVarC, S>(c_tile, t, warp, w.C, Ct);
           float y = 0.f;
 #pragma unroll
           for (int s = 0; s < S; ++s)
@@ -253,7 +262,7 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
         for (int e = 0; e < In::kVec; ++e) {
           float sum = 0.f;
 #pragma unroll
-          for (int k = 0; k < kScanWarps; ++k)
+          for (int k = 0; k < kWarps; ++k)
             sum += p_part[k * kTileFloats + (c + e) * kTileStride + r];
           y[e] = sum;
         }
@@ -304,7 +313,7 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
           const float4 q = step_tile[t * kTileStride + lane];
           const float dtu = q.x * q.y;
           float Bt[S];
-          param_at<kVarB>(b_tile, t, warp, w.B, Bt);
+          param_at<kVarB, S>(b_tile, t, warp, w.B, Bt);
 #pragma unroll
           for (int s = 0; s < S; ++s) {
             decay[i][s] = exp2_fast(q.x * w.A2[s]);
@@ -324,8 +333,8 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
         const float dtu = q.x * q.y;
         const float dy = q.z;
         float Bt[S], Ct[S];
-        param_at<kVarB>(b_tile, t, warp, w.B, Bt);
-        param_at<kVarC>(c_tile, t, warp, w.C, Ct);
+        param_at<kVarB, S>(b_tile, t, warp, w.B, Bt);
+        param_at<kVarC, S>(c_tile, t, warp, w.C, Ct);
         float P = 0.f, Q = 0.f;
 #pragma unroll
         for (int s = 0; s < S; ++s) {
@@ -388,7 +397,7 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
       for (int e = 0; e < In::kVec; ++e) {
         float ps = 0.f, qs = 0.f;
 #pragma unroll
-        for (int k = 0; k < kScanWarps; ++k) {
+        for (int k = 0; k < kWarps; ++k) {
           ps += p_part[k * kTileFloats + (c + e) * kTileStride + r];
           qs += q_part[k * kTileFloats + (c + e) * kTileStride + r];
         }
@@ -446,25 +455,32 @@ __global__ void __launch_bounds__(kScanThreads, kBwdMinBlocksPerSm)
   }
 }
 
-template <typename InT, typename BcT, bool kVarB, bool kVarC>
+template <typename InT, typename BcT, bool kVarB, bool kVarC, int S>
 cudaError_t launch_bwd_variant(const SelectiveScanBwdParams& p, cudaStream_t stream) {
-  auto kernel = selective_scan_bwd_kernel<InT, BcT, kVarB, kVarC>;
-  constexpr size_t kSmem = BwdSmem<InT, BcT>::kBytes;
+  auto kernel = selective_scan_bwd_kernel<InT, BcT, kVarB, kVarC, S>;
+  constexpr size_t kSmem = BwdSmem<InT, BcT, S>::kBytes;
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          static_cast<int>(kSmem));
   if (err != cudaSuccess) return err;
-  const dim3 grid(static_cast<unsigned>(p.n_groups * p.tiles_per_group),
-                  static_cast<unsigned>(p.batch), static_cast<unsigned>(p.n_slabs));
-  kernel<<<grid, kScanThreads, kSmem, stream>>>(p);
+  kernel<<<scan_grid(p), ScanLayout<S>::kThreads, kSmem, stream>>>(p);
   return cudaGetLastError();
+}
+
+template <typename InT, typename BcT, bool kVarB, bool kVarC>
+cudaError_t launch_bwd_layout(const SelectiveScanBwdParams& p, cudaStream_t stream) {
+  int states = 0;
+  const cudaError_t err = states_per_thread(p, &states);
+  if (err != cudaSuccess) return err;
+  return states == 4 ? launch_bwd_variant<InT, BcT, kVarB, kVarC, 4>(p, stream)
+                     : launch_bwd_variant<InT, BcT, kVarB, kVarC, 2>(p, stream);
 }
 
 template <typename InT, typename BcT>
 cudaError_t launch_bwd(const SelectiveScanBwdParams& p, cudaStream_t stream) {
-  if (p.var_B && p.var_C) return launch_bwd_variant<InT, BcT, true, true>(p, stream);
-  if (p.var_B) return launch_bwd_variant<InT, BcT, true, false>(p, stream);
-  if (p.var_C) return launch_bwd_variant<InT, BcT, false, true>(p, stream);
-  return launch_bwd_variant<InT, float, false, false>(p, stream);
+  if (p.var_B && p.var_C) return launch_bwd_layout<InT, BcT, true, true>(p, stream);
+  if (p.var_B) return launch_bwd_layout<InT, BcT, true, false>(p, stream);
+  if (p.var_C) return launch_bwd_layout<InT, BcT, false, true>(p, stream);
+  return launch_bwd_layout<InT, float, false, false>(p, stream);
 }
 
 }  // namespace detail

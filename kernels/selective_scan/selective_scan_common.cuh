@@ -150,22 +150,22 @@ __device__ __forceinline__ void cp_async_wait() {
 
 // A (kRows x kScanChunk) tile of a row-major global array (rows `row_stride` elements apart, time
 // contiguous), staged raw in shared memory as 16-byte units, unit-major. Thread j owns units j,
-// j + kScanThreads, ...: it copies them in and is the only one to read them (so a wait on its own
+// j + kThreads, ...: it copies them in and is the only one to read them (so a wait on its own
 // copies is enough, no barrier), converting to float as it goes.
-template <typename T, int kRows>
+template <typename T, int kRows, int kThreads>
 struct RawTile {
   static constexpr int kVec = 16 / static_cast<int>(sizeof(T));
   static constexpr int kUnitsPerRow = kScanChunk / kVec;
   static constexpr int kUnits = kRows * kUnitsPerRow;
-  static constexpr int kPerThread = (kUnits + kScanThreads - 1) / kScanThreads;
+  static constexpr int kPerThread = (kUnits + kThreads - 1) / kThreads;
   static_assert(kScanChunk % kVec == 0, "a chunk must hold whole 16-byte vectors");
   static_assert(32 % kUnitsPerRow == 0, "a row's units must sit in one warp");
 
   __device__ static __forceinline__ int unit(int i) {
-    return static_cast<int>(threadIdx.x) + i * kScanThreads;
+    return static_cast<int>(threadIdx.x) + i * kThreads;
   }
   __device__ static __forceinline__ bool owns(int i) {
-    return kUnits % kScanThreads == 0 || unit(i) < kUnits;
+    return kUnits % kThreads == 0 || unit(i) < kUnits;
   }
   __device__ static __forceinline__ int row(int i) { return unit(i) / kUnitsPerRow; }
   __device__ static __forceinline__ int col(int i) { return (unit(i) % kUnitsPerRow) * kVec; }
@@ -253,7 +253,7 @@ struct ScanBlock {
   int64_t n_begin;  // first of this warp's states
   int n_slab_rows;  // valid states in the block's slab
 
-  __device__ __forceinline__ explicit ScanBlock(const SelectiveScanFwdParams& p) {
+  __device__ __forceinline__ ScanBlock(const SelectiveScanFwdParams& p, int states_per_thread) {
     b = blockIdx.y;
     slab = blockIdx.z;
     group = blockIdx.x / p.tiles_per_group;
@@ -265,23 +265,23 @@ struct ScanBlock {
     warp = static_cast<int>(threadIdx.x) / 32;
     d = d_begin + lane;
     channel_ok = lane < n_channels;
-    n_begin = slab * kScanSlabStates + warp * kScanStatesPerThread;
+    n_begin = slab * kScanSlabStates + warp * states_per_thread;
     const int64_t rows = p.dstate - slab * kScanSlabStates;
     n_slab_rows = static_cast<int>(rows < kScanSlabStates ? rows : kScanSlabStates);
   }
 };
 
 // Per-thread constants of the recurrence: A scaled by log2 e, and B, C when they are fixed (D, N).
-template <bool kVarB, bool kVarC>
+template <bool kVarB, bool kVarC, int S>
 struct ScanWeights {
-  float A2[kScanStatesPerThread];
-  float B[kScanStatesPerThread];
-  float C[kScanStatesPerThread];
-  bool ok[kScanStatesPerThread];
+  float A2[S];
+  float B[S];
+  float C[S];
+  bool ok[S];
 
   __device__ __forceinline__ void load(const SelectiveScanFwdParams& p, const ScanBlock& blk) {
 #pragma unroll
-    for (int s = 0; s < kScanStatesPerThread; ++s) {
+    for (int s = 0; s < S; ++s) {
       const int64_t n = blk.n_begin + s;
       ok[s] = blk.channel_ok && n < p.dstate;
       const int64_t i = blk.d * p.dstate + n;
@@ -292,26 +292,53 @@ struct ScanWeights {
   }
 };
 
-static_assert(kScanStatesPerThread == 4, "param_at reads one float4 of states per step");
-
-// B[t] and C[t] of this warp's four states: from the staged tile when input-dependent, else the
-// fixed per-channel values.
-template <bool kVar>
+// B[t] and C[t] of this warp's S states: one 8- or 16-byte read of the staged tile when
+// input-dependent, else the fixed per-channel values.
+template <bool kVar, int S>
 __device__ __forceinline__ void param_at(const float* tile, int t, int warp,
-                                         const float (&fixed)[kScanStatesPerThread],
-                                         float (&out)[kScanStatesPerThread]) {
+                                         const float (&fixed)[S], float (&out)[S]) {
   if constexpr (kVar) {
-    const float4 v =
-        *reinterpret_cast<const float4*>(&tile[t * kParamTileStride + warp * kScanStatesPerThread]);
-    out[0] = v.x;
-    out[1] = v.y;
-    out[2] = v.z;
-    out[3] = v.w;
+    const float* src = &tile[t * kParamTileStride + warp * S];
+    if constexpr (S == 4) {
+      const float4 v = *reinterpret_cast<const float4*>(src);
+      out[0] = v.x;
+      out[1] = v.y;
+      out[2] = v.z;
+      out[3] = v.w;
+    } else {
+      static_assert(S == 2, "2 or 4 states per thread");
+      const float2 v = *reinterpret_cast<const float2*>(src);
+      out[0] = v.x;
+      out[1] = v.y;
+    }
   } else {
 #pragma unroll
-    for (int s = 0; s < kScanStatesPerThread; ++s)
+    for (int s = 0; s < S; ++s)
       out[s] = fixed[s];
   }
+}
+
+inline dim3 scan_grid(const SelectiveScanFwdParams& p) {
+  return dim3(static_cast<unsigned>(p.n_groups * p.tiles_per_group), static_cast<unsigned>(p.batch),
+              static_cast<unsigned>(p.n_slabs));
+}
+
+// States per thread for this launch: as asked, or 4 when the grid gives every multiprocessor
+// enough blocks, else 2.
+inline cudaError_t states_per_thread(const SelectiveScanFwdParams& p, int* states) {
+  if (p.states_per_thread == 2 || p.states_per_thread == 4) {
+    *states = p.states_per_thread;
+    return cudaSuccess;
+  }
+  int device = 0, sms = 0;
+  cudaError_t err = cudaGetDevice(&device);
+  if (err == cudaSuccess)
+    err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  if (err != cudaSuccess) return err;
+  const double blocks = static_cast<double>(p.n_groups * p.tiles_per_group) *
+                        static_cast<double>(p.batch * p.n_slabs);
+  *states = blocks >= kMinBlocksPerSmForFourStates * sms ? 4 : 2;
+  return cudaSuccess;
 }
 
 }  // namespace ssmkit::kernels::detail

@@ -1,8 +1,9 @@
 // Forward selective-scan kernel. One block = (batch, 32 channels of one group, slab of 16 states);
-// lane = channel, warp = 4 states. Each thread runs its 4 recurrences sequentially over time in
-// registers, chunk by chunk. Per chunk: the next chunk's inputs start copying asynchronously into
-// the other raw buffer; each thread turns its own 16-byte units of this chunk into (dt, dt u) and
-// the B, C tiles; barrier; scan; barrier; each thread finishes and stores the y of its own units.
+// lane = channel, warp = S (4 or 2) states. Each thread runs its 4 recurrences sequentially over
+// time in registers, chunk by chunk. Per chunk: the next chunk's inputs start copying
+// asynchronously into the other raw buffer; each thread turns its own 16-byte units of this chunk
+// into (dt, dt u) and the B, C tiles; barrier; scan; barrier; each thread finishes and stores the y
+// of its own units.
 #pragma once
 
 #include "selective_scan/selective_scan_common.cuh"
@@ -13,31 +14,32 @@ namespace detail {
 // Raw input buffers of the forward: the chunk being used and the one being copied in.
 constexpr int kFwdStages = 2;
 
-template <typename InT, typename BcT>
+template <typename InT, typename BcT, int S>
 struct FwdSmem {
-  using In = RawTile<InT, kScanChannelsPerBlock>;
-  using Par = RawTile<BcT, kScanSlabStates>;
+  using Layout = ScanLayout<S>;
+  using In = RawTile<InT, kScanChannelsPerBlock, Layout::kThreads>;
+  using Par = RawTile<BcT, kScanSlabStates, Layout::kThreads>;
   // Per stage: u, delta, z, B, C raw units.
   static constexpr int kStageUnits = 3 * In::kUnits + 2 * Par::kUnits;
   static constexpr size_t kRawBytes = kFwdStages * kStageUnits * sizeof(uint4);
-  static constexpr size_t kDtBytes = kScanChunk * kTileStride * sizeof(float2);    // (T, 33)
-  static constexpr size_t kYPartBytes = kScanWarps * kTileFloats * sizeof(float);  // (4, T, 33)
-  static constexpr size_t kParamBytes = 2 * kParamTileFloats * sizeof(float);      // 2 x (T, 16)
+  static constexpr size_t kDtBytes = kScanChunk * kTileStride * sizeof(float2);        // (T, 33)
+  static constexpr size_t kYPartBytes = Layout::kWarps * kTileFloats * sizeof(float);  // (W, T, 33)
+  static constexpr size_t kParamBytes = 2 * kParamTileFloats * sizeof(float);  // 2 x (T, 16)
   static constexpr size_t kBytes = kRawBytes + kDtBytes + kYPartBytes + kParamBytes;
 };
 
-template <typename InT, typename BcT, bool kVarB, bool kVarC>
-__global__ void __launch_bounds__(kScanThreads)
+template <typename InT, typename BcT, bool kVarB, bool kVarC, int S>
+__global__ void __launch_bounds__(ScanLayout<S>::kThreads)
     selective_scan_fwd_kernel(const SelectiveScanFwdParams p) {
-  using Smem = FwdSmem<InT, BcT>;
+  using Smem = FwdSmem<InT, BcT, S>;
   using In = typename Smem::In;
   using Par = typename Smem::Par;
-  constexpr int S = kScanStatesPerThread;
+  constexpr int kWarps = Smem::Layout::kWarps;
   extern __shared__ float4 smem_vec[];
   uint4* raw = reinterpret_cast<uint4*>(smem_vec);  // (stages, units)
   float2* dt_tile = reinterpret_cast<float2*>(raw + kFwdStages * Smem::kStageUnits);  // (T, 33)
-  float* y_part = reinterpret_cast<float*>(dt_tile + kScanChunk * kTileStride);       // (4, T, 33)
-  float* b_tile = y_part + kScanWarps * kTileFloats;                                  // (T, 16)
+  float* y_part = reinterpret_cast<float*>(dt_tile + kScanChunk * kTileStride);       // (W, T, 33)
+  float* b_tile = y_part + kWarps * kTileFloats;                                      // (T, 16)
   float* c_tile = b_tile + kParamTileFloats;                                          // (T, 16)
   auto raw_u = [&](int stage) { return raw + stage * Smem::kStageUnits; };
   auto raw_delta = [&](int stage) { return raw_u(stage) + In::kUnits; };
@@ -45,8 +47,8 @@ __global__ void __launch_bounds__(kScanThreads)
   auto raw_b = [&](int stage) { return raw_u(stage) + 3 * In::kUnits; };
   auto raw_c = [&](int stage) { return raw_b(stage) + Par::kUnits; };
 
-  const ScanBlock blk(p);
-  ScanWeights<kVarB, kVarC> w;
+  const ScanBlock blk(p, S);
+  ScanWeights<kVarB, kVarC, S> w;
   w.load(p, blk);
   const int lane = blk.lane;
   const int warp = blk.warp;
@@ -126,8 +128,8 @@ __global__ void __launch_bounds__(kScanThreads)
     for (int t = 0; t < kScanChunk; ++t) {
       const float2 q = dt_tile[t * kTileStride + lane];  // (dt, dt u)
       float Bt[S], Ct[S];
-      param_at<kVarB>(b_tile, t, warp, w.B, Bt);
-      param_at<kVarC>(c_tile, t, warp, w.C, Ct);
+      param_at<kVarB, S>(b_tile, t, warp, w.B, Bt);
+      param_at<kVarC, S>(c_tile, t, warp, w.C, Ct);
       float y = 0.f;
 #pragma unroll
       for (int s = 0; s < S; ++s) {
@@ -159,7 +161,7 @@ __global__ void __launch_bounds__(kScanThreads)
       for (int e = 0; e < In::kVec; ++e) {
         float sum = 0.f;
 #pragma unroll
-        for (int k = 0; k < kScanWarps; ++k)
+        for (int k = 0; k < kWarps; ++k)
           sum += y_part[k * kTileFloats + (c + e) * kTileStride + r];
         y[e] = sum;
       }
@@ -192,26 +194,33 @@ __global__ void __launch_bounds__(kScanThreads)
   }
 }
 
-template <typename InT, typename BcT, bool kVarB, bool kVarC>
+template <typename InT, typename BcT, bool kVarB, bool kVarC, int S>
 cudaError_t launch_fwd_variant(const SelectiveScanFwdParams& p, cudaStream_t stream) {
-  auto kernel = selective_scan_fwd_kernel<InT, BcT, kVarB, kVarC>;
-  constexpr size_t kSmem = FwdSmem<InT, BcT>::kBytes;
+  auto kernel = selective_scan_fwd_kernel<InT, BcT, kVarB, kVarC, S>;
+  constexpr size_t kSmem = FwdSmem<InT, BcT, S>::kBytes;
   cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                          static_cast<int>(kSmem));
   if (err != cudaSuccess) return err;
-  const dim3 grid(static_cast<unsigned>(p.n_groups * p.tiles_per_group),
-                  static_cast<unsigned>(p.batch), static_cast<unsigned>(p.n_slabs));
-  kernel<<<grid, kScanThreads, kSmem, stream>>>(p);
+  kernel<<<scan_grid(p), ScanLayout<S>::kThreads, kSmem, stream>>>(p);
   return cudaGetLastError();
+}
+
+template <typename InT, typename BcT, bool kVarB, bool kVarC>
+cudaError_t launch_fwd_layout(const SelectiveScanFwdParams& p, cudaStream_t stream) {
+  int states = 0;
+  const cudaError_t err = states_per_thread(p, &states);
+  if (err != cudaSuccess) return err;
+  return states == 4 ? launch_fwd_variant<InT, BcT, kVarB, kVarC, 4>(p, stream)
+                     : launch_fwd_variant<InT, BcT, kVarB, kVarC, 2>(p, stream);
 }
 
 // Picks the variant for the layouts of B and C. Fixed B and C are always float32.
 template <typename InT, typename BcT>
 cudaError_t launch_fwd(const SelectiveScanFwdParams& p, cudaStream_t stream) {
-  if (p.var_B && p.var_C) return launch_fwd_variant<InT, BcT, true, true>(p, stream);
-  if (p.var_B) return launch_fwd_variant<InT, BcT, true, false>(p, stream);
-  if (p.var_C) return launch_fwd_variant<InT, BcT, false, true>(p, stream);
-  return launch_fwd_variant<InT, float, false, false>(p, stream);
+  if (p.var_B && p.var_C) return launch_fwd_layout<InT, BcT, true, true>(p, stream);
+  if (p.var_B) return launch_fwd_layout<InT, BcT, true, false>(p, stream);
+  if (p.var_C) return launch_fwd_layout<InT, BcT, false, true>(p, stream);
+  return launch_fwd_layout<InT, float, false, false>(p, stream);
 }
 
 }  // namespace detail

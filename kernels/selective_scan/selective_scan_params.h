@@ -12,15 +12,23 @@ constexpr int kScanChunk = 32;
 // Channels per block, one per lane: (channel, time) tiles load coalesced, and the sums of dB and
 // dC over channels are warp reductions.
 constexpr int kScanChannelsPerBlock = 32;
-// States per thread: 4 independent recurrences keep the exponential unit busy and make B[t] and
-// C[t] of one step a single 16-byte shared-memory read.
-constexpr int kScanStatesPerThread = 4;
-// Warps per block; warp w owns states [4w, 4w + 4) of the block's slab of states.
-constexpr int kScanWarps = 4;
-constexpr int kScanThreads = kScanWarps * 32;
 // States per block. Larger N runs ceil(N / 16) slabs as separate blocks whose partial outputs the
 // host sums (N > 16 is off the fast path; Mamba uses N = 16).
-constexpr int kScanSlabStates = kScanWarps * kScanStatesPerThread;
+constexpr int kScanSlabStates = 16;
+
+// Thread layout of a block: lane = channel, warp w owns kStates consecutive states of the slab.
+// 4 states per thread keep the exponential unit busy with fewer instructions per state (the
+// per-step loads are shared by 4 recurrences); 2 states per thread give twice the warps, for grids
+// too small to fill the GPU with 4.
+template <int kStates>
+struct ScanLayout {
+  static constexpr int kStatesPerThread = kStates;
+  static constexpr int kWarps = kScanSlabStates / kStates;
+  static constexpr int kThreads = 32 * kWarps;
+  static_assert(kScanSlabStates % kStates == 0, "warps must tile the slab");
+};
+// Grids of fewer blocks than this many per multiprocessor use 2 states per thread.
+constexpr double kMinBlocksPerSmForFourStates = 2.5;
 
 // Element types of the (B, D, L) inputs and of input-dependent B and C.
 enum class ScanDtype { kFloat32, kBFloat16, kFloat16 };
@@ -42,6 +50,7 @@ struct SelectiveScanFwdParams {
   bool var_B = false;           // B is (B, G, N, L) rather than (D, N)
   bool var_C = false;
   bool delta_softplus = false;
+  int states_per_thread = 0;  // 2 or 4; 0 picks by grid size
 
   const void* u = nullptr;  // (B, D, L) input dtype
   int64_t u_batch_stride = 0, u_dim_stride = 0;

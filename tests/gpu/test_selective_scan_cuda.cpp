@@ -24,6 +24,8 @@ using ssmkit::testing::relative_error;
 // outputs and gradients stored in bfloat16/float16.
 constexpr double kFloat32Tolerance = 1e-5;
 constexpr double kHalfTolerance = 1e-2;
+// The kernels' two thread layouts.
+constexpr int kStatesPerThread[] = {2, 4};
 
 enum class Layout { kFixed, kVariable, kGrouped };
 
@@ -192,7 +194,10 @@ class SelectiveScanCuda : public ::testing::TestWithParam<Case> {
     if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
     ssmkit::ops::set_selective_scan_cuda_poison_outputs(true);
   }
-  void TearDown() override { ssmkit::ops::set_selective_scan_cuda_poison_outputs(false); }
+  void TearDown() override {
+    ssmkit::ops::set_selective_scan_cuda_poison_outputs(false);
+    ssmkit::ops::set_selective_scan_cuda_states_per_thread(0);
+  }
 };
 
 TEST_P(SelectiveScanCuda, MatchesFloat64Reference) {
@@ -207,28 +212,32 @@ TEST_P(SelectiveScanCuda, MatchesFloat64Reference) {
   const at::Tensor dy = at::randn({c.batch, c.dim, c.seqlen}).to(cuda, c.dtype);
   const at::Tensor dlast = at::randn({c.batch, c.dim, c.dstate}).to(cuda);
 
-  const Result got =
-      run(leaves, inputs_of(leaves, c.strided), options, ScanBackend::kAuto, dy, dlast);
   const Result want =
       run(ref_leaves, inputs_of(ref_leaves, false), options, ScanBackend::kReference,
           dy.to(at::kCPU, at::kDouble), dlast.to(at::kCPU, at::kDouble));
-
-  EXPECT_EQ(got.y.scalar_type(), c.dtype);
-  EXPECT_LE(relative_error(got.y, want.y), tol) << "y";
-  if (c.last_state) {
-    EXPECT_EQ(got.last_state.scalar_type(), at::kFloat);
-    EXPECT_LE(relative_error(got.last_state, want.last_state), kFloat32Tolerance) << "last_state";
-  }
   const std::vector<std::string> names = Leaves::names(leaves);
   const std::vector<at::Tensor> inputs = leaves.defined();
-  ASSERT_EQ(got.grads.size(), want.grads.size());
-  for (size_t i = 0; i < got.grads.size(); ++i) {
-    ASSERT_TRUE(got.grads[i].defined()) << names[i];
-    EXPECT_EQ(got.grads[i].sizes(), inputs[i].sizes()) << names[i];
-    EXPECT_EQ(got.grads[i].scalar_type(), inputs[i].scalar_type()) << names[i];
-    // Gradients stored in a 16-bit dtype carry its rounding; float32 ones need float32 accuracy
-    // unless they come from 16-bit inputs.
-    EXPECT_LE(relative_error(got.grads[i], want.grads[i]), tol) << "d" << names[i];
+
+  // Both thread layouts of the kernels (picked by grid size in real use).
+  for (const int states : kStatesPerThread) {
+    SCOPED_TRACE("states per thread: " + std::to_string(states));
+    ssmkit::ops::set_selective_scan_cuda_states_per_thread(states);
+    const Result got =
+        run(leaves, inputs_of(leaves, c.strided), options, ScanBackend::kAuto, dy, dlast);
+    EXPECT_EQ(got.y.scalar_type(), c.dtype);
+    EXPECT_LE(relative_error(got.y, want.y), tol) << "y";
+    if (c.last_state) {
+      EXPECT_EQ(got.last_state.scalar_type(), at::kFloat);
+      EXPECT_LE(relative_error(got.last_state, want.last_state), kFloat32Tolerance) << "last_state";
+    }
+    ASSERT_EQ(got.grads.size(), want.grads.size());
+    for (size_t i = 0; i < got.grads.size(); ++i) {
+      ASSERT_TRUE(got.grads[i].defined()) << names[i];
+      EXPECT_EQ(got.grads[i].sizes(), inputs[i].sizes()) << names[i];
+      EXPECT_EQ(got.grads[i].scalar_type(), inputs[i].scalar_type()) << names[i];
+      // 16-bit inputs carry their rounding into every gradient; float32 ones need float32 accuracy.
+      EXPECT_LE(relative_error(got.grads[i], want.grads[i]), tol) << "d" << names[i];
+    }
   }
 }
 

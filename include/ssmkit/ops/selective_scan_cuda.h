@@ -17,4 +17,8 @@ SelectiveScanOutputs selective_scan_cuda(const SelectiveScanInputs& in,
 // is filled with NaN before the kernels run, so an element the kernels fail to write shows up.
 void set_selective_scan_cuda_poison_outputs(bool enabled);
 
+// For tests and benchmarks: 2 or 4 forces the kernels' states per thread (both layouts must give
+// the same results); 0 (the default) picks 4 when the grid fills the GPU, else 2.
+void set_selective_scan_cuda_states_per_thread(int states);
+
 }  // namespace ssmkit::ops
