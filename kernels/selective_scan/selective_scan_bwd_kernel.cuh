@@ -38,7 +38,8 @@ struct BwdSmem {
   using Layout = ScanLayout<S>;
   using In = RawTile<InT, kScanChannelsPerBlock, Layout::kThreads>;
   using Par = RawTile<BcT, kScanSlabStates, Layout::kThreads>;
-  static constexpr int kRawUnits = 4 * In::kUnits + 2 * Par::kUnits;  // u, delta, dout, z, B, C
+  static constexpr int kRawUnits =
+      4 * In::kSmemVec4s + 2 * Par::kSmemVec4s;  // u, delta, dout, z, B, C
   static constexpr size_t kRawBytes = kRawUnits * sizeof(uint4);
   static constexpr size_t kStepBytes = kScanChunk * kTileStride * sizeof(float4);         // (T, 33)
   static constexpr size_t kPartBytes = 2 * Layout::kWarps * kTileFloats * sizeof(float);  // P, Q
@@ -88,12 +89,13 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlo
   constexpr int kReduceSteps = BwdTiling<S>::kReduceSteps;
   extern __shared__ float4 smem_vec[];
   uint4* raw_u = reinterpret_cast<uint4*>(smem_vec);
-  uint4* raw_delta = raw_u + In::kUnits;
-  uint4* raw_dout = raw_delta + In::kUnits;
-  uint4* raw_z = raw_dout + In::kUnits;
-  uint4* raw_b = raw_z + In::kUnits;
-  uint4* raw_c = raw_b + Par::kUnits;
-  float4* step_tile = reinterpret_cast<float4*>(raw_c + Par::kUnits);  // (T, 33): dt, u, dy, sp'
+  uint4* raw_delta = raw_u + In::kSmemVec4s;
+  uint4* raw_dout = raw_delta + In::kSmemVec4s;
+  uint4* raw_z = raw_dout + In::kSmemVec4s;
+  uint4* raw_b = raw_z + In::kSmemVec4s;
+  uint4* raw_c = raw_b + Par::kSmemVec4s;
+  float4* step_tile =
+      reinterpret_cast<float4*>(raw_c + Par::kSmemVec4s);  // (T, 33): dt, u, dy, sp'
   float* p_part = reinterpret_cast<float*>(step_tile + kScanChunk * kTileStride);  // (W, T, 33)
   float* q_part = p_part + kWarps * kTileFloats;                                   // (W, T, 33)
   float* b_tile = q_part + kWarps * kTileFloats;                                   // (T, 16)

@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "selective_scan/selective_scan_params.h"
 
@@ -130,14 +131,21 @@ __device__ __forceinline__ void set_vector_element(uint4& v, int e, T value) {
   }
 }
 
-__device__ __forceinline__ bool aligned16(const void* p) {
-  return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
+template <int kBytes>
+__device__ __forceinline__ bool aligned_to(const void* p) {
+  return (reinterpret_cast<uintptr_t>(p) & (kBytes - 1)) == 0;
 }
 
-// Asynchronous 16-byte global -> shared copy (bypassing L1: every input is read once).
-__device__ __forceinline__ void cp_async_16(void* smem_dst, const void* gmem_src) {
+// Asynchronous global -> shared copy of 16 bytes (bypassing L1: every input is read once) or 8.
+template <int kBytes>
+__device__ __forceinline__ void cp_async(void* smem_dst, const void* gmem_src) {
   const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem_dst));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(gmem_src));
+  if constexpr (kBytes == 16) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(gmem_src));
+  } else {
+    static_assert(kBytes == 8, "16- or 8-byte copies");
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(dst), "l"(gmem_src));
+  }
 }
 __device__ __forceinline__ void cp_async_commit() {
   asm volatile("cp.async.commit_group;\n" ::);
@@ -149,16 +157,21 @@ __device__ __forceinline__ void cp_async_wait() {
 }
 
 // A (kRows x kScanChunk) tile of a row-major global array (rows `row_stride` elements apart, time
-// contiguous), staged raw in shared memory as 16-byte units, unit-major. Thread j owns units j,
-// j + kThreads, ...: it copies them in and is the only one to read them (so a wait on its own
-// copies is enough, no barrier), converting to float as it goes.
+// contiguous), staged raw in shared memory as 16-byte units (8-byte ones when 16-byte units would
+// leave threads without one), unit-major. Thread j owns units j, j + kThreads, ...: it copies them
+// in and is the only one to read them (so a wait on its own copies is enough, no barrier),
+// converting to float as it goes.
 template <typename T, int kRows, int kThreads>
 struct RawTile {
-  static constexpr int kVec = 16 / static_cast<int>(sizeof(T));
+  static constexpr int kTileBytes = kRows * kScanChunk * static_cast<int>(sizeof(T));
+  static constexpr int kUnitBytes = kTileBytes / 16 >= kThreads ? 16 : 8;
+  static constexpr int kVec = kUnitBytes / static_cast<int>(sizeof(T));
   static constexpr int kUnitsPerRow = kScanChunk / kVec;
   static constexpr int kUnits = kRows * kUnitsPerRow;
   static constexpr int kPerThread = (kUnits + kThreads - 1) / kThreads;
-  static_assert(kScanChunk % kVec == 0, "a chunk must hold whole 16-byte vectors");
+  static constexpr int kSmemVec4s = kUnits * kUnitBytes / 16;  // size in 16-byte words
+  using Unit = std::conditional_t<kUnitBytes == 16, uint4, uint2>;
+  static_assert(kScanChunk % kVec == 0, "a chunk must hold whole units");
   static_assert(32 % kUnitsPerRow == 0, "a row's units must sit in one warp");
 
   __device__ static __forceinline__ int unit(int i) {
@@ -169,44 +182,57 @@ struct RawTile {
   }
   __device__ static __forceinline__ int row(int i) { return unit(i) / kUnitsPerRow; }
   __device__ static __forceinline__ int col(int i) { return (unit(i) % kUnitsPerRow) * kVec; }
+  __device__ static __forceinline__ Unit* at(uint4* raw, int i) {
+    return reinterpret_cast<Unit*>(raw) + unit(i);
+  }
 
-  // Starts the copy of this thread's units of the chunk at t0: asynchronous where the 16 bytes are
-  // in range and aligned, else element by element. Rows >= n_rows and times >= seqlen read as 0.
+  // Starts the copy of this thread's units of the chunk at t0: asynchronous where the unit is in
+  // range and aligned, else element by element. Rows >= n_rows and times >= seqlen read as 0.
   __device__ static __forceinline__ void start(uint4* raw, const T* base, int64_t row_stride,
                                                int n_rows, int64_t t0, int64_t seqlen) {
 #pragma unroll
     for (int i = 0; i < kPerThread; ++i) {
       if (!owns(i)) continue;
-      uint4* dst = raw + unit(i);
+      Unit* dst = at(raw, i);
       const int r = row(i);
       const int c = col(i);
       if (r >= n_rows || t0 + c >= seqlen) {
-        *dst = make_uint4(0, 0, 0, 0);
+        *dst = Unit{};
         continue;
       }
       const T* src = base + r * row_stride + t0 + c;
-      if (t0 + c + kVec <= seqlen && aligned16(src)) {
-        cp_async_16(dst, src);
+      if (t0 + c + kVec <= seqlen && aligned_to<kUnitBytes>(src)) {
+        cp_async<kUnitBytes>(dst, src);
       } else {
         uint4 v = make_uint4(0, 0, 0, 0);
         for (int e = 0; e < kVec; ++e) {
           if (t0 + c + e < seqlen) set_vector_element<T>(v, e, src[e]);
         }
-        *dst = v;
+        if constexpr (kUnitBytes == 16) {
+          *dst = v;
+        } else {
+          *dst = make_uint2(v.x, v.y);
+        }
       }
     }
   }
 
   // This thread's unit i as floats.
-  __device__ static __forceinline__ void read(const uint4* raw, int i, float (&out)[kVec]) {
-    const uint4 v = raw[unit(i)];
+  __device__ static __forceinline__ void read(uint4* raw, int i, float (&out)[kVec]) {
+    const Unit u = *at(raw, i);
+    uint4 v;
+    if constexpr (kUnitBytes == 16) {
+      v = u;
+    } else {
+      v = make_uint4(u.x, u.y, 0, 0);
+    }
 #pragma unroll
     for (int e = 0; e < kVec; ++e)
       out[e] = vector_element<T>(v, e);
   }
 
   // Writes this thread's units transposed into a (time, row) float tile: tile[t * stride + row].
-  __device__ static __forceinline__ void transpose_to(const uint4* raw, float* tile, int stride) {
+  __device__ static __forceinline__ void transpose_to(uint4* raw, float* tile, int stride) {
 #pragma unroll
     for (int i = 0; i < kPerThread; ++i) {
       if (!owns(i)) continue;
@@ -219,25 +245,34 @@ struct RawTile {
   }
 };
 
-// Stores the first `count` of kN floats to dst as OutT: 16-byte stores when whole and aligned.
+// Stores the first `count` of kN floats to dst as OutT: whole 16- or 8-byte stores when all kN
+// fit and dst is aligned, else element by element.
 template <typename OutT, int kN>
 __device__ __forceinline__ void store_values(OutT* dst, const float (&v)[kN], int64_t count) {
-  constexpr int kPer16 = 16 / static_cast<int>(sizeof(OutT));
-  if (count >= kN && kN % kPer16 == 0 && aligned16(dst)) {
+  constexpr int kBytes = kN * static_cast<int>(sizeof(OutT));
+  constexpr int kPiece = kBytes % 16 == 0 ? 16 : kBytes % 8 == 0 ? 8 : 0;
+  if constexpr (kPiece > 0) {
+    if (count >= kN && aligned_to<kPiece>(dst)) {
+      constexpr int kPer = kPiece / static_cast<int>(sizeof(OutT));
 #pragma unroll
-    for (int piece = 0; piece < kN / kPer16; ++piece) {
-      uint4 w;
+      for (int piece = 0; piece < kN / kPer; ++piece) {
+        uint4 w = make_uint4(0, 0, 0, 0);
 #pragma unroll
-      for (int e = 0; e < kPer16; ++e) {
-        set_vector_element<OutT>(w, e, from_float<OutT>(v[piece * kPer16 + e]));
+        for (int e = 0; e < kPer; ++e) {
+          set_vector_element<OutT>(w, e, from_float<OutT>(v[piece * kPer + e]));
+        }
+        if constexpr (kPiece == 16) {
+          reinterpret_cast<uint4*>(dst)[piece] = w;
+        } else {
+          reinterpret_cast<uint2*>(dst)[piece] = make_uint2(w.x, w.y);
+        }
       }
-      reinterpret_cast<uint4*>(dst)[piece] = w;
+      return;
     }
-  } else {
+  }
 #pragma unroll
-    for (int e = 0; e < kN; ++e) {
-      if (e < count) dst[e] = from_float<OutT>(v[e]);
-    }
+  for (int e = 0; e < kN; ++e) {
+    if (e < count) dst[e] = from_float<OutT>(v[e]);
   }
 }
 

@@ -20,7 +20,7 @@ struct FwdSmem {
   using In = RawTile<InT, kScanChannelsPerBlock, Layout::kThreads>;
   using Par = RawTile<BcT, kScanSlabStates, Layout::kThreads>;
   // Per stage: u, delta, z, B, C raw units.
-  static constexpr int kStageUnits = 3 * In::kUnits + 2 * Par::kUnits;
+  static constexpr int kStageUnits = 3 * In::kSmemVec4s + 2 * Par::kSmemVec4s;
   static constexpr size_t kRawBytes = kFwdStages * kStageUnits * sizeof(uint4);
   static constexpr size_t kDtBytes = kScanChunk * kTileStride * sizeof(float2);        // (T, 33)
   static constexpr size_t kYPartBytes = Layout::kWarps * kTileFloats * sizeof(float);  // (W, T, 33)
@@ -42,10 +42,10 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
   float* b_tile = y_part + kWarps * kTileFloats;                                      // (T, 16)
   float* c_tile = b_tile + kParamTileFloats;                                          // (T, 16)
   auto raw_u = [&](int stage) { return raw + stage * Smem::kStageUnits; };
-  auto raw_delta = [&](int stage) { return raw_u(stage) + In::kUnits; };
-  auto raw_z = [&](int stage) { return raw_u(stage) + 2 * In::kUnits; };
-  auto raw_b = [&](int stage) { return raw_u(stage) + 3 * In::kUnits; };
-  auto raw_c = [&](int stage) { return raw_b(stage) + Par::kUnits; };
+  auto raw_delta = [&](int stage) { return raw_u(stage) + In::kSmemVec4s; };
+  auto raw_z = [&](int stage) { return raw_u(stage) + 2 * In::kSmemVec4s; };
+  auto raw_b = [&](int stage) { return raw_u(stage) + 3 * In::kSmemVec4s; };
+  auto raw_c = [&](int stage) { return raw_b(stage) + Par::kSmemVec4s; };
 
   const ScanBlock blk(p, S);
   ScanWeights<kVarB, kVarC, S> w;
