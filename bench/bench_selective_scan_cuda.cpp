@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ssmkit/ops/selective_scan.h"
+#include "ssmkit/ops/selective_scan_cuda.h"
 
 namespace {
 
@@ -124,7 +125,9 @@ int main(int argc, char** argv) {
                     cxxopts::value<int>()->default_value("30"))(
       "warmup", "untimed runs first", cxxopts::value<int>()->default_value("5"))(
       "row", "only this row of the anchor table (0-based; -1: all)",
-      cxxopts::value<int>()->default_value("-1"))("h,help", "print usage");
+      cxxopts::value<int>()->default_value("-1"))(
+      "states", "force the kernels' states per thread (2 or 4; 0: picked by grid size)",
+      cxxopts::value<int>()->default_value("0"))("h,help", "print usage");
   const auto args = cli.parse(argc, argv);
   if (args.count("help")) {
     std::puts(cli.help().c_str());
@@ -133,6 +136,8 @@ int main(int argc, char** argv) {
   const int iters = args["iters"].as<int>();
   const int warmup = args["warmup"].as<int>();
   const int only_row = args["row"].as<int>();
+  const int states = args["states"].as<int>();
+  ssmkit::ops::set_selective_scan_cuda_states_per_thread(states);
   if (!at::hasCUDA()) {
     std::puts("bench_selective_scan_cuda: no CUDA device");
     return 1;
@@ -140,8 +145,9 @@ int main(int argc, char** argv) {
 
   std::printf(
       "selective scan, CUDA: u, delta (B, D, L); B, C (B, 1, N, L); D, delta_bias; softplus; "
-      "no z. Median of %d, ms. Ratio = anchor / ssmkit (higher is better).\n",
-      iters);
+      "no z. Median of %d, ms. Ratio = anchor / ssmkit (higher is better). States per thread: "
+      "%s.\n",
+      iters, states == 0 ? "picked by grid size" : std::to_string(states).c_str());
   std::printf(
       "GB/s counts compulsory bytes: forward reads u, delta, B, C and writes y; fwd+bwd adds "
       "reading u, delta, dy, B, C and writing du, ddelta, dB, dC.\n\n");

@@ -359,8 +359,9 @@ inline dim3 scan_grid(const SelectiveScanFwdParams& p) {
 }
 
 // States per thread for this launch: as asked, or 4 when the grid gives every multiprocessor
-// enough blocks, else 2.
-inline cudaError_t states_per_thread(const SelectiveScanFwdParams& p, int* states) {
+// at least min_blocks_per_sm blocks, else 2.
+inline cudaError_t states_per_thread(const SelectiveScanFwdParams& p, double min_blocks_per_sm,
+                                     int* states) {
   if (p.states_per_thread == 2 || p.states_per_thread == 4) {
     *states = p.states_per_thread;
     return cudaSuccess;
@@ -372,7 +373,7 @@ inline cudaError_t states_per_thread(const SelectiveScanFwdParams& p, int* state
   if (err != cudaSuccess) return err;
   const double blocks = static_cast<double>(p.n_groups * p.tiles_per_group) *
                         static_cast<double>(p.batch * p.n_slabs);
-  *states = blocks >= kMinBlocksPerSmForFourStates * sms ? 4 : 2;
+  *states = blocks >= min_blocks_per_sm * sms ? 4 : 2;
   return cudaSuccess;
 }
 

@@ -107,6 +107,11 @@ if wants test && [ -x "$tests_bin" ]; then
 fi
 if wants bench && [ -x "$build/bench/bench_selective_scan_cuda" ]; then
   step bench 180 "$build/bench/bench_selective_scan_cuda" || status=1
+  # Both kernel layouts forced, to check the choice by grid size.
+  for states in 2 4; do
+    STEP_LOG=bench step "bench-states-$states" 180 "$build/bench/bench_selective_scan_cuda" \
+      --states "$states" || status=1
+  done
 fi
 if wants ncu && [ -x "$build/bench/bench_selective_scan_cuda" ]; then step ncu 120 profile || true; fi
 if wants sass; then step sass 60 sass || true; fi

@@ -57,11 +57,6 @@ k::ScanDtype scan_dtype(at::ScalarType t) {
   }
 }
 
-// Sum over several dimensions (a braced list alone is ambiguous between dims and dim names).
-at::Tensor sum_dims(const at::Tensor& t, std::initializer_list<int64_t> dims) {
-  return t.sum(at::IntArrayRef(dims));
-}
-
 at::Tensor last_dim_contiguous(const at::Tensor& t) {
   return t.stride(-1) == 1 ? t : t.contiguous();
 }
@@ -259,8 +254,8 @@ void finish_backward_slabs(const ScanCall& c, bool delta_softplus, const at::Ten
   if (delta_softplus) ddelta = ddelta * at::sigmoid(v);
   g->du = du.to(c.u.scalar_type());
   g->ddelta = ddelta.to(c.u.scalar_type());
-  if (c.D.defined()) g->dD = sum_dims(dy * u, {0, 2});
-  if (c.delta_bias.defined()) g->ddelta_bias = sum_dims(ddelta, {0, 2});
+  if (c.D.defined()) g->dD = (dy * u).sum(0).sum(1);  // over batch and time
+  if (c.delta_bias.defined()) g->ddelta_bias = ddelta.sum(0).sum(1);
   if (c.z.defined()) {
     at::Tensor y = y_partial.sum(0);
     if (c.D.defined()) y = y + c.D.view({1, -1, 1}) * u;
@@ -276,7 +271,7 @@ at::Tensor finish_param_grad(const at::Tensor& partial, bool var, const at::Tens
   if (!var) {
     grad = partial.sum(0);  // (D, N)
   } else if (param.dim() == 3) {
-    grad = sum_dims(partial, {1, 2});  // (B, N, L)
+    grad = partial.sum(2).sum(1);  // (B, N, L)
   } else {
     grad = partial.sum(2);  // (B, G, N, L)
   }
