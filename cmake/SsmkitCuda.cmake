@@ -24,6 +24,10 @@ if(NOT SSMKIT_CUDA STREQUAL "OFF")
 endif()
 if(SSMKIT_WITH_CUDA)
   list(APPEND SSMKIT_PUBLIC_DEFINITIONS SSMKIT_WITH_CUDA=1)
+  # LibTorch's CMake appends -gencode flags for the architectures it was built for; the kernels
+  # are built for SSMKIT_CUDA_ARCHITECTURES only (each extra target doubles their compile time).
+  string(REGEX REPLACE "-gencode[ =]arch=compute_[0-9a-z]+,code=[^ ]+" "" CMAKE_CUDA_FLAGS
+    "${CMAKE_CUDA_FLAGS}")
 endif()
 
 # Flags shared by every kernel translation unit.

@@ -208,7 +208,7 @@ cudaError_t launch_fwd_variant(const SelectiveScanFwdParams& p, cudaStream_t str
 template <typename InT, typename BcT, bool kVarB, bool kVarC>
 cudaError_t launch_fwd_layout(const SelectiveScanFwdParams& p, cudaStream_t stream) {
   int states = 0;
-  const cudaError_t err = states_per_thread(p, kFwdMinBlocksPerSmForFourStates, &states);
+  const cudaError_t err = states_per_thread(p, kMinBlocksPerSmForFourStates, &states);
   if (err != cudaSuccess) return err;
   return states == 4 ? launch_fwd_variant<InT, BcT, kVarB, kVarC, 4>(p, stream)
                      : launch_fwd_variant<InT, BcT, kVarB, kVarC, 2>(p, stream);
