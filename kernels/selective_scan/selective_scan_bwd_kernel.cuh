@@ -24,7 +24,7 @@ struct BwdTiling {
   // whatever the group size).
   static constexpr int kReduceSteps = 8 / S;
   // Blocks per multiprocessor the kernel is built for (caps registers per thread): 3 x 128 threads
-  // with 4 states (~65 KB of shared memory each), 2 x 256 with 2.
+  // with 4 states (65-75 KB of shared memory each), 2 x 256 with 2.
   static constexpr int kMinBlocksPerSm = S == 4 ? 3 : 2;
   static_assert(kSubChunk % kReduceSteps == 0, "reduce groups must tile a sub-chunk");
   static_assert(kScanChunk % kSubChunk == 0, "sub-chunks must tile a chunk");
