@@ -4,11 +4,30 @@
 # What the torch-free I/O library needs; a fuzz-only build stops here.
 find_package(nlohmann_json 3.9 REQUIRED)
 find_package(ZLIB REQUIRED)
-# libzip holds the zip container of .npz files. Found through pkg-config: Debian's libzip CMake
-# config references tools (zipcmp, ...) that the -dev package does not install, and fails.
-find_package(PkgConfig REQUIRED)
-pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
-set(SSMKIT_ZIP_TARGET PkgConfig::LIBZIP)
+# libzip holds the zip container of .npz files. Found through pkg-config where there is one, else
+# by its header and library (the GPU machine has no pkg-config; the Debian package is unpacked into
+# a prefix on CMAKE_PREFIX_PATH). Not through its CMake config: Debian's references tools (zipcmp,
+# ...) that the -dev package does not install, and fails.
+find_package(PkgConfig QUIET)
+if(PKG_CONFIG_FOUND)
+  pkg_check_modules(LIBZIP QUIET IMPORTED_TARGET libzip)
+endif()
+if(LIBZIP_FOUND)
+  set(SSMKIT_ZIP_TARGET PkgConfig::LIBZIP)
+else()
+  find_path(SSMKIT_LIBZIP_INCLUDE_DIR zip.h)
+  find_library(SSMKIT_LIBZIP_LIBRARY NAMES zip)
+  if(NOT SSMKIT_LIBZIP_INCLUDE_DIR OR NOT SSMKIT_LIBZIP_LIBRARY)
+    message(FATAL_ERROR "libzip not found (zip.h: '${SSMKIT_LIBZIP_INCLUDE_DIR}', library: "
+      "'${SSMKIT_LIBZIP_LIBRARY}'). Install libzip-dev (scripts/install_deps.sh) or put its prefix on "
+      "CMAKE_PREFIX_PATH.")
+  endif()
+  add_library(ssmkit_libzip UNKNOWN IMPORTED)
+  set_target_properties(ssmkit_libzip PROPERTIES
+    IMPORTED_LOCATION "${SSMKIT_LIBZIP_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${SSMKIT_LIBZIP_INCLUDE_DIR}")
+  set(SSMKIT_ZIP_TARGET ssmkit_libzip)
+endif()
 if(SSMKIT_FUZZ_ONLY)
   return()
 endif()
@@ -36,7 +55,9 @@ endif()
 # PNG plots through PLplot's cairo driver; optional (the GPU machine has no PLplot). The C library
 # is named too: plplot-c++'s pkg-config file does not pass it on, and the driver query is C API.
 set(SSMKIT_WITH_PLOTS OFF)
-pkg_check_modules(PLPLOT QUIET IMPORTED_TARGET plplot-c++ plplot)
+if(PKG_CONFIG_FOUND)
+  pkg_check_modules(PLPLOT QUIET IMPORTED_TARGET plplot-c++ plplot)
+endif()
 if(PLPLOT_FOUND)
   set(SSMKIT_WITH_PLOTS ON)
   list(APPEND SSMKIT_OPTIONAL_LIBS PkgConfig::PLPLOT)
@@ -73,6 +94,6 @@ function(ssmkit_put_fmt_first target)
   endforeach()
   list(REMOVE_DUPLICATES _first)
   if(_first)
-    target_include_directories(${target} BEFORE SYSTEM PUBLIC ${_first})
+    target_include_directories(${target} SYSTEM BEFORE PUBLIC ${_first})
   endif()
 endfunction()
