@@ -427,6 +427,11 @@ nlohmann::json ConfigSection::section(const std::string& key) {
   return *value;
 }
 
+void ConfigSection::allow(std::initializer_list<const char*> keys) {
+  for (const char* key : keys)
+    known_.insert(key);
+}
+
 void ConfigSection::finish() const {
   std::vector<std::string> unknown;
   for (const auto& item : section_.items()) {

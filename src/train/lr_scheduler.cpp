@@ -236,12 +236,21 @@ void TimeSeriesLr::on_epoch(int64_t epoch, const std::map<std::string, double>& 
 
 // ---------------------------------------------------------------------------------------------
 
+nlohmann::json scheduler_config_defaults() {
+  return {{"name", "constant"},      {"step_size", 10},  {"gamma", 0.1},   {"interval", "epoch"},
+          {"warmup_steps", 0},       {"total_steps", 0}, {"min_lr", 0.0},  {"monitor", "val_loss"},
+          {"mode", "min"},           {"factor", 0.1},    {"patience", 10}, {"threshold", 1e-4},
+          {"threshold_mode", "rel"}, {"cooldown", 0}};
+}
+
 std::unique_ptr<LrScheduler> make_lr_scheduler(const nlohmann::json& section,
                                                torch::optim::Optimizer& optimizer,
                                                const ScheduleContext& context) {
   ConfigSection s(section, "scheduler");
   const std::string name = s.choice(
       "name", "constant", {"constant", "step", "cosine", "plateau", "type1", "type2", "type3"});
+  s.allow({"step_size", "gamma", "interval", "warmup_steps", "total_steps", "min_lr", "monitor",
+           "mode", "factor", "patience", "threshold", "threshold_mode", "cooldown"});
   std::unique_ptr<LrScheduler> scheduler;
   if (name == "constant") {
     scheduler = std::make_unique<ConstantLr>(optimizer);

@@ -119,7 +119,9 @@ TEST(LrScheduler, TimeSeriesType2FollowsTheFixedTable) {
   for (int e = 1; e <= 25; ++e) {
     sched->after_epoch(e, val_loss(1.0));
     const auto it = expected.find(e);
-    if (it != expected.end()) EXPECT_DOUBLE_EQ(sched->lr(), it->second) << "after epoch " << e;
+    if (it != expected.end()) {
+      EXPECT_DOUBLE_EQ(sched->lr(), it->second) << "after epoch " << e;
+    }
   }
 }
 

@@ -63,6 +63,9 @@ class ConfigSection {
                                    const std::vector<std::string>& fallback);
   // A nested section (null when absent), for another ConfigSection.
   nlohmann::json section(const std::string& key);
+  // Accepts these keys without reading them: settings of sibling variants (e.g. a schedule's
+  // keys when another schedule is chosen), so one section can hold every variant's defaults.
+  void allow(std::initializer_list<const char*> keys);
   // Throws InputError listing the keys no getter asked for, and the keys that are known.
   void finish() const;
 

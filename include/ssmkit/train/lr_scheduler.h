@@ -153,6 +153,10 @@ class TimeSeriesLr : public LrScheduler {
   Kind kind_;
 };
 
+// The "scheduler" section with every schedule's keys at their defaults (name "constant"); the
+// keys of schedules other than the named one are accepted and ignored.
+nlohmann::json scheduler_config_defaults();
+
 // Builds a schedule from the "scheduler" config section:
 //   {"name": "constant"}
 //   {"name": "step", "step_size": 10, "gamma": 0.1, "interval": "epoch" | "step"}
