@@ -2,6 +2,7 @@
 // mid-epoch), reproducibility, non-finite loss and gradient stops, early stopping, testing with
 // the best weights, callbacks, clipping, and the contents of training_log.json and metrics.jsonl.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -489,6 +490,51 @@ TEST_F(TrainerTest, ConfigurationErrorsAreClear) {
   Program fresh(1, trainer_config(1), {{"name", "constant"}}, "");
   TempDir empty;
   EXPECT_THROW(fresh.trainer->resume(empty.path()), ssmkit::InputError);
+}
+
+TEST_F(TrainerTest, OutOfHostMemoryStopsWithATrainingError) {
+  TempDir dir;
+  Data d;
+  auto calls = std::make_shared<int>(0);
+  LossFn exhausted = [calls](const at::Tensor& outputs, const at::Tensor& targets) {
+    if (++*calls == 2) throw std::bad_alloc();
+    return torch::mse_loss(outputs, targets);
+  };
+  Program run(1, trainer_config(2), {{"name", "constant"}}, dir.path(), exhausted);
+  try {
+    run.trainer->fit(*d.train);
+    FAIL() << "bad_alloc was not turned into a TrainingError";
+  } catch (const TrainingError& e) {
+    EXPECT_NE(std::string(e.what()).find("out of host memory at epoch 1, step 2"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(json::parse(std::ifstream(dir.file("training_log.json")))["status"], "failed");
+}
+
+TEST_F(TrainerTest, ConsoleLogShowsTheRunAndOneLinePerEpoch) {
+  std::ostringstream captured;
+  auto logger = std::make_shared<spdlog::logger>(
+      "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+  logger->set_level(spdlog::level::info);
+  logger->set_pattern("%v");
+  const auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(logger);
+  Data d;
+  auto config = trainer_config(2);
+  config.mixed_precision = true;
+  Program run(1, config, {{"name", "type1"}}, "");
+  run.trainer->fit(*d.train, d.val.get());
+  spdlog::set_default_logger(previous);
+  const std::string text = captured.str();
+  EXPECT_NE(text.find("bf16 autocast) is CUDA-only"), std::string::npos) << text;
+  EXPECT_NE(text.find("training 49 parameters on cpu: epochs 1..2, 6 steps per epoch"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("epoch 1/2  train_loss "), std::string::npos) << text;
+  EXPECT_NE(text.find("  val_loss "), std::string::npos) << text;
+  EXPECT_NE(text.find("  lr 0.01 -> 0.005"), std::string::npos) << text;  // type1 after epoch 2
+  EXPECT_NE(text.find("(best)"), std::string::npos) << text;
 }
 
 TEST_F(TrainerTest, WithoutValidationTheMonitorFallsBackToTrainLoss) {
