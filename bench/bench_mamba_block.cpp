@@ -88,7 +88,8 @@ Timing time_block(const BlockRow& row, const torch::Device& device, int reps) {
       },
       device, reps);
 #ifdef SSMKIT_WITH_CUDA
-  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(device.index());
+  const c10::DeviceIndex index = device.has_index() ? device.index() : 0;
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(index);
 #endif
   t.forward_backward_ms = median_ms(
       [&] {
@@ -102,7 +103,7 @@ Timing time_block(const BlockRow& row, const torch::Device& device, int reps) {
       device, reps);
 #ifdef SSMKIT_WITH_CUDA
   if (device.is_cuda()) {
-    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index());
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(index);
     t.peak_mib =
         static_cast<double>(
             stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)]

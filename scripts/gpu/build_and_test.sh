@@ -8,6 +8,8 @@
 #   SSMKIT_LOG_DIR    logs                            (default <build>/logs)
 #   SSMKIT_STEPS      steps to run                    (default "build test bench ncu sass sanitize")
 #   SSMKIT_JOBS       parallel compile jobs           (default 16)
+#   SSMKIT_TARGETS    what to build                   (default "ssmkit_gpu_tests bench_selective_scan_cuda";
+#                     "all" builds the programs and CPU suites too)
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 debs="${SSMKIT_DEBS:-$root/.debs}"
@@ -15,6 +17,9 @@ build="${SSMKIT_BUILD_DIR:-/tmp/ssmkit-build}"
 logs="${SSMKIT_LOG_DIR:-$build/logs}"
 steps="${SSMKIT_STEPS:-build test bench ncu sass sanitize}"
 jobs="${SSMKIT_JOBS:-16}"
+targets="${SSMKIT_TARGETS:-ssmkit_gpu_tests bench_selective_scan_cuda}"
+build_apps=OFF
+if [ "$targets" = "all" ]; then build_apps=ON; fi
 deps=/tmp/ssmkit-deps
 mkdir -p "$logs" "$build"
 summary="$logs/summary.txt"
@@ -56,12 +61,13 @@ configure() {
   nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv
   nvcc --version | tail -2
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSSMKIT_CUDA=ON \
-    -DSSMKIT_BUILD_APPS=OFF -DSSMKIT_CUDA_VERBOSE=ON \
+    -DSSMKIT_BUILD_APPS="$build_apps" -DSSMKIT_CUDA_VERBOSE=ON \
     -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr;$deps/usr/lib/x86_64-linux-gnu/cmake"
 }
 
 compile() {
-  cmake --build "$build" -j "$jobs" --target ssmkit_gpu_tests bench_selective_scan_cuda
+  # shellcheck disable=SC2086  # a list of targets
+  cmake --build "$build" -j "$jobs" --target $targets
 }
 
 tests_bin="$build/tests/ssmkit_gpu_tests"
@@ -94,7 +100,7 @@ profile() {
   done
 }
 
-export root debs build deps jobs
+export root debs build deps jobs targets build_apps
 export -f configure compile sass profile
 status=0
 if wants build; then
