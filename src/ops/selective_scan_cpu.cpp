@@ -6,6 +6,7 @@
 
 #include <array>
 #include <atomic>
+#include <iterator>
 
 #include "selective_scan_cpu_kernel.h"
 #include "selective_scan_cpu_passes.h"
@@ -22,14 +23,21 @@ constexpr const char* kFn = "selective_scan_cpu";
 std::atomic<const scan_cpu::KernelSet*> g_chosen_kernels{nullptr};
 
 const scan_cpu::KernelSet& kernels() {
+  static const scan_cpu::KernelSet* const fastest = scan_cpu::runnable_kernels().front();
   const scan_cpu::KernelSet* chosen = g_chosen_kernels.load();
-  return chosen != nullptr ? *chosen : scan_cpu::best_kernels();
+  return chosen != nullptr ? *chosen : *fastest;
 }
 
-std::vector<const scan_cpu::KernelSet*> runnable_kernels() {
-  std::vector<const scan_cpu::KernelSet*> sets = {&scan_cpu::best_kernels()};
-  if (sets[0] != &scan_cpu::kGenericKernels) sets.push_back(&scan_cpu::kGenericKernels);
-  return sets;
+// The kernel sets by index, so the forward pass can record in the autograd context which one it
+// used: the backward pass must read the checkpoints with the same state padding.
+constexpr const scan_cpu::KernelSet* kAllKernels[] = {
+    &scan_cpu::kGenericKernels, &scan_cpu::kAvx2Kernels, &scan_cpu::kAvx512Kernels};
+
+int64_t index_of(const scan_cpu::KernelSet& set) {
+  for (size_t i = 0; i < std::size(kAllKernels); ++i) {
+    if (kAllKernels[i] == &set) return static_cast<int64_t>(i);
+  }
+  TORCH_CHECK(false, "selective_scan_cpu: unknown kernel set");
 }
 
 // The inputs of SelectiveScanInputs in a fixed order. The autograd function receives only the
@@ -89,11 +97,13 @@ class SelectiveScanCpuFunction : public torch::autograd::Function<SelectiveScanC
   static variable_list forward(AutogradContext* ctx, at::TensorList given, const ScanCall& call) {
     const SelectiveScanInputs in = inputs_of(unpack(given, call.mask));
     const SelectiveScanShape shape = check_selective_scan_inputs(in, kFn);
+    const scan_cpu::KernelSet& loops = kernels();
     scan_cpu::ForwardPass pass =
-        scan_cpu::run_forward(kernels(), in, shape, call.delta_softplus, /*keep=*/true);
+        scan_cpu::run_forward(loops, in, shape, call.delta_softplus, /*keep=*/true);
     ctx->save_for_backward(given.vec());
     ctx->saved_data["checkpoints"] = pass.checkpoints;
     ctx->saved_data["mask"] = call.mask;
+    ctx->saved_data["kernels"] = index_of(loops);
     ctx->saved_data["delta_softplus"] = call.delta_softplus;
     ctx->set_materialize_grads(false);
     return {pass.y.to(in.u.scalar_type()), pass.last_state};
@@ -158,7 +168,7 @@ SelectiveScanOutputs selective_scan_cpu(const SelectiveScanInputs& in,
 
 std::vector<std::string> selective_scan_cpu_isas() {
   std::vector<std::string> names;
-  for (const scan_cpu::KernelSet* set : runnable_kernels())
+  for (const scan_cpu::KernelSet* set : scan_cpu::runnable_kernels())
     names.emplace_back(set->isa);
   return names;
 }
@@ -168,7 +178,7 @@ std::string selective_scan_cpu_isa() {
 }
 
 void set_selective_scan_cpu_isa(const std::string& isa) {
-  for (const scan_cpu::KernelSet* set : runnable_kernels()) {
+  for (const scan_cpu::KernelSet* set : scan_cpu::runnable_kernels()) {
     if (isa == set->isa) {
       g_chosen_kernels.store(set);
       return;

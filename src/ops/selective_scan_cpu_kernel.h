@@ -4,12 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace ssmkit::ops::scan_cpu {
 
-// Every per-state array is zero-padded to a multiple of this many values, so the inner loops over
-// states have no remainder with any vector width up to 8 lanes (8 floats fill an AVX2 register).
-constexpr int64_t kStateBlock = 8;
+// Every per-state array is zero-padded to a multiple of the kernel set's state_block (a whole
+// number of vectors of float and of double for its instruction set), so the inner loops over
+// states have no remainder.
 
 // Time steps between the states the forward pass keeps for the backward pass: the backward
 // recomputes each chunk from its first state, so memory is (B, D, L / kChunkLength, N) and the
@@ -43,7 +44,7 @@ struct ScanProblem {
   int64_t dim = 0;                 // D
   int64_t seqlen = 0;              // L
   int64_t dstate = 0;              // N
-  int64_t padded_dstate = 0;       // N rounded up to kStateBlock
+  int64_t padded_dstate = 0;       // N rounded up to the kernel set's state_block
   int64_t channels_per_group = 1;  // D / G (D for non-grouped parameters, any value works there)
   int64_t n_chunks = 0;            // ceil(L / kChunkLength)
   bool delta_softplus = false;
@@ -107,18 +108,20 @@ using BackwardFn = void (*)(const ScanProblem<T>& problem, const BackwardSeeds<T
 // The loops compiled for one instruction set.
 struct KernelSet {
   const char* isa;
+  int64_t state_block;  // padded_dstate must be a multiple of this
   ForwardFn<float> forward_f32;
   ForwardFn<double> forward_f64;
   BackwardFn<float> backward_f32;
   BackwardFn<double> backward_f64;
 };
 
-// The portable build (x86-64 baseline SSE2, or the target's default) and the AVX2+FMA build (x86-64
-// only; must not be called unless the CPU has both).
+// The portable build (x86-64 baseline SSE2, or the target's default), and on x86-64 the AVX2+FMA
+// and AVX-512 builds (never to be called unless the CPU has those instructions).
 extern const KernelSet kGenericKernels;
 extern const KernelSet kAvx2Kernels;
+extern const KernelSet kAvx512Kernels;
 
-// The fastest set this CPU runs.
-const KernelSet& best_kernels();
+// The sets this CPU runs, fastest first; the last is kGenericKernels.
+std::vector<const KernelSet*> runnable_kernels();
 
 }  // namespace ssmkit::ops::scan_cpu

@@ -5,7 +5,11 @@
 
 namespace ssmkit::ops::scan_cpu {
 
-const KernelSet kAvx2Kernels = {"avx2", &avx2::forward<float>, &avx2::forward<double>,
-                                &avx2::backward<float>, &avx2::backward<double>};
+const KernelSet kAvx2Kernels = {"avx2",
+                                avx2::kStateBlock,
+                                &avx2::forward<float>,
+                                &avx2::forward<double>,
+                                &avx2::backward<float>,
+                                &avx2::backward<double>};
 
 }  // namespace ssmkit::ops::scan_cpu

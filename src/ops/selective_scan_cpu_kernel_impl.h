@@ -22,8 +22,11 @@
 
 // The vector helpers below are always inlined, so GCC's note that passing wide vectors by value
 // would change the calling convention without AVX/AVX-512 never applies.
+// GCC 12 also warns that the AVX-512 intrinsics' deliberately undefined pass-through operand may
+// be used uninitialized (GCC bug 105593).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
 namespace ssmkit::ops::scan_cpu::SSMKIT_SCAN_ISA {
@@ -32,7 +35,9 @@ namespace ssmkit::ops::scan_cpu::SSMKIT_SCAN_ISA {
 
 // Bytes of one native vector register. Wider vector types than the hardware has are lowered
 // badly by GCC (comparisons become scalar code), so the width follows the instruction set.
-#if defined(__AVX__)
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64;
+#elif defined(__AVX__)
 constexpr int kVectorBytes = 32;
 #else
 constexpr int kVectorBytes = 16;
@@ -41,8 +46,9 @@ constexpr int kVectorBytes = 16;
 template <typename T>
 constexpr int kWidth = kVectorBytes / static_cast<int>(sizeof(T));
 
-static_assert(kStateBlock % kWidth<float> == 0 && kStateBlock % kWidth<double> == 0,
-              "the state padding must be a whole number of vectors");
+// States are padded to a multiple of this: whole vectors of float and of double, and at least 8
+// (the padding of the narrower builds, so a problem padded for them fits here too).
+constexpr int64_t kStateBlock = kWidth < float >> 8 ? kWidth<float> : 8;
 static_assert(kChunkLength % kWidth<float> == 0 && kChunkLength % kWidth<double> == 0,
               "a chunk must be a whole number of vectors");
 
@@ -104,22 +110,43 @@ SSMKIT_SCAN_INLINE double sum_lanes(Vec<double> v) {
 // Per-step sums of a chunk: the loops store one vector per step into `rows` (kChunkLength x
 // kWidth) and reduce them all at once here, by transposing in registers, which costs a fraction of
 // a horizontal sum per step. out[i] = sum of the lanes of row i, for every i < kChunkLength.
-SSMKIT_SCAN_INLINE void sum_rows(const float* rows, float* out) {
 #if defined(__AVX__)
+// out[0..8) = sums of the 8 rows r0..r7 of 8 floats.
+SSMKIT_SCAN_INLINE __m256 sum_8_rows(__m256 r0, __m256 r1, __m256 r2, __m256 r3, __m256 r4,
+                                     __m256 r5, __m256 r6, __m256 r7) {
+  // hadd(hadd(r0, r1), hadd(r2, r3)) holds the sums of the low and of the high halves of rows
+  // 0..3 in its two 128-bit lanes; the same for rows 4..7; the permutes line them up.
+  const __m256 h0123 = _mm256_hadd_ps(_mm256_hadd_ps(r0, r1), _mm256_hadd_ps(r2, r3));
+  const __m256 h4567 = _mm256_hadd_ps(_mm256_hadd_ps(r4, r5), _mm256_hadd_ps(r6, r7));
+  return _mm256_add_ps(_mm256_permute2f128_ps(h0123, h4567, 0x20),
+                       _mm256_permute2f128_ps(h0123, h4567, 0x31));
+}
+#endif
+
+#if defined(__AVX512F__)
+// A 16-float row folded to 8 floats with the same sum.
+SSMKIT_SCAN_INLINE __m256 fold_row(const float* r) {
+  return _mm256_add_ps(_mm256_loadu_ps(r), _mm256_loadu_ps(r + 8));
+}
+#endif
+
+SSMKIT_SCAN_INLINE void sum_rows(const float* rows, float* out) {
+#if defined(__AVX512F__)
+  static_assert(kWidth<float> == 16, "AVX-512 rows hold 16 floats");
+  for (int64_t i = 0; i < kChunkLength; i += 8) {
+    const float* r = rows + i * 16;
+    _mm256_storeu_ps(out + i, sum_8_rows(fold_row(r), fold_row(r + 16), fold_row(r + 32),
+                                         fold_row(r + 48), fold_row(r + 64), fold_row(r + 80),
+                                         fold_row(r + 96), fold_row(r + 112)));
+  }
+#elif defined(__AVX__)
   static_assert(kWidth<float> == 8, "AVX rows hold 8 floats");
   for (int64_t i = 0; i < kChunkLength; i += 8) {
     const float* r = rows + i * 8;
-    // hadd(hadd(r0, r1), hadd(r2, r3)) holds the sums of the low and of the high halves of rows
-    // 0..3 in its two 128-bit lanes; the same for rows 4..7; the permutes line them up.
-    const __m256 q01 = _mm256_hadd_ps(_mm256_loadu_ps(r), _mm256_loadu_ps(r + 8));
-    const __m256 q23 = _mm256_hadd_ps(_mm256_loadu_ps(r + 16), _mm256_loadu_ps(r + 24));
-    const __m256 q45 = _mm256_hadd_ps(_mm256_loadu_ps(r + 32), _mm256_loadu_ps(r + 40));
-    const __m256 q67 = _mm256_hadd_ps(_mm256_loadu_ps(r + 48), _mm256_loadu_ps(r + 56));
-    const __m256 h0123 = _mm256_hadd_ps(q01, q23);
-    const __m256 h4567 = _mm256_hadd_ps(q45, q67);
-    const __m256 lo = _mm256_permute2f128_ps(h0123, h4567, 0x20);
-    const __m256 hi = _mm256_permute2f128_ps(h0123, h4567, 0x31);
-    _mm256_storeu_ps(out + i, _mm256_add_ps(lo, hi));
+    _mm256_storeu_ps(out + i, sum_8_rows(_mm256_loadu_ps(r), _mm256_loadu_ps(r + 8),
+                                         _mm256_loadu_ps(r + 16), _mm256_loadu_ps(r + 24),
+                                         _mm256_loadu_ps(r + 32), _mm256_loadu_ps(r + 40),
+                                         _mm256_loadu_ps(r + 48), _mm256_loadu_ps(r + 56)));
   }
 #elif defined(__SSE__)
   static_assert(kWidth<float> == 4, "SSE rows hold 4 floats");
@@ -161,20 +188,24 @@ SSMKIT_SCAN_INLINE Vec<float> select(FloatMask mask, Vec<float> yes, Vec<float> 
 // Lane-wise min and max with the hardware instruction (one operation where a compare-and-select
 // takes two); a NaN in `x` is kept.
 SSMKIT_SCAN_INLINE Vec<float> min_lanes(Vec<float> bound, Vec<float> x) {
-#if defined(__AVX__)
-  return __builtin_ia32_minps256(bound, x);
+#if defined(__AVX512F__)
+  return _mm512_min_ps(bound, x);
+#elif defined(__AVX__)
+  return _mm256_min_ps(bound, x);
 #elif defined(__SSE__)
-  return __builtin_ia32_minps(bound, x);
+  return _mm_min_ps(bound, x);
 #else
   return select(x > bound, bound, x);
 #endif
 }
 
 SSMKIT_SCAN_INLINE Vec<float> max_lanes(Vec<float> bound, Vec<float> x) {
-#if defined(__AVX__)
-  return __builtin_ia32_maxps256(bound, x);
+#if defined(__AVX512F__)
+  return _mm512_max_ps(bound, x);
+#elif defined(__AVX__)
+  return _mm256_max_ps(bound, x);
 #elif defined(__SSE__)
-  return __builtin_ia32_maxps(bound, x);
+  return _mm_max_ps(bound, x);
 #else
   return select(x < bound, bound, x);
 #endif

@@ -18,9 +18,7 @@ at::ScalarType compute_type(const at::Tensor& u) {
   return u.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
 }
 
-int64_t padded(int64_t dstate) {
-  return (dstate + kStateBlock - 1) / kStateBlock * kStateBlock;
-}
+int64_t padded(int64_t dstate, int64_t block) { return (dstate + block - 1) / block * block; }
 
 int64_t n_chunks(int64_t seqlen) {
   return (seqlen + kChunkLength - 1) / kChunkLength;
@@ -102,8 +100,8 @@ struct PreparedInputs {
   int64_t width;  // padded N
   at::Tensor u, delta, A, B, C, D, z, delta_bias, initial_state;
 
-  PreparedInputs(const SelectiveScanInputs& in, const SelectiveScanShape& s)
-      : shape(s), width(padded(s.dstate)) {
+  PreparedInputs(const SelectiveScanInputs& in, const SelectiveScanShape& s, int64_t state_block)
+      : shape(s), width(padded(s.dstate, state_block)) {
     const at::ScalarType type = compute_type(in.u);
     u = converted(in.u, type);
     delta = converted(in.delta, type);
@@ -257,7 +255,7 @@ BackwardPass backward_typed(BackwardFn<T> loops, const PreparedInputs& prep, boo
 ForwardPass run_forward(const KernelSet& kernels, const SelectiveScanInputs& in,
                         const SelectiveScanShape& shape, bool delta_softplus,
                         bool keep_checkpoints) {
-  const PreparedInputs prep(in, shape);
+  const PreparedInputs prep(in, shape, kernels.state_block);
   if (compute_type(in.u) == at::kDouble) {
     return forward_typed<double>(kernels.forward_f64, prep, delta_softplus, keep_checkpoints);
   }
@@ -268,7 +266,7 @@ BackwardPass run_backward(const KernelSet& kernels, const SelectiveScanInputs& i
                           const SelectiveScanShape& shape, bool delta_softplus,
                           const at::Tensor& grad_y, const at::Tensor& grad_last_state,
                           const at::Tensor& checkpoints) {
-  const PreparedInputs prep(in, shape);
+  const PreparedInputs prep(in, shape, kernels.state_block);
   TORCH_CHECK(checkpoints.defined() && checkpoints.scalar_type() == prep.u.scalar_type() &&
                   checkpoints.sizes() ==
                       at::IntArrayRef({shape.batch, shape.dim, n_chunks(shape.seqlen), prep.width}),
