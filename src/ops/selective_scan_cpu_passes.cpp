@@ -18,7 +18,9 @@ at::ScalarType compute_type(const at::Tensor& u) {
   return u.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
 }
 
-int64_t padded(int64_t dstate, int64_t block) { return (dstate + block - 1) / block * block; }
+int64_t padded(int64_t dstate, int64_t block) {
+  return (dstate + block - 1) / block * block;
+}
 
 int64_t n_chunks(int64_t seqlen) {
   return (seqlen + kChunkLength - 1) / kChunkLength;
@@ -164,11 +166,15 @@ ForwardPass forward_typed(ForwardFn<T> loops, const PreparedInputs& prep, bool d
 // time-major gradient.
 at::Tensor sum_param_parts(const std::vector<at::Tensor>& parts,
                            const std::vector<int64_t>& first_batch, ScanParamLayout layout,
-                           const SelectiveScanShape& s, int64_t width) {
-  if (layout == ScanParamLayout::kFixed) return torch::stack(parts).sum(0);
-  at::Tensor total = torch::zeros(time_major_shape(layout, s, s.batch, width), parts[0].options());
+                           const SelectiveScanShape& s, int64_t width,
+                           const at::TensorOptions& options) {
+  at::Tensor total = torch::zeros(time_major_shape(layout, s, s.batch, width), options);
   for (size_t i = 0; i < parts.size(); ++i) {
-    total.narrow(0, first_batch[i], parts[i].size(0)).add_(parts[i]);
+    if (layout == ScanParamLayout::kFixed) {
+      total.add_(parts[i]);
+    } else {
+      total.narrow(0, first_batch[i], parts[i].size(0)).add_(parts[i]);
+    }
   }
   return total;
 }
@@ -202,8 +208,10 @@ BackwardPass backward_typed(BackwardFn<T> loops, const PreparedInputs& prep, boo
   // gradients that sum over channels or batches, so no two threads write the same memory and the
   // sums do not depend on scheduling.
   const int64_t work = channels * s.seqlen * prep.width;
-  const int64_t n_tasks = std::clamp<int64_t>(work / kMinParallelWork, 1,
-                                              std::min<int64_t>(channels, at::get_num_threads()));
+  const int64_t n_tasks =
+      channels == 0 ? 0
+                    : std::clamp<int64_t>(work / kMinParallelWork, 1,
+                                          std::min<int64_t>(channels, at::get_num_threads()));
   const at::Tensor dA_parts = torch::zeros({n_tasks, s.dim, prep.width}, options);
   const at::Tensor dD_parts =
       prep.D.defined() ? torch::zeros({n_tasks, s.dim}, options) : at::Tensor();
@@ -212,9 +220,9 @@ BackwardPass backward_typed(BackwardFn<T> loops, const PreparedInputs& prep, boo
   std::vector<at::Tensor> dB_parts(n_tasks);
   std::vector<at::Tensor> dC_parts(n_tasks);
   std::vector<int64_t> first_batch(n_tasks);
-  std::vector<int64_t> task_begin(n_tasks + 1);
+  std::vector<int64_t> task_begin(n_tasks + 1, 0);
   std::vector<BackwardResults<T>> results(n_tasks);
-  for (int64_t i = 0; i <= n_tasks; ++i)
+  for (int64_t i = 1; i <= n_tasks; ++i)
     task_begin[i] = channels * i / n_tasks;
   for (int64_t i = 0; i < n_tasks; ++i) {
     first_batch[i] = task_begin[i] / s.dim;
@@ -243,10 +251,10 @@ BackwardPass backward_typed(BackwardFn<T> loops, const PreparedInputs& prep, boo
   g.dA = dA_parts.sum(0).narrow(-1, 0, s.dstate).contiguous();
   if (dD_parts.defined()) g.dD = dD_parts.sum(0);
   if (dbias_parts.defined()) g.ddelta_bias = dbias_parts.sum(0);
-  g.dB = state_major(sum_param_parts(dB_parts, first_batch, s.b_layout, s, prep.width), s.b_layout,
-                     s.dstate);
-  g.dC = state_major(sum_param_parts(dC_parts, first_batch, s.c_layout, s, prep.width), s.c_layout,
-                     s.dstate);
+  g.dB = state_major(sum_param_parts(dB_parts, first_batch, s.b_layout, s, prep.width, options),
+                     s.b_layout, s.dstate);
+  g.dC = state_major(sum_param_parts(dC_parts, first_batch, s.c_layout, s, prep.width, options),
+                     s.c_layout, s.dstate);
   return g;
 }
 

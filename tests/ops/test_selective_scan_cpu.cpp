@@ -597,6 +597,15 @@ TEST(SelectiveScanCpu, DispatcherUsesFastPathForCpuTensors) {
       << dispatched.y.grad_fn()->name();
 }
 
+// An empty batch gives empty outputs and zero-size (or zero) gradients, as the reference does.
+TEST(SelectiveScanCpu, EmptyBatchMatchesReference) {
+  Case c;
+  c.batch = 0;
+  c.has_initial = true;
+  c.last_state = true;
+  expect_matches_reference(c, kTolFloat64);
+}
+
 TEST(SelectiveScanCpu, DoubleBackwardIsRefused) {
   Case c;
   const SelectiveScanInputs in = make_inputs(c);
