@@ -8,10 +8,6 @@
 
 namespace ssmkit::ops::scan_cpu {
 
-// Every per-state array is zero-padded to a multiple of the kernel set's state_block (a whole
-// number of vectors of float and of double for its instruction set), so the inner loops over
-// states have no remainder.
-
 // Time steps between the states the forward pass keeps for the backward pass: the backward
 // recomputes each chunk from its first state, so memory is (B, D, L / kChunkLength, N) and the
 // per-thread chunk buffers (2 * kChunkLength * N values) stay in L1/L2.
@@ -108,7 +104,9 @@ using BackwardFn = void (*)(const ScanProblem<T>& problem, const BackwardSeeds<T
 // The loops compiled for one instruction set.
 struct KernelSet {
   const char* isa;
-  int64_t state_block;  // padded_dstate must be a multiple of this
+  // Every per-state array is zero-padded to a multiple of this (whole vectors of float and of
+  // double for the instruction set), so the inner loops over states have no remainder.
+  int64_t state_block;
   ForwardFn<float> forward_f32;
   ForwardFn<double> forward_f64;
   BackwardFn<float> backward_f32;

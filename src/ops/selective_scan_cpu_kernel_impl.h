@@ -1,9 +1,10 @@
 // The hot loops of the fast CPU selective scan, torch-free: raw pointers and compiler vector
-// extensions of the native width (16 bytes, 32 with AVX). Included once per instruction set by a
-// selective_scan_cpu_kernel_<isa>.cpp that defines SSMKIT_SCAN_ISA; everything here lives in the
-// namespace named by it, so the builds for different instruction sets never share a symbol (an
-// inline function emitted by the AVX2 build must not be picked by the linker for the generic one).
-// Only C library functions are called (exp, log1p), no C++ library templates, for the same reason.
+// extensions of the native width (16 bytes, 32 with AVX, 64 with AVX-512). Included once per
+// instruction set by a selective_scan_cpu_kernel_<isa>.cpp that defines SSMKIT_SCAN_ISA; everything
+// here lives in the namespace named by it, so the builds for different instruction sets never share
+// a symbol (an inline function emitted by the AVX2 build must not be picked by the linker for the
+// generic one). Only C library functions (exp, log1p) and always-inline intrinsics are called, no
+// C++ library templates, for the same reason.
 //
 // Work is done chunk by chunk (kChunkLength steps): first everything that is per time step (step
 // sizes, softplus, gates) for the whole chunk, vectorized over time; then the recurrence,
@@ -48,7 +49,7 @@ constexpr int kWidth = kVectorBytes / static_cast<int>(sizeof(T));
 
 // States are padded to a multiple of this: whole vectors of float and of double, and at least 8
 // (the padding of the narrower builds, so a problem padded for them fits here too).
-constexpr int64_t kStateBlock = kWidth < float >> 8 ? kWidth<float> : 8;
+constexpr int64_t kStateBlock = 8 < kWidth<float> ? kWidth<float> : 8;
 static_assert(kChunkLength % kWidth<float> == 0 && kChunkLength % kWidth<double> == 0,
               "a chunk must be a whole number of vectors");
 
