@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cxxopts.hpp>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -80,6 +81,15 @@ double time_forward_backward(const ScanFn& scan, const Shape& s, int reps) {
   });
 }
 
+// The 1/5/15-minute load averages (Linux), or "unknown": timings on a shared machine depend on
+// them.
+std::string load_average() {
+  std::ifstream file("/proc/loadavg");
+  std::string one, five, fifteen;
+  if (!(file >> one >> five >> fifteen)) return "unknown";
+  return one + " " + five + " " + fifteen;
+}
+
 std::vector<int> parse_ints(const std::string& list) {
   std::vector<int> out;
   size_t start = 0;
@@ -135,8 +145,9 @@ int main(int argc, char** argv) {
   };
 
   std::printf("selective scan, CPU, float32, variable B/C + D + z + delta_bias + softplus\n");
-  std::printf("fast path: %s; median of %d (fast) / %d (reference) runs after one warm-up\n\n",
+  std::printf("fast path: %s; median of %d (fast) / %d (reference) runs after one warm-up\n",
               ssmkit::ops::selective_scan_cpu_isa().c_str(), reps, reference_reps);
+  std::printf("load average at start: %s\n\n", load_average().c_str());
   std::printf("| %-22s | %7s | %-16s | %14s | %9s | %8s |\n", "shape (B, D, L, N)", "threads",
               "pass", "reference (ms)", "fast (ms)", "speedup");
   std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(24, '-').c_str(), std::string(9, '-').c_str(),
@@ -160,5 +171,6 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
   }
+  std::printf("\nload average at end: %s\n", load_average().c_str());
   return 0;
 }
