@@ -1,18 +1,23 @@
 # Finds every dependency. All of them come from Debian packages (scripts/install_deps.sh), or, on
 # the GPU machine, from the PyTorch wheel plus Debian header packages unpacked into a prefix.
-find_package(Torch REQUIRED)
-find_package(nlohmann_json 3.9 REQUIRED)
-find_package(spdlog REQUIRED)
-find_package(cxxopts REQUIRED)
-find_package(Eigen3 3.3 REQUIRED NO_MODULE)
-find_package(ZLIB REQUIRED)
-find_package(Threads REQUIRED)
 
+# What the torch-free I/O library needs; a fuzz-only build stops here.
+find_package(nlohmann_json 3.9 REQUIRED)
+find_package(ZLIB REQUIRED)
 # libzip holds the zip container of .npz files. Found through pkg-config: Debian's libzip CMake
 # config references tools (zipcmp, ...) that the -dev package does not install, and fails.
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
 set(SSMKIT_ZIP_TARGET PkgConfig::LIBZIP)
+if(SSMKIT_FUZZ_ONLY)
+  return()
+endif()
+
+find_package(Torch REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(cxxopts REQUIRED)
+find_package(Eigen3 3.3 REQUIRED NO_MODULE)
+find_package(Threads REQUIRED)
 
 set(SSMKIT_OPTIONAL_LIBS "")
 set(SSMKIT_PUBLIC_DEFINITIONS "")

@@ -1,78 +1,74 @@
-// Strict JSON field reading for configuration objects.
+// Strict, field-naming JSON reads for option structs.
 #include "ssmkit/util/json_fields.h"
 
-#include <sstream>
+#include <utility>
+
+#include "ssmkit/io/error.h"
 
 namespace ssmkit {
 
-JsonFieldReader::JsonFieldReader(const nlohmann::json& config, std::string what)
-    : config_(config), what_(std::move(what)) {
-  if (!config_.is_object()) {
-    throw InputError(what_ + ": expected a JSON object, got " + config_.dump());
+JsonFieldReader::JsonFieldReader(const nlohmann::json& j, std::string context)
+    : j_(j), context_(std::move(context)) {
+  if (!j_.is_object()) {
+    throw InputError(context_ + ": expected a JSON object, got " + j_.dump());
   }
 }
 
 const nlohmann::json* JsonFieldReader::find(const char* key) {
-  known_.insert(key);
-  const auto it = config_.find(key);
-  return it == config_.end() ? nullptr : &*it;
+  seen_.insert(key);
+  auto it = j_.find(key);
+  return it == j_.end() ? nullptr : &*it;
 }
 
-void JsonFieldReader::type_error(const char* key, const nlohmann::json& value,
-                                 const char* expected) const {
-  throw InputError(what_ + ": '" + key + "' is " + value.dump() + ", expected " + expected);
-}
-
-void JsonFieldReader::read(const char* key, bool& value) {
-  const nlohmann::json* v = find(key);
-  if (!v) return;
-  if (!v->is_boolean()) type_error(key, *v, "true or false");
-  value = v->get<bool>();
+void JsonFieldReader::type_error(const char* key, const char* expected,
+                                 const nlohmann::json& got) const {
+  throw InputError(context_ + ": '" + key + "' must be " + expected + ", got " + got.dump());
 }
 
 void JsonFieldReader::read(const char* key, int64_t& value) {
   const nlohmann::json* v = find(key);
-  if (!v) return;
-  if (!v->is_number_integer()) type_error(key, *v, "an integer");
-  if (v->is_number_unsigned() && v->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
-    type_error(key, *v, "an integer below 2^63");
-  }
+  if (v == nullptr) return;
+  if (!v->is_number_integer()) type_error(key, "an integer", *v);
   value = v->get<int64_t>();
 }
 
 void JsonFieldReader::read(const char* key, double& value) {
   const nlohmann::json* v = find(key);
-  if (!v) return;
-  if (!v->is_number()) type_error(key, *v, "a number");
+  if (v == nullptr) return;
+  if (!v->is_number()) type_error(key, "a number", *v);
   value = v->get<double>();
+}
+
+void JsonFieldReader::read(const char* key, bool& value) {
+  const nlohmann::json* v = find(key);
+  if (v == nullptr) return;
+  if (!v->is_boolean()) type_error(key, "true or false", *v);
+  value = v->get<bool>();
 }
 
 void JsonFieldReader::read(const char* key, std::string& value) {
   const nlohmann::json* v = find(key);
-  if (!v) return;
-  if (!v->is_string()) type_error(key, *v, "a string");
+  if (v == nullptr) return;
+  if (!v->is_string()) type_error(key, "a string", *v);
   value = v->get<std::string>();
 }
 
-void JsonFieldReader::finish() const {
-  std::ostringstream unknown;
-  int count = 0;
-  for (const auto& item : config_.items()) {
-    if (known_.count(item.key())) continue;
-    unknown << (count++ ? ", " : "") << "'" << item.key() << "'";
-  }
-  if (count == 0) return;
-  std::ostringstream known;
-  int i = 0;
-  for (const auto& k : known_)
-    known << (i++ ? ", " : "") << k;
-  throw InputError(what_ + ": unknown key" + (count > 1 ? "s " : " ") + unknown.str() +
-                   " (known: " + known.str() + ")");
+const nlohmann::json* JsonFieldReader::object(const char* key) {
+  const nlohmann::json* v = find(key);
+  if (v != nullptr && !v->is_object()) type_error(key, "a JSON object", *v);
+  return v;
 }
 
-void require_config(bool ok, const std::string& what, const char* key, const std::string& value,
-                    const char* requirement) {
-  if (!ok) throw InputError(what + ": '" + key + "' is " + value + ", expected " + requirement);
+void JsonFieldReader::finish() const {
+  for (const auto& item : j_.items()) {
+    if (seen_.count(item.key()) == 0) {
+      std::string known;
+      for (const auto& key : seen_)
+        known += (known.empty() ? "" : ", ") + key;
+      throw InputError(context_ + ": unknown field '" + item.key() + "' (known fields: " + known +
+                       ")");
+    }
+  }
 }
 
 }  // namespace ssmkit

@@ -1,6 +1,5 @@
-// Reads a configuration object (model or training options) from JSON key by key: a missing key
-// keeps its default, a key of the wrong type or an unknown key throws InputError naming the key, so
-// a typo in a config file or flag never passes silently.
+// Strict reading of option structs from JSON configs: every field is type-checked, unknown fields
+// are rejected (a typo must not silently fall back to a default), and errors name the field.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -9,38 +8,35 @@
 #include <set>
 #include <string>
 
-#include "ssmkit/io/error.h"
-
 namespace ssmkit {
 
 class JsonFieldReader {
  public:
-  // `what` names the object in messages, e.g. "CMamba config". Throws unless `config` is an object.
-  JsonFieldReader(const nlohmann::json& config, std::string what);
+  // `context` prefixes messages, e.g. "Mamba config". Throws InputError unless `j` is an object.
+  JsonFieldReader(const nlohmann::json& j, std::string context);
 
-  // Sets `value` from config[key] when present; throws InputError for a value of the wrong type.
-  void read(const char* key, bool& value);
+  // Each read leaves `value` unchanged when the key is absent and throws InputError when the key
+  // holds the wrong type.
   void read(const char* key, int64_t& value);
   void read(const char* key, double& value);
+  void read(const char* key, bool& value);
   void read(const char* key, std::string& value);
+  // The nested object under `key`, or nullptr when absent.
+  const nlohmann::json* object(const char* key);
 
-  // Throws InputError naming every key that no read() asked for.
+  // Throws InputError naming the first key no read() asked for.
   void finish() const;
 
-  const std::string& what() const { return what_; }
+  const std::string& context() const { return context_; }
 
  private:
   const nlohmann::json* find(const char* key);
-  [[noreturn]] void type_error(const char* key, const nlohmann::json& value,
-                               const char* expected) const;
+  [[noreturn]] void type_error(const char* key, const char* expected,
+                               const nlohmann::json& got) const;
 
-  const nlohmann::json& config_;
-  std::string what_;
-  std::set<std::string> known_;
+  const nlohmann::json& j_;
+  std::string context_;
+  std::set<std::string> seen_;
 };
-
-// Throws InputError "<what>: '<key>' is <value>, expected <requirement>" unless `ok`.
-void require_config(bool ok, const std::string& what, const char* key, const std::string& value,
-                    const char* requirement);
 
 }  // namespace ssmkit

@@ -1,0 +1,239 @@
+// The Mamba block: Mamba's initialisation (S4D-real A, log-uniform dt through an inverse-softplus
+// bias), the sequence path through the selective-scan dispatcher, and the recurrent step.
+#include "ssmkit/nn/mamba.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <string>
+
+#include "ssmkit/io/error.h"
+#include "ssmkit/ops/causal_conv1d.h"
+#include "ssmkit/ops/selective_scan.h"
+#include "ssmkit/util/checks.h"
+#include "ssmkit/util/json_fields.h"
+#include "ssmkit/util/trace.h"
+
+namespace ssmkit::nn {
+namespace {
+
+// dt_rank = ceil(d_model / 16) when left at 0, as in Mamba.
+constexpr int64_t kDtRankDivisor = 16;
+
+[[noreturn]] void invalid(const char* field, const std::string& rule, const std::string& got) {
+  throw InputError(std::string("Mamba: '") + field + "' must be " + rule + ", got " + got);
+}
+
+// The scan takes A, D and delta_bias in float32 or float64 whatever the activations' dtype.
+at::ScalarType scan_weight_type(const at::Tensor& param) {
+  return param.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+}
+
+}  // namespace
+
+int64_t MambaOptions::resolved_dt_rank() const {
+  return dt_rank > 0 ? dt_rank : (d_model + kDtRankDivisor - 1) / kDtRankDivisor;
+}
+
+void MambaOptions::validate() const {
+  if (d_model <= 0) invalid("d_model", "> 0", std::to_string(d_model));
+  if (d_state < 1 || d_state > ops::kMaxScanStateDim) {
+    invalid("d_state", "in [1, " + std::to_string(ops::kMaxScanStateDim) + "]",
+            std::to_string(d_state));
+  }
+  if (d_conv < 1) invalid("d_conv", ">= 1", std::to_string(d_conv));
+  if (expand < 1) invalid("expand", ">= 1", std::to_string(expand));
+  if (dt_rank < 0) invalid("dt_rank", ">= 0 (0 = auto)", std::to_string(dt_rank));
+  if (!(dt_min > 0.0)) invalid("dt_min", "> 0", std::to_string(dt_min));
+  if (!(dt_max >= dt_min)) invalid("dt_max", ">= dt_min", std::to_string(dt_max));
+  if (!(dt_init_floor >= 0.0)) invalid("dt_init_floor", ">= 0", std::to_string(dt_init_floor));
+  if (!(dt_scale > 0.0)) invalid("dt_scale", "> 0", std::to_string(dt_scale));
+}
+
+void to_json(nlohmann::json& j, const MambaOptions& o) {
+  j = nlohmann::json{{"d_model", o.d_model},    {"d_state", o.d_state},
+                     {"d_conv", o.d_conv},      {"expand", o.expand},
+                     {"dt_rank", o.dt_rank},    {"dt_min", o.dt_min},
+                     {"dt_max", o.dt_max},      {"dt_init_floor", o.dt_init_floor},
+                     {"dt_scale", o.dt_scale},  {"bias", o.bias},
+                     {"conv_bias", o.conv_bias}};
+}
+
+void from_json(const nlohmann::json& j, MambaOptions& o) {
+  JsonFieldReader reader(j, "Mamba config");
+  reader.read("d_model", o.d_model);
+  reader.read("d_state", o.d_state);
+  reader.read("d_conv", o.d_conv);
+  reader.read("expand", o.expand);
+  reader.read("dt_rank", o.dt_rank);
+  reader.read("dt_min", o.dt_min);
+  reader.read("dt_max", o.dt_max);
+  reader.read("dt_init_floor", o.dt_init_floor);
+  reader.read("dt_scale", o.dt_scale);
+  reader.read("bias", o.bias);
+  reader.read("conv_bias", o.conv_bias);
+  reader.finish();
+  o.validate();
+}
+
+MambaImpl::MambaImpl(const MambaOptions& options) : options_(options) {
+  options_.validate();
+  dt_rank_ = options_.resolved_dt_rank();
+  const int64_t d_model = options_.d_model;
+  const int64_t d_inner = options_.d_inner();
+  const int64_t d_state = options_.d_state;
+
+  in_proj = register_module(
+      "in_proj",
+      torch::nn::Linear(torch::nn::LinearOptions(d_model, 2 * d_inner).bias(options_.bias)));
+  // LibTorch's Conv1d default for a depthwise conv: uniform in +-1/sqrt(fan_in), fan_in = d_conv.
+  const double conv_bound = 1.0 / std::sqrt(static_cast<double>(options_.d_conv));
+  conv_weight = register_parameter(
+      "conv_weight", torch::empty({d_inner, options_.d_conv}).uniform_(-conv_bound, conv_bound));
+  if (options_.conv_bias) {
+    conv_bias =
+        register_parameter("conv_bias", torch::empty({d_inner}).uniform_(-conv_bound, conv_bound));
+  }
+  x_proj = register_module(
+      "x_proj",
+      torch::nn::Linear(torch::nn::LinearOptions(d_inner, dt_rank_ + 2 * d_state).bias(false)));
+  dt_proj = register_module(
+      "dt_proj", torch::nn::Linear(torch::nn::LinearOptions(dt_rank_, d_inner).bias(true)));
+  {
+    // Mamba's dt init: the weight is small so dt starts near softplus(bias), and the bias is the
+    // inverse softplus of a dt drawn log-uniformly in [dt_min, dt_max].
+    torch::NoGradGuard no_grad;
+    const double weight_bound = std::pow(static_cast<double>(dt_rank_), -0.5) * options_.dt_scale;
+    dt_proj->weight.uniform_(-weight_bound, weight_bound);
+    const double log_min = std::log(options_.dt_min);
+    const double log_max = std::log(options_.dt_max);
+    at::Tensor dt = torch::exp(torch::rand({d_inner}) * (log_max - log_min) + log_min)
+                        .clamp_min(options_.dt_init_floor);
+    dt_proj->bias.copy_(dt + torch::log(-torch::expm1(-dt)));
+  }
+  // S4D-real: A[:, n] = -(n + 1) for every channel.
+  A_log = register_parameter(
+      "A_log",
+      torch::log(torch::arange(1, d_state + 1, torch::kFloat)).repeat({d_inner, 1}).contiguous());
+  D = register_parameter("D", torch::ones({d_inner}));
+  out_proj = register_module(
+      "out_proj",
+      torch::nn::Linear(torch::nn::LinearOptions(d_inner, d_model).bias(options_.bias)));
+}
+
+void MambaImpl::check_input(const at::Tensor& x, int64_t rank, const char* fn) const {
+  if (rank == 3) {
+    check_shape(x, fn, "x", "(B, L, d_model)", {-1, -1, options_.d_model});
+    TORCH_CHECK(x.size(1) >= 1, fn, ": 'x' has shape ", shape_string(x.sizes()),
+                ", expected L >= 1");
+  } else {
+    check_shape(x, fn, "x", "(B, d_model)", {-1, options_.d_model});
+  }
+  check_same_device(x, in_proj->weight, fn, "x", "the block's parameters");
+  TORCH_CHECK(x.scalar_type() == in_proj->weight.scalar_type(), fn, ": 'x' has dtype ",
+              c10::toString(x.scalar_type()), ", expected the parameters' dtype (",
+              c10::toString(in_proj->weight.scalar_type()), ")");
+}
+
+void MambaImpl::check_cache(const MambaCache& cache, int64_t batch, const char* fn) const {
+  const int64_t d_inner = options_.d_inner();
+  check_shape(cache.conv_state, fn, "cache.conv_state", "(B, d_inner, d_conv)",
+              {batch, d_inner, options_.d_conv});
+  check_shape(cache.ssm_state, fn, "cache.ssm_state", "(B, d_inner, d_state)",
+              {batch, d_inner, options_.d_state});
+  check_same_device(cache.conv_state, in_proj->weight, fn, "cache.conv_state",
+                    "the block's parameters");
+  check_same_device(cache.ssm_state, in_proj->weight, fn, "cache.ssm_state",
+                    "the block's parameters");
+  check_dtype(cache.ssm_state, fn, "cache.ssm_state", {at::kFloat, at::kDouble});
+}
+
+MambaCache MambaImpl::make_cache(int64_t batch) const {
+  TORCH_CHECK(batch >= 1, "Mamba::make_cache: batch must be >= 1, got ", batch);
+  const auto params = in_proj->weight.options();
+  MambaCache cache;
+  cache.conv_state = torch::zeros({batch, options_.d_inner(), options_.d_conv}, params);
+  cache.ssm_state = torch::zeros({batch, options_.d_inner(), options_.d_state},
+                                 params.dtype(scan_weight_type(A_log)));
+  return cache;
+}
+
+at::Tensor MambaImpl::forward(const at::Tensor& x) {
+  return run(x, nullptr, "Mamba");
+}
+
+at::Tensor MambaImpl::forward_chunk(const at::Tensor& x, MambaCache& cache) {
+  return run(x, &cache, "Mamba::forward_chunk");
+}
+
+at::Tensor MambaImpl::run(const at::Tensor& x, MambaCache* cache, const char* fn) {
+  check_input(x, 3, fn);
+  if (cache != nullptr) check_cache(*cache, x.size(0), fn);
+  const int64_t d_state = options_.d_state;
+
+  at::Tensor xz = in_proj(x).transpose(1, 2);  // (B, 2 * d_inner, L)
+  auto halves = xz.chunk(2, 1);
+  at::Tensor z = halves[1].contiguous();  // (B, d_inner, L)
+  at::Tensor u =                          // (B, d_inner, L)
+      cache != nullptr
+          ? ops::causal_conv1d_chunk(halves[0], cache->conv_state, conv_weight, conv_bias,
+                                     ops::ConvActivation::kSilu)
+          : ops::causal_conv1d(halves[0], conv_weight, conv_bias, ops::ConvActivation::kSilu);
+
+  at::Tensor x_dbl = x_proj(u.transpose(1, 2));  // (B, L, dt_rank + 2N)
+  auto parts = x_dbl.split_with_sizes({dt_rank_, d_state, d_state}, -1);
+  // dt_proj's bias enters the scan as delta_bias, inside the softplus.
+  at::Tensor delta = torch::matmul(parts[0], dt_proj->weight.t()).transpose(1, 2).contiguous();
+
+  const auto weight_type = scan_weight_type(A_log);
+  ops::SelectiveScanInputs in;
+  in.u = u;
+  in.delta = delta;                               // (B, d_inner, L)
+  in.A = -torch::exp(A_log.to(weight_type));      // (d_inner, N)
+  in.B = parts[1].transpose(1, 2).contiguous();   // (B, N, L)
+  in.C = parts[2].transpose(1, 2).contiguous();   // (B, N, L)
+  in.D = D.to(weight_type);                       // (d_inner)
+  in.z = z;                                       // (B, d_inner, L)
+  in.delta_bias = dt_proj->bias.to(weight_type);  // (d_inner)
+  if (cache != nullptr) in.initial_state = cache->ssm_state;
+  ops::SelectiveScanOptions scan_options;
+  scan_options.delta_softplus = true;
+  scan_options.return_last_state = cache != nullptr;
+  ops::SelectiveScanOutputs scanned = ops::selective_scan(in, scan_options);
+  if (cache != nullptr) cache->ssm_state = scanned.last_state;
+
+  at::Tensor y = out_proj(scanned.y.transpose(1, 2));  // (B, L, d_model)
+  trace_shapes(fn, x, y);
+  return y;
+}
+
+at::Tensor MambaImpl::step(const at::Tensor& x, MambaCache& cache) {
+  constexpr const char* fn = "Mamba::step";
+  check_input(x, 2, fn);
+  check_cache(cache, x.size(0), fn);
+  const int64_t d_state = options_.d_state;
+
+  auto halves = in_proj(x).chunk(2, -1);  // 2 x (B, d_inner)
+  at::Tensor u = ops::causal_conv1d_update(halves[0], cache.conv_state, conv_weight, conv_bias,
+                                           ops::ConvActivation::kSilu);  // (B, d_inner)
+  auto parts = x_proj(u).split_with_sizes({dt_rank_, d_state, d_state}, -1);
+
+  // The scan's recurrence for one step, in the state's precision.
+  const auto state_type = cache.ssm_state.scalar_type();
+  at::Tensor dt = torch::softplus(torch::matmul(parts[0], dt_proj->weight.t()).to(state_type) +
+                                  dt_proj->bias.to(state_type))
+                      .unsqueeze(-1);                     // (B, d_inner, 1)
+  at::Tensor A = -torch::exp(A_log.to(state_type));       // (d_inner, N)
+  at::Tensor B_t = parts[1].to(state_type).unsqueeze(1);  // (B, 1, N)
+  at::Tensor C_t = parts[2].to(state_type).unsqueeze(1);  // (B, 1, N)
+  at::Tensor u_s = u.to(state_type);                      // (B, d_inner)
+  cache.ssm_state = torch::exp(dt * A) * cache.ssm_state + dt * B_t * u_s.unsqueeze(-1);
+  at::Tensor y = (cache.ssm_state * C_t).sum(-1) + D.to(state_type) * u_s;  // (B, d_inner)
+  y = (y * torch::silu(halves[1].to(state_type))).to(x.scalar_type());
+
+  at::Tensor out = out_proj(y);  // (B, d_model)
+  trace_shapes(fn, x, out);
+  return out;
+}
+
+}  // namespace ssmkit::nn

@@ -1,0 +1,106 @@
+// Depthwise causal conv1d through LibTorch's grouped convolution (differentiable, vectorised), and
+// its one-step recurrent form in plain elementwise ops.
+#include "ssmkit/ops/causal_conv1d.h"
+
+#include <torch/torch.h>
+
+#include "ssmkit/util/checks.h"
+
+namespace ssmkit::ops {
+namespace {
+
+constexpr std::initializer_list<at::ScalarType> kConvTypes = {at::kFloat, at::kDouble, at::kHalf,
+                                                              at::kBFloat16};
+
+// Checks weight (D, K) and bias (D) against `reference` (the input) and returns K.
+int64_t check_weight_and_bias(const at::Tensor& reference, int64_t channels,
+                              const at::Tensor& weight, const at::Tensor& bias, const char* fn) {
+  check_rank(weight, fn, "weight", "(D, K)", 2);
+  check_shape(weight, fn, "weight", "(D, K)", {channels, -1});
+  const int64_t width = weight.size(1);
+  TORCH_CHECK(width >= 1, fn, ": 'weight' has shape ", shape_string(weight.sizes()),
+              ", expected K >= 1 taps");
+  check_same_device(weight, reference, fn, "weight", "x");
+  TORCH_CHECK(weight.scalar_type() == reference.scalar_type(), fn, ": 'weight' has dtype ",
+              c10::toString(weight.scalar_type()), ", expected the dtype of 'x' (",
+              c10::toString(reference.scalar_type()), ")");
+  if (bias.defined()) {
+    check_shape(bias, fn, "bias", "(D)", {channels});
+    check_same_device(bias, reference, fn, "bias", "x");
+    TORCH_CHECK(bias.scalar_type() == reference.scalar_type(), fn, ": 'bias' has dtype ",
+                c10::toString(bias.scalar_type()), ", expected the dtype of 'x' (",
+                c10::toString(reference.scalar_type()), ")");
+  }
+  return width;
+}
+
+void check_sequence(const at::Tensor& x, const char* fn) {
+  check_rank(x, fn, "x", "(B, D, L)", 3);
+  check_dtype(x, fn, "x", kConvTypes);
+  TORCH_CHECK(x.size(2) >= 1, fn, ": 'x' has shape ", shape_string(x.sizes()), ", expected L >= 1");
+}
+
+void check_state(const at::Tensor& x, const at::Tensor& conv_state, int64_t width, const char* fn) {
+  check_shape(conv_state, fn, "conv_state", "(B, D, K)", {x.size(0), x.size(1), width});
+  check_same_device(conv_state, x, fn, "conv_state", "x");
+  TORCH_CHECK(conv_state.scalar_type() == x.scalar_type(), fn, ": 'conv_state' has dtype ",
+              c10::toString(conv_state.scalar_type()), ", expected the dtype of 'x' (",
+              c10::toString(x.scalar_type()), ")");
+}
+
+at::Tensor activate(const at::Tensor& y, ConvActivation activation) {
+  return activation == ConvActivation::kSilu ? torch::silu(y) : y;
+}
+
+// The convolution without padding: `padded` already holds the K-1 inputs before the first output.
+at::Tensor depthwise_conv_valid(const at::Tensor& padded,  // (B, D, K-1+L)
+                                const at::Tensor& weight,  // (D, K)
+                                const at::Tensor& bias,    // (D) or undefined
+                                int64_t padding) {         // -> (B, D, L + padding)
+  const int64_t stride = 1;
+  const int64_t dilation = 1;
+  return torch::conv1d(padded, weight.unsqueeze(1), bias, stride, padding, dilation,
+                       /*groups=*/padded.size(1));
+}
+
+}  // namespace
+
+at::Tensor causal_conv1d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                         ConvActivation activation) {
+  constexpr const char* fn = "causal_conv1d";
+  check_sequence(x, fn);
+  const int64_t width = check_weight_and_bias(x, x.size(1), weight, bias, fn);
+  // Symmetric padding of K-1 and keeping the first L outputs is the left-padded causal conv.
+  at::Tensor y = depthwise_conv_valid(x, weight, bias, width - 1).narrow(2, 0, x.size(2));
+  return activate(y, activation);
+}
+
+at::Tensor causal_conv1d_chunk(const at::Tensor& x, at::Tensor& conv_state,
+                               const at::Tensor& weight, const at::Tensor& bias,
+                               ConvActivation activation) {
+  constexpr const char* fn = "causal_conv1d_chunk";
+  check_sequence(x, fn);
+  const int64_t width = check_weight_and_bias(x, x.size(1), weight, bias, fn);
+  check_state(x, conv_state, width, fn);
+  // The oldest state column is the one the next input pushes out: only the last K-1 are context.
+  at::Tensor padded = torch::cat({conv_state.narrow(2, 1, width - 1), x}, 2);  // (B, D, K-1+L)
+  at::Tensor y = depthwise_conv_valid(padded, weight, bias, /*padding=*/0);
+  conv_state = torch::cat({conv_state, x}, 2).narrow(2, x.size(2), width).contiguous();
+  return activate(y, activation);
+}
+
+at::Tensor causal_conv1d_update(const at::Tensor& x, at::Tensor& conv_state,
+                                const at::Tensor& weight, const at::Tensor& bias,
+                                ConvActivation activation) {
+  constexpr const char* fn = "causal_conv1d_update";
+  check_rank(x, fn, "x", "(B, D)", 2);
+  check_dtype(x, fn, "x", kConvTypes);
+  const int64_t width = check_weight_and_bias(x, x.size(1), weight, bias, fn);
+  check_state(x.unsqueeze(2), conv_state, width, fn);
+  conv_state = torch::cat({conv_state.narrow(2, 1, width - 1), x.unsqueeze(2)}, 2);
+  at::Tensor y = (conv_state * weight.unsqueeze(0)).sum(2);  // (B, D)
+  if (bias.defined()) y = y + bias.unsqueeze(0);
+  return activate(y, activation);
+}
+
+}  // namespace ssmkit::ops

@@ -1,0 +1,206 @@
+// The Mamba block, its residual layer and the stack: shapes, Mamba's initialisation, recurrent and
+// chunked inference against forward() in float64, gradients, JSON options and bad-input messages.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "ssmkit/io/error.h"
+#include "ssmkit/nn/mamba.h"
+#include "ssmkit/nn/mamba_layer.h"
+#include "test_helpers.h"
+
+namespace {
+
+using ssmkit::nn::Mamba;
+using ssmkit::nn::MambaCache;
+using ssmkit::nn::MambaLayer;
+using ssmkit::nn::MambaOptions;
+using ssmkit::nn::MambaStack;
+using ssmkit::nn::MambaStackOptions;
+using ssmkit::testing::relative_error;
+
+constexpr double kRecurrentTol = 1e-10;  // float64; step and scan differ only in rounding
+
+MambaOptions small_options() {
+  MambaOptions o;
+  o.d_model = 8;
+  o.d_state = 4;
+  o.d_conv = 3;
+  return o;
+}
+
+// Steps through x (B, L, d) one token at a time with `step(x_t, cache)`.
+template <typename Step>
+at::Tensor run_steps(const at::Tensor& x, Step&& step) {
+  std::vector<at::Tensor> ys;
+  for (int64_t t = 0; t < x.size(1); ++t)
+    ys.push_back(step(x.select(1, t)));
+  return torch::stack(ys, 1);
+}
+
+TEST(Mamba, ForwardKeepsShape) {
+  Mamba mamba(small_options());
+  at::Tensor x = torch::randn({2, 7, 8});
+  at::Tensor y = mamba(x);
+  EXPECT_EQ(y.sizes(), x.sizes());
+  EXPECT_TRUE(torch::isfinite(y).all().item<bool>());
+}
+
+TEST(Mamba, InitialisationFollowsMamba) {
+  MambaOptions o = small_options();
+  o.d_model = 40;  // dt_rank auto = ceil(40 / 16) = 3
+  Mamba mamba(o);
+  EXPECT_EQ(mamba->options().resolved_dt_rank(), 3);
+  EXPECT_EQ(mamba->in_proj->weight.sizes(), (std::vector<int64_t>{160, 40}));
+  EXPECT_EQ(mamba->x_proj->weight.sizes(), (std::vector<int64_t>{3 + 2 * 4, 80}));
+  EXPECT_EQ(mamba->conv_weight.sizes(), (std::vector<int64_t>{80, 3}));
+  EXPECT_FALSE(mamba->in_proj->bias.defined());
+  at::Tensor expected_a_log = torch::log(torch::arange(1, 5, torch::kFloat)).expand({80, 4});
+  EXPECT_TRUE(torch::allclose(mamba->A_log, expected_a_log));
+  EXPECT_TRUE(torch::equal(mamba->D, torch::ones({80})));
+  at::Tensor dt = torch::softplus(mamba->dt_proj->bias);
+  EXPECT_GE(dt.min().item<double>(), o.dt_min * (1 - 1e-5));
+  EXPECT_LE(dt.max().item<double>(), o.dt_max * (1 + 1e-5));
+  const double bound = std::pow(3.0, -0.5) * o.dt_scale;
+  EXPECT_LE(mamba->dt_proj->weight.abs().max().item<double>(), bound);
+}
+
+TEST(Mamba, StepMatchesForward) {
+  Mamba mamba(small_options());
+  mamba->to(torch::kDouble);
+  at::Tensor x = torch::randn({3, 9, 8}, torch::kDouble);
+  MambaCache cache = mamba->make_cache(3);
+  at::Tensor stepped = run_steps(x, [&](const at::Tensor& xt) { return mamba->step(xt, cache); });
+  EXPECT_LT(relative_error(stepped, mamba(x)), kRecurrentTol);
+}
+
+TEST(Mamba, ChunksAndPrefillThenStepMatchForward) {
+  Mamba mamba(small_options());
+  mamba->to(torch::kDouble);
+  at::Tensor x = torch::randn({2, 10, 8}, torch::kDouble);
+  at::Tensor whole = mamba(x);
+
+  MambaCache cache = mamba->make_cache(2);
+  at::Tensor first = mamba->forward_chunk(x.narrow(1, 0, 4), cache);
+  at::Tensor second = mamba->forward_chunk(x.narrow(1, 4, 3), cache);
+  at::Tensor rest =
+      run_steps(x.narrow(1, 7, 3), [&](const at::Tensor& xt) { return mamba->step(xt, cache); });
+  EXPECT_LT(relative_error(torch::cat({first, second, rest}, 1), whole), kRecurrentTol);
+}
+
+TEST(Mamba, GradientsReachEveryParameter) {
+  Mamba mamba(small_options());
+  at::Tensor x = torch::randn({2, 6, 8}, torch::requires_grad());
+  mamba(x).pow(2).mean().backward();
+  for (const auto& p : mamba->named_parameters()) {
+    ASSERT_TRUE(p.value().grad().defined()) << p.key();
+    EXPECT_TRUE(torch::isfinite(p.value().grad()).all().item<bool>()) << p.key();
+    EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0.0) << p.key();
+  }
+  EXPECT_GT(x.grad().abs().sum().item<double>(), 0.0);
+}
+
+TEST(MambaLayer, ResidualAndStepMatchForward) {
+  MambaLayer layer(small_options());
+  layer->to(torch::kDouble);
+  at::Tensor x = torch::randn({2, 8, 8}, torch::kDouble);
+  at::Tensor y = layer(x);
+  EXPECT_LT(relative_error(y, x + layer->mixer(layer->norm(x))), 1e-15);
+  MambaCache cache = layer->make_cache(2);
+  at::Tensor stepped = run_steps(x, [&](const at::Tensor& xt) { return layer->step(xt, cache); });
+  EXPECT_LT(relative_error(stepped, y), kRecurrentTol);
+}
+
+TEST(MambaStack, StepMatchesForwardAndFinalNormApplies) {
+  MambaStackOptions o;
+  o.mamba = small_options();
+  o.n_layers = 3;
+  MambaStack stack(o);
+  stack->to(torch::kDouble);
+  ASSERT_EQ(stack->layers.size(), 3u);
+  at::Tensor x = torch::randn({2, 6, 8}, torch::kDouble);
+  at::Tensor y = stack(x);
+  // With the final norm's unit weight, every output row has unit RMS.
+  at::Tensor rms = y.pow(2).mean(-1).sqrt();
+  EXPECT_LT((rms - 1).abs().max().item<double>(), 1e-4);
+  auto caches = stack->make_caches(2);
+  at::Tensor stepped = run_steps(x, [&](const at::Tensor& xt) { return stack->step(xt, caches); });
+  EXPECT_LT(relative_error(stepped, y), kRecurrentTol);
+  auto chunk_caches = stack->make_caches(2);
+  at::Tensor chunked = torch::cat({stack->forward_chunk(x.narrow(1, 0, 2), chunk_caches),
+                                   stack->forward_chunk(x.narrow(1, 2, 4), chunk_caches)},
+                                  1);
+  EXPECT_LT(relative_error(chunked, y), kRecurrentTol);
+}
+
+TEST(MambaOptionsJson, RoundTripAndDefaults) {
+  MambaOptions o = small_options();
+  o.expand = 3;
+  o.dt_scale = 0.5;
+  o.bias = true;
+  nlohmann::json j = o;
+  MambaOptions back = j.get<MambaOptions>();
+  EXPECT_EQ(nlohmann::json(back), j);
+  MambaOptions minimal = nlohmann::json{{"d_model", 32}}.get<MambaOptions>();
+  EXPECT_EQ(minimal.d_model, 32);
+  EXPECT_EQ(minimal.d_state, 16);
+  EXPECT_EQ(minimal.d_conv, 4);
+  EXPECT_EQ(minimal.resolved_dt_rank(), 2);
+
+  MambaStackOptions stack =
+      nlohmann::json::parse(R"({"n_layers": 3, "mamba": {"d_model": 16, "d_state": 8}})")
+          .get<MambaStackOptions>();
+  EXPECT_EQ(stack.n_layers, 3);
+  EXPECT_EQ(stack.mamba.d_state, 8);
+  EXPECT_EQ(nlohmann::json(stack).get<MambaStackOptions>().mamba.d_model, 16);
+}
+
+std::string input_error_of(const nlohmann::json& j) {
+  try {
+    j.get<MambaOptions>();
+  } catch (const ssmkit::InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(MambaOptionsJson, BadConfigsNameTheField) {
+  EXPECT_NE(input_error_of({{"d_model", 8}, {"d_stat", 4}}).find("unknown field 'd_stat'"),
+            std::string::npos);
+  EXPECT_NE(input_error_of({{"d_model", "8"}}).find("'d_model' must be an integer, got \"8\""),
+            std::string::npos);
+  EXPECT_NE(input_error_of({{"d_model", 8}, {"d_state", 0}}).find("'d_state' must be in [1, 256]"),
+            std::string::npos);
+  EXPECT_NE(input_error_of({{"d_state", 4}}).find("'d_model' must be > 0, got 0"),
+            std::string::npos);
+  EXPECT_NE(input_error_of({{"d_model", 8}, {"dt_min", 0.5}}).find("'dt_max' must be >= dt_min"),
+            std::string::npos);
+}
+
+std::string error_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const c10::Error& e) {
+    return e.what_without_backtrace();
+  }
+  return "";
+}
+
+TEST(Mamba, BadInputsNameTensorAndShapes) {
+  Mamba mamba(small_options());
+  std::string msg = error_of([&] { mamba(torch::randn({2, 5, 6})); });
+  EXPECT_NE(msg.find("Mamba: 'x' has shape [2, 5, 6], expected (B, L, d_model) = [*, *, 8]"),
+            std::string::npos)
+      << msg;
+  msg = error_of([&] { mamba(torch::randn({2, 5, 8}, torch::kDouble)); });
+  EXPECT_NE(msg.find("'x' has dtype Double, expected the parameters' dtype (Float)"),
+            std::string::npos)
+      << msg;
+  MambaCache cache = mamba->make_cache(3);
+  msg = error_of([&] { mamba->step(torch::randn({2, 8}), cache); });
+  EXPECT_NE(msg.find("Mamba::step: 'cache.conv_state' has shape [3, 16, 3], expected (B, d_inner, "
+                     "d_conv) = [2, 16, 3]"),
+            std::string::npos)
+      << msg;
+}
+
+}  // namespace
