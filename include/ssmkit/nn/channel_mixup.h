@@ -8,6 +8,8 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include <utility>
+
 namespace ssmkit::nn {
 
 struct MixedPair {
@@ -33,6 +35,8 @@ class ChannelMixupImpl : public torch::nn::Module {
   MixedPair forward(const at::Tensor& inputs, const at::Tensor& targets);
 
   double sigma() const { return sigma_; }
+  // Draws from `generator` from now on (undefined: the default generator).
+  void set_generator(at::Generator generator) { generator_ = std::move(generator); }
 
  private:
   double sigma_;
