@@ -49,9 +49,16 @@ at::Tensor pooled_descriptors(const at::Tensor& x, at::IntArrayRef dims,
                               const ChannelPooling& pooling) {
   TORCH_CHECK(pooling.average || pooling.maximum,
               "pooled_descriptors: enable average pooling, max pooling or both");
+  TORCH_CHECK(!dims.empty() && dims.back() < x.dim() &&
+                  dims.back() - dims.front() + 1 == static_cast<int64_t>(dims.size()),
+              "pooled_descriptors: dims must be consecutive and ascending, got ", dims,
+              " for a tensor of shape ", shape_string(x.sizes()));
+  // The pooled dimensions as one: max over a single dimension keeps the argmax, so its backward
+  // is one scatter, where amax's backward rebuilds a mask of the maxima in several passes over x.
+  const at::Tensor flat = x.flatten(dims.front(), dims.back());
   std::vector<at::Tensor> pooled;
-  if (pooling.average) pooled.push_back(x.mean(dims));
-  if (pooling.maximum) pooled.push_back(torch::amax(x, dims));
+  if (pooling.average) pooled.push_back(flat.mean(dims.front()));
+  if (pooling.maximum) pooled.push_back(std::get<0>(flat.max(dims.front())));
   return torch::stack(pooled, 0);
 }
 

@@ -49,8 +49,8 @@ class ChannelMlpImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ChannelMlp);
 
-// x pooled over `dims` (removed) by each enabled pooling, stacked on a new leading axis:
-// (K, pooled shape) with K = 1 or 2, average first. Throws if no pooling is enabled.
+// x pooled over `dims` (consecutive, ascending; removed) by each enabled pooling, stacked on a new
+// leading axis: (K, pooled shape) with K = 1 or 2, average first. Throws if no pooling is enabled.
 at::Tensor pooled_descriptors(const at::Tensor& x, at::IntArrayRef dims,
                               const ChannelPooling& pooling);
 
