@@ -24,6 +24,10 @@ if(NOT SSMKIT_CUDA STREQUAL "OFF")
 endif()
 if(SSMKIT_WITH_CUDA)
   list(APPEND SSMKIT_PUBLIC_DEFINITIONS SSMKIT_WITH_CUDA=1)
+  # LibTorch's CMake appends -gencode flags for the architectures it was built for; the kernels
+  # are built for SSMKIT_CUDA_ARCHITECTURES only (each extra target doubles their compile time).
+  string(REGEX REPLACE "-gencode[ =]arch=compute_[0-9a-z]+,code=[^ ]+" "" CMAKE_CUDA_FLAGS
+    "${CMAKE_CUDA_FLAGS}")
 endif()
 
 # Flags shared by every kernel translation unit.
@@ -32,9 +36,16 @@ set(SSMKIT_CUDA_FLAGS
   -lineinfo                 # source lines in profiles at no run-time cost
 )
 
+option(SSMKIT_CUDA_VERBOSE "Print ptxas' register, shared-memory and spill report per kernel" OFF)
+if(SSMKIT_CUDA_VERBOSE)
+  list(APPEND SSMKIT_CUDA_FLAGS -Xptxas=-v)
+endif()
+
+# The shared CUDA runtime: LibTorch loads libcudart.so, and one runtime per process keeps streams
+# and contexts shared between Torch and the kernels.
 function(ssmkit_configure_cuda_target target)
   set_target_properties(${target} PROPERTIES CUDA_ARCHITECTURES "${SSMKIT_CUDA_ARCHITECTURES}"
-    CUDA_STANDARD 17 CUDA_STANDARD_REQUIRED ON)
+    CUDA_STANDARD 17 CUDA_STANDARD_REQUIRED ON CUDA_RUNTIME_LIBRARY Shared)
   target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:${SSMKIT_CUDA_FLAGS}>)
 endfunction()
 

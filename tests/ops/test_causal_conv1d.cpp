@@ -29,7 +29,7 @@ at::Tensor loop_reference(const at::Tensor& x,       // (B, D, L)
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t d = 0; d < dim; ++d) {
       for (int64_t t = 0; t < len; ++t) {
-        double acc = bias.defined() ? bias[d].item<double>() : 0.0;
+        double acc = bias.defined() ? bias.data_ptr<double>()[d] : 0.0;
         for (int64_t k = 0; k < width; ++k) {
           const int64_t src = t - (width - 1) + k;
           if (src >= 0) acc += wa[d][k] * xa[b][d][src];

@@ -1,0 +1,214 @@
+// Times ssmkit's CUDA selective scan at the rows of the anchor table (docs: anchors) and prints the
+// ratio to the official mamba-ssm kernel measured on the same H200. Forward without autograd
+// (inference), forward that keeps checkpoints for autograd, and forward + backward of all inputs.
+#ifdef SSMKIT_WITH_CUDA
+
+#include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
+#include <cuda_runtime_api.h>
+#include <torch/csrc/autograd/autograd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cxxopts.hpp>
+#include <functional>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "ssmkit/ops/selective_scan.h"
+#include "ssmkit/ops/selective_scan_cuda.h"
+
+namespace {
+
+using ssmkit::ops::SelectiveScanInputs;
+using ssmkit::ops::SelectiveScanOptions;
+
+// The official mamba-ssm selective_scan_cuda kernel (built for sm_90) on the same H200: median of
+// 20 runs with CUDA events; u, delta (B, D, L); B, C (B, 1, N, L); D and delta_bias; softplus; no
+// z.
+struct AnchorRow {
+  int64_t batch, dim, seqlen, dstate;
+  at::ScalarType dtype;
+  double forward_ms;
+  double forward_backward_ms;
+};
+const AnchorRow kAnchors[] = {
+    {8, 1536, 2048, 16, at::kFloat, 0.840, 2.919},
+    {8, 1536, 2048, 16, at::kBFloat16, 0.423, 2.181},
+    {16, 1536, 1024, 16, at::kFloat, 0.815, 2.925},
+    {16, 1536, 1024, 16, at::kBFloat16, 0.425, 2.162},
+    {4, 2048, 8192, 16, at::kFloat, 2.305, 7.737},
+    {4, 2048, 8192, 16, at::kBFloat16, 1.127, 5.820},
+    {32, 256, 512, 16, at::kFloat, 0.171, 0.546},
+    {32, 256, 512, 16, at::kBFloat16, 0.082, 0.372},
+};
+
+// Input sets cycled through so that repeated runs read memory, not the 60 MB L2: at least this
+// many bytes of inputs in flight.
+constexpr double kRotationBytes = 512e6;
+
+void check_cuda(cudaError_t err, const char* what) {
+  if (err != cudaSuccess) {
+    std::fprintf(stderr, "bench_selective_scan_cuda: %s: %s\n", what, cudaGetErrorString(err));
+    std::exit(1);
+  }
+}
+
+struct InputSet {
+  at::Tensor u, delta, A, B, C, D, delta_bias, dy;
+  SelectiveScanInputs inputs() const {
+    SelectiveScanInputs in;
+    in.u = u;
+    in.delta = delta;
+    in.A = A;
+    in.B = B;
+    in.C = C;
+    in.D = D;
+    in.delta_bias = delta_bias;
+    return in;
+  }
+  std::vector<at::Tensor> leaves() const { return {u, delta, A, B, C, D, delta_bias}; }
+};
+
+InputSet make_set(const AnchorRow& r, bool requires_grad) {
+  const auto cuda = at::TensorOptions().device(at::kCUDA);
+  InputSet s;
+  s.u = at::randn({r.batch, r.dim, r.seqlen}, cuda).to(r.dtype);
+  s.delta = (at::randn({r.batch, r.dim, r.seqlen}, cuda) * 0.5 - 2.0).to(r.dtype);
+  s.A = -at::exp(at::randn({r.dim, r.dstate}, cuda) * 0.5);
+  s.B = at::randn({r.batch, 1, r.dstate, r.seqlen}, cuda).to(r.dtype);
+  s.C = at::randn({r.batch, 1, r.dstate, r.seqlen}, cuda).to(r.dtype);
+  s.D = at::randn({r.dim}, cuda);
+  s.delta_bias = at::randn({r.dim}, cuda) * 0.3;
+  s.dy = at::randn({r.batch, r.dim, r.seqlen}, cuda).to(r.dtype);
+  if (requires_grad) {
+    for (at::Tensor* t : {&s.u, &s.delta, &s.A, &s.B, &s.C, &s.D, &s.delta_bias}) {
+      t->requires_grad_(true);
+    }
+  }
+  return s;
+}
+
+// Median time in ms of `fn` over `iters` runs after `warmup` runs, each timed with CUDA events.
+double median_ms(const std::function<void(int)>& fn, int warmup, int iters) {
+  for (int i = 0; i < warmup; ++i)
+    fn(i);
+  check_cuda(cudaDeviceSynchronize(), "warm-up");
+  cudaEvent_t start, stop;
+  check_cuda(cudaEventCreate(&start), "event");
+  check_cuda(cudaEventCreate(&stop), "event");
+  std::vector<float> times;
+  for (int i = 0; i < iters; ++i) {
+    check_cuda(cudaEventRecord(start), "record");
+    fn(warmup + i);
+    check_cuda(cudaEventRecord(stop), "record");
+    check_cuda(cudaEventSynchronize(stop), "sync");
+    float ms = 0;
+    check_cuda(cudaEventElapsedTime(&ms, start, stop), "elapsed");
+    times.push_back(ms);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  return times[times.size() / 2];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cxxopts::Options cli("bench_selective_scan_cuda",
+                       "Times the CUDA selective scan at the anchor rows (official mamba-ssm "
+                       "kernel on the same H200) and prints the ratios.");
+  cli.add_options()("iters", "timed runs per measurement (median reported)",
+                    cxxopts::value<int>()->default_value("30"))(
+      "warmup", "untimed runs first", cxxopts::value<int>()->default_value("5"))(
+      "row", "only this row of the anchor table (0-based; -1: all)",
+      cxxopts::value<int>()->default_value("-1"))(
+      "states", "force the kernels' states per thread (2 or 4; 0: picked by grid size)",
+      cxxopts::value<int>()->default_value("0"))("h,help", "print usage");
+  const auto args = cli.parse(argc, argv);
+  if (args.count("help")) {
+    std::puts(cli.help().c_str());
+    return 0;
+  }
+  const int iters = args["iters"].as<int>();
+  const int warmup = args["warmup"].as<int>();
+  const int only_row = args["row"].as<int>();
+  const int states = args["states"].as<int>();
+  ssmkit::ops::set_selective_scan_cuda_states_per_thread(states);
+  if (!at::hasCUDA()) {
+    std::puts("bench_selective_scan_cuda: no CUDA device");
+    return 1;
+  }
+
+  std::printf(
+      "selective scan, CUDA: u, delta (B, D, L); B, C (B, 1, N, L); D, delta_bias; softplus; "
+      "no z. Median of %d, ms. Ratio = anchor / ssmkit (higher is better). States per thread: "
+      "%s.\n",
+      iters, states == 0 ? "picked by grid size" : std::to_string(states).c_str());
+  std::printf(
+      "GB/s counts compulsory bytes: forward reads u, delta, B, C and writes y; fwd+bwd adds "
+      "reading u, delta, dy, B, C and writing du, ddelta, dB, dC.\n\n");
+  std::printf(
+      "| B | D | L | N | dtype | fwd (no grad) ms | GB/s | fwd (grad) ms | vs anchor | "
+      "fwd+bwd ms | GB/s | vs anchor |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  for (int row = 0; row < static_cast<int>(std::size(kAnchors)); ++row) {
+    if (only_row >= 0 && row != only_row) continue;
+    const AnchorRow& r = kAnchors[row];
+    const double elem = r.dtype == at::kFloat ? 4.0 : 2.0;
+    const double bdl = static_cast<double>(r.batch * r.dim * r.seqlen);
+    const double bnl = static_cast<double>(r.batch * r.dstate * r.seqlen);
+    const double set_bytes = (3 * bdl + 2 * bnl) * elem;
+    const int n_sets = std::max(1, static_cast<int>(kRotationBytes / set_bytes + 0.999));
+    std::vector<InputSet> sets;
+    for (int i = 0; i < n_sets; ++i)
+      sets.push_back(make_set(r, true));
+    SelectiveScanOptions options;
+    options.delta_softplus = true;
+
+    const double fwd_infer = median_ms(
+        [&](int i) {
+          at::AutoGradMode no_grad(false);
+          ssmkit::ops::selective_scan(sets[i % n_sets].inputs(), options);
+        },
+        warmup, iters);
+    const double fwd_train =
+        median_ms([&](int i) { ssmkit::ops::selective_scan(sets[i % n_sets].inputs(), options); },
+                  warmup, iters);
+    const double fwd_bwd = median_ms(
+        [&](int i) {
+          const InputSet& s = sets[i % n_sets];
+          const auto out = ssmkit::ops::selective_scan(s.inputs(), options);
+          torch::autograd::grad({out.y}, s.leaves(), {s.dy});
+        },
+        warmup, iters);
+
+    const double fwd_bytes = (3 * bdl + 2 * bnl) * elem;
+    const double bwd_bytes = (5 * bdl + 2 * bnl) * elem + 2 * bnl * elem;
+    std::printf(
+        "| %lld | %lld | %lld | %lld | %s | %.3f | %.0f | %.3f | %.2fx | %.3f | %.0f | %.2fx |\n",
+        static_cast<long long>(r.batch), static_cast<long long>(r.dim),
+        static_cast<long long>(r.seqlen), static_cast<long long>(r.dstate),
+        r.dtype == at::kFloat ? "fp32" : "bf16", fwd_infer, fwd_bytes / fwd_infer / 1e6, fwd_train,
+        r.forward_ms / fwd_train, fwd_bwd, (fwd_bytes + bwd_bytes) / fwd_bwd / 1e6,
+        r.forward_backward_ms / fwd_bwd);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+#else
+
+#include <cstdio>
+
+int main() {
+  std::puts(
+      "bench_selective_scan_cuda: this ssmkit build has no CUDA kernels "
+      "(configure with a CUDA LibTorch and nvcc); nothing to time.");
+  return 0;
+}
+
+#endif

@@ -1,0 +1,24 @@
+// The CUDA selective scan (only in builds with SSMKIT_WITH_CUDA): validates the tensors, runs the
+// kernels in kernels/selective_scan/ on the current stream, and is differentiable through autograd.
+#pragma once
+
+#include "ssmkit/ops/selective_scan.h"
+
+namespace ssmkit::ops {
+
+// Same contract as selective_scan(), for CUDA tensors: inputs (u, delta, z, and input-dependent B,
+// C) float32, bfloat16 or float16; A, D, delta_bias, initial_state float32; state size N <= 256;
+// batch <= 65535. When autograd needs it, the forward also keeps the state every 32 steps,
+// (B, L / 32, N, D) float32, for the backward; nothing of size (B, L, D, N) is stored.
+SelectiveScanOutputs selective_scan_cuda(const SelectiveScanInputs& in,
+                                         const SelectiveScanOptions& options = {});
+
+// For tests: when on, every buffer the CUDA path allocates for kernel outputs (final and partial)
+// is filled with NaN before the kernels run, so an element the kernels fail to write shows up.
+void set_selective_scan_cuda_poison_outputs(bool enabled);
+
+// For tests and benchmarks: 2 or 4 forces the kernels' states per thread (both layouts must give
+// the same results); 0 (the default) picks 4 when the grid fills the GPU, else 2.
+void set_selective_scan_cuda_states_per_thread(int states);
+
+}  // namespace ssmkit::ops

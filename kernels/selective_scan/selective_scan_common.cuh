@@ -1,0 +1,380 @@
+// Device helpers shared by the forward and backward selective-scan kernels: fast math, element
+// conversion, and the (rows x time) tile moves between global and shared memory.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "selective_scan/selective_scan_params.h"
+
+namespace ssmkit::kernels::detail {
+
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+// softplus(x) = x above this (as torch's softplus, threshold 20): exp(x) would only add rounding.
+constexpr float kSoftplusThreshold = 20.f;
+// Row stride of a (time, channel) tile in floats: one pad word, so that the transposing stores of
+// the loads hit 32 different banks.
+constexpr int kTileStride = kScanChannelsPerBlock + 1;
+constexpr int kTileFloats = kScanChunk * kTileStride;
+// Row stride of a (time, state) tile of B or C: the slab's 16 states, read as 16-byte vectors.
+constexpr int kParamTileStride = kScanSlabStates;
+constexpr int kParamTileFloats = kScanChunk * kParamTileStride;
+constexpr unsigned kFullMask = 0xffffffffu;
+
+// 2^x on the special-function unit (relative error ~2^-22); exponents arrive pre-scaled by log2 e.
+__device__ __forceinline__ float exp2_fast(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+__device__ __forceinline__ float softplus(float x) {
+  return x <= kSoftplusThreshold ? log1pf(expf(x)) : x;
+}
+
+__device__ __forceinline__ float sigmoid(float x) {
+  return 1.f / (1.f + expf(-x));
+}
+
+template <typename T>
+__device__ __forceinline__ float to_float(T v);
+template <>
+__device__ __forceinline__ float to_float<float>(float v) {
+  return v;
+}
+template <>
+__device__ __forceinline__ float to_float<__nv_bfloat16>(__nv_bfloat16 v) {
+  return __bfloat162float(v);
+}
+template <>
+__device__ __forceinline__ float to_float<__half>(__half v) {
+  return __half2float(v);
+}
+
+template <typename T>
+__device__ __forceinline__ T from_float(float v);
+template <>
+__device__ __forceinline__ float from_float<float>(float v) {
+  return v;
+}
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
+template <>
+__device__ __forceinline__ __half from_float<__half>(float v) {
+  return __float2half_rn(v);
+}
+
+// Bits of one element; 16-byte vectors are handled as uint4 so that a load in flight holds plain
+// registers until its first use.
+template <typename T>
+__device__ __forceinline__ uint32_t bits_of(T v);
+template <>
+__device__ __forceinline__ uint32_t bits_of<float>(float v) {
+  return __float_as_uint(v);
+}
+template <>
+__device__ __forceinline__ uint32_t bits_of<__nv_bfloat16>(__nv_bfloat16 v) {
+  return __bfloat16_as_ushort(v);
+}
+template <>
+__device__ __forceinline__ uint32_t bits_of<__half>(__half v) {
+  return __half_as_ushort(v);
+}
+
+template <typename T>
+__device__ __forceinline__ float float_from_bits(uint32_t bits);
+template <>
+__device__ __forceinline__ float float_from_bits<float>(uint32_t bits) {
+  return __uint_as_float(bits);
+}
+template <>
+__device__ __forceinline__ float float_from_bits<__nv_bfloat16>(uint32_t bits) {
+  return __uint_as_float(bits << 16);
+}
+template <>
+__device__ __forceinline__ float float_from_bits<__half>(uint32_t bits) {
+  return __half2float(__ushort_as_half(static_cast<unsigned short>(bits)));
+}
+
+__device__ __forceinline__ uint32_t& word_of(uint4& v, int w) {
+  return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
+}
+__device__ __forceinline__ uint32_t word_of(const uint4& v, int w) {
+  return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
+}
+
+// Element e of a 16-byte vector of T, as float. e is a compile-time constant after unrolling.
+template <typename T>
+__device__ __forceinline__ float vector_element(const uint4& v, int e) {
+  if constexpr (sizeof(T) == 4) {
+    return float_from_bits<T>(word_of(v, e));
+  } else {
+    return float_from_bits<T>((word_of(v, e / 2) >> (16 * (e % 2))) & 0xffffu);
+  }
+}
+
+template <typename T>
+__device__ __forceinline__ void set_vector_element(uint4& v, int e, T value) {
+  if constexpr (sizeof(T) == 4) {
+    word_of(v, e) = bits_of<T>(value);
+  } else {
+    uint32_t& w = word_of(v, e / 2);
+    const int shift = 16 * (e % 2);
+    w = (w & ~(0xffffu << shift)) | (bits_of<T>(value) << shift);
+  }
+}
+
+template <int kBytes>
+__device__ __forceinline__ bool aligned_to(const void* p) {
+  return (reinterpret_cast<uintptr_t>(p) & (kBytes - 1)) == 0;
+}
+
+// Asynchronous global -> shared copy of 16 bytes (bypassing L1: every input is read once) or 8.
+template <int kBytes>
+__device__ __forceinline__ void cp_async(void* smem_dst, const void* gmem_src) {
+  const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem_dst));
+  if constexpr (kBytes == 16) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(gmem_src));
+  } else {
+    static_assert(kBytes == 8, "16- or 8-byte copies");
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 8;\n" ::"r"(dst), "l"(gmem_src));
+  }
+}
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::);
+}
+// Waits until at most kPending of this thread's committed copy groups are still in flight.
+template <int kPending>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
+
+// A (kRows x kScanChunk) tile of a row-major global array (rows `row_stride` elements apart, time
+// contiguous), staged raw in shared memory as 16-byte units (8-byte ones when 16-byte units would
+// leave threads without one), unit-major. Thread j owns units j, j + kThreads, ...: it copies them
+// in and is the only one to read them (so a wait on its own copies is enough, no barrier),
+// converting to float as it goes.
+template <typename T, int kRows, int kThreads>
+struct RawTile {
+  static constexpr int kTileBytes = kRows * kScanChunk * static_cast<int>(sizeof(T));
+  static constexpr int kUnitBytes = kTileBytes / 16 >= kThreads ? 16 : 8;
+  static constexpr int kVec = kUnitBytes / static_cast<int>(sizeof(T));
+  static constexpr int kUnitsPerRow = kScanChunk / kVec;
+  static constexpr int kUnits = kRows * kUnitsPerRow;
+  static constexpr int kPerThread = (kUnits + kThreads - 1) / kThreads;
+  static constexpr int kSmemVec4s = kUnits * kUnitBytes / 16;  // size in 16-byte words
+  using Unit = std::conditional_t<kUnitBytes == 16, uint4, uint2>;
+  static_assert(kScanChunk % kVec == 0, "a chunk must hold whole units");
+  static_assert(32 % kUnitsPerRow == 0, "a row's units must sit in one warp");
+
+  __device__ static __forceinline__ int unit(int i) {
+    return static_cast<int>(threadIdx.x) + i * kThreads;
+  }
+  __device__ static __forceinline__ bool owns(int i) {
+    return kUnits % kThreads == 0 || unit(i) < kUnits;
+  }
+  __device__ static __forceinline__ int row(int i) { return unit(i) / kUnitsPerRow; }
+  __device__ static __forceinline__ int col(int i) { return (unit(i) % kUnitsPerRow) * kVec; }
+  __device__ static __forceinline__ Unit* at(uint4* raw, int i) {
+    return reinterpret_cast<Unit*>(raw) + unit(i);
+  }
+
+  // Starts the copy of this thread's units of the chunk at t0: asynchronous where the unit is in
+  // range and aligned, else element by element. Rows >= n_rows and times >= seqlen read as 0.
+  __device__ static __forceinline__ void start(uint4* raw, const T* base, int64_t row_stride,
+                                               int n_rows, int64_t t0, int64_t seqlen) {
+#pragma unroll
+    for (int i = 0; i < kPerThread; ++i) {
+      if (!owns(i)) continue;
+      Unit* dst = at(raw, i);
+      const int r = row(i);
+      const int c = col(i);
+      if (r >= n_rows || t0 + c >= seqlen) {
+        *dst = Unit{};
+        continue;
+      }
+      const T* src = base + r * row_stride + t0 + c;
+      if (t0 + c + kVec <= seqlen && aligned_to<kUnitBytes>(src)) {
+        cp_async<kUnitBytes>(dst, src);
+      } else {
+        uint4 v = make_uint4(0, 0, 0, 0);
+        for (int e = 0; e < kVec; ++e) {
+          if (t0 + c + e < seqlen) set_vector_element<T>(v, e, src[e]);
+        }
+        if constexpr (kUnitBytes == 16) {
+          *dst = v;
+        } else {
+          *dst = make_uint2(v.x, v.y);
+        }
+      }
+    }
+  }
+
+  // This thread's unit i as floats.
+  __device__ static __forceinline__ void read(uint4* raw, int i, float (&out)[kVec]) {
+    const Unit u = *at(raw, i);
+    uint4 v;
+    if constexpr (kUnitBytes == 16) {
+      v = u;
+    } else {
+      v = make_uint4(u.x, u.y, 0, 0);
+    }
+#pragma unroll
+    for (int e = 0; e < kVec; ++e)
+      out[e] = vector_element<T>(v, e);
+  }
+
+  // Writes this thread's units transposed into a (time, row) float tile: tile[t * stride + row].
+  __device__ static __forceinline__ void transpose_to(uint4* raw, float* tile, int stride) {
+#pragma unroll
+    for (int i = 0; i < kPerThread; ++i) {
+      if (!owns(i)) continue;
+      float v[kVec];
+      read(raw, i, v);
+#pragma unroll
+      for (int e = 0; e < kVec; ++e)
+        tile[(col(i) + e) * stride + row(i)] = v[e];
+    }
+  }
+};
+
+// Stores the first `count` of kN floats to dst as OutT: whole 16- or 8-byte stores when all kN
+// fit and dst is aligned, else element by element.
+template <typename OutT, int kN>
+__device__ __forceinline__ void store_values(OutT* dst, const float (&v)[kN], int64_t count) {
+  constexpr int kBytes = kN * static_cast<int>(sizeof(OutT));
+  constexpr int kPiece = kBytes % 16 == 0 ? 16 : kBytes % 8 == 0 ? 8 : 0;
+  if constexpr (kPiece > 0) {
+    if (count >= kN && aligned_to<kPiece>(dst)) {
+      constexpr int kPer = kPiece / static_cast<int>(sizeof(OutT));
+#pragma unroll
+      for (int piece = 0; piece < kN / kPer; ++piece) {
+        uint4 w = make_uint4(0, 0, 0, 0);
+#pragma unroll
+        for (int e = 0; e < kPer; ++e) {
+          set_vector_element<OutT>(w, e, from_float<OutT>(v[piece * kPer + e]));
+        }
+        if constexpr (kPiece == 16) {
+          reinterpret_cast<uint4*>(dst)[piece] = w;
+        } else {
+          reinterpret_cast<uint2*>(dst)[piece] = make_uint2(w.x, w.y);
+        }
+      }
+      return;
+    }
+  }
+#pragma unroll
+  for (int e = 0; e < kN; ++e) {
+    if (e < count) dst[e] = from_float<OutT>(v[e]);
+  }
+}
+
+// Which block of work this is: a batch index, a tile of up to 32 channels inside one group of B
+// and C, and a slab of up to 16 states; lane = channel, warp = four states.
+struct ScanBlock {
+  int64_t b, group, tile, slab;
+  int64_t d_begin;  // first channel of the tile
+  int n_channels;   // valid channels in the tile (lanes >= this idle)
+  int lane, warp;
+  int64_t d;        // this lane's channel
+  bool channel_ok;  // lane < n_channels
+  int64_t n_begin;  // first of this warp's states
+  int n_slab_rows;  // valid states in the block's slab
+
+  __device__ __forceinline__ ScanBlock(const SelectiveScanFwdParams& p, int states_per_thread) {
+    b = blockIdx.y;
+    slab = blockIdx.z;
+    group = blockIdx.x / p.tiles_per_group;
+    tile = blockIdx.x % p.tiles_per_group;
+    d_begin = group * p.dim_per_group + tile * kScanChannelsPerBlock;
+    const int64_t left = p.dim_per_group - tile * kScanChannelsPerBlock;
+    n_channels = static_cast<int>(left < kScanChannelsPerBlock ? left : kScanChannelsPerBlock);
+    lane = static_cast<int>(threadIdx.x) % 32;
+    warp = static_cast<int>(threadIdx.x) / 32;
+    d = d_begin + lane;
+    channel_ok = lane < n_channels;
+    n_begin = slab * kScanSlabStates + warp * states_per_thread;
+    const int64_t rows = p.dstate - slab * kScanSlabStates;
+    n_slab_rows = static_cast<int>(rows < kScanSlabStates ? rows : kScanSlabStates);
+  }
+};
+
+// Per-thread constants of the recurrence: A scaled by log2 e, and B, C when they are fixed (D, N).
+template <bool kVarB, bool kVarC, int S>
+struct ScanWeights {
+  float A2[S];
+  float B[S];
+  float C[S];
+  bool ok[S];
+
+  __device__ __forceinline__ void load(const SelectiveScanFwdParams& p, const ScanBlock& blk) {
+#pragma unroll
+    for (int s = 0; s < S; ++s) {
+      const int64_t n = blk.n_begin + s;
+      ok[s] = blk.channel_ok && n < p.dstate;
+      const int64_t i = blk.d * p.dstate + n;
+      A2[s] = ok[s] ? p.A[i] * kLog2e : 0.f;
+      if constexpr (!kVarB) B[s] = ok[s] ? static_cast<const float*>(p.B)[i] : 0.f;
+      if constexpr (!kVarC) C[s] = ok[s] ? static_cast<const float*>(p.C)[i] : 0.f;
+    }
+  }
+};
+
+// B[t] and C[t] of this warp's S states: one 8- or 16-byte read of the staged tile when
+// input-dependent, else the fixed per-channel values.
+template <bool kVar, int S>
+__device__ __forceinline__ void param_at(const float* tile, int t, int warp,
+                                         const float (&fixed)[S], float (&out)[S]) {
+  if constexpr (kVar) {
+    const float* src = &tile[t * kParamTileStride + warp * S];
+    if constexpr (S == 4) {
+      const float4 v = *reinterpret_cast<const float4*>(src);
+      out[0] = v.x;
+      out[1] = v.y;
+      out[2] = v.z;
+      out[3] = v.w;
+    } else {
+      static_assert(S == 2, "2 or 4 states per thread");
+      const float2 v = *reinterpret_cast<const float2*>(src);
+      out[0] = v.x;
+      out[1] = v.y;
+    }
+  } else {
+#pragma unroll
+    for (int s = 0; s < S; ++s)
+      out[s] = fixed[s];
+  }
+}
+
+inline dim3 scan_grid(const SelectiveScanFwdParams& p) {
+  return dim3(static_cast<unsigned>(p.n_groups * p.tiles_per_group), static_cast<unsigned>(p.batch),
+              static_cast<unsigned>(p.n_slabs));
+}
+
+// States per thread for this launch: as asked, or 4 when the grid gives every multiprocessor
+// at least min_blocks_per_sm blocks, else 2.
+inline cudaError_t states_per_thread(const SelectiveScanFwdParams& p, double min_blocks_per_sm,
+                                     int* states) {
+  if (p.states_per_thread == 2 || p.states_per_thread == 4) {
+    *states = p.states_per_thread;
+    return cudaSuccess;
+  }
+  int device = 0, sms = 0;
+  cudaError_t err = cudaGetDevice(&device);
+  if (err == cudaSuccess)
+    err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+  if (err != cudaSuccess) return err;
+  const double blocks = static_cast<double>(p.n_groups * p.tiles_per_group) *
+                        static_cast<double>(p.batch * p.n_slabs);
+  *states = blocks >= min_blocks_per_sm * sms ? 4 : 2;
+  return cudaSuccess;
+}
+
+}  // namespace ssmkit::kernels::detail

@@ -1,0 +1,227 @@
+// Forward selective-scan kernel. One block = (batch, 32 channels of one group, slab of 16 states);
+// lane = channel, warp = S (4 or 2) states. Each thread runs its 4 recurrences sequentially over
+// time in registers, chunk by chunk. Per chunk: the next chunk's inputs start copying
+// asynchronously into the other raw buffer; each thread turns its own 16-byte units of this chunk
+// into (dt, dt u) and the B, C tiles; barrier; scan; barrier; each thread finishes and stores the y
+// of its own units.
+#pragma once
+
+#include "selective_scan/selective_scan_common.cuh"
+
+namespace ssmkit::kernels {
+namespace detail {
+
+// Raw input buffers of the forward: the chunk being used and the one being copied in.
+constexpr int kFwdStages = 2;
+
+template <typename InT, typename BcT, int S>
+struct FwdSmem {
+  using Layout = ScanLayout<S>;
+  using In = RawTile<InT, kScanChannelsPerBlock, Layout::kThreads>;
+  using Par = RawTile<BcT, kScanSlabStates, Layout::kThreads>;
+  // Per stage: u, delta, z, B, C raw units.
+  static constexpr int kStageUnits = 3 * In::kSmemVec4s + 2 * Par::kSmemVec4s;
+  static constexpr size_t kRawBytes = kFwdStages * kStageUnits * sizeof(uint4);
+  static constexpr size_t kDtBytes = kScanChunk * kTileStride * sizeof(float2);        // (T, 33)
+  static constexpr size_t kYPartBytes = Layout::kWarps * kTileFloats * sizeof(float);  // (W, T, 33)
+  static constexpr size_t kParamBytes = 2 * kParamTileFloats * sizeof(float);  // 2 x (T, 16)
+  static constexpr size_t kBytes = kRawBytes + kDtBytes + kYPartBytes + kParamBytes;
+};
+
+template <typename InT, typename BcT, bool kVarB, bool kVarC, int S>
+__global__ void __launch_bounds__(ScanLayout<S>::kThreads)
+    selective_scan_fwd_kernel(const SelectiveScanFwdParams p) {
+  using Smem = FwdSmem<InT, BcT, S>;
+  using In = typename Smem::In;
+  using Par = typename Smem::Par;
+  constexpr int kWarps = Smem::Layout::kWarps;
+  extern __shared__ float4 smem_vec[];
+  uint4* raw = reinterpret_cast<uint4*>(smem_vec);  // (stages, units)
+  float2* dt_tile = reinterpret_cast<float2*>(raw + kFwdStages * Smem::kStageUnits);  // (T, 33)
+  float* y_part = reinterpret_cast<float*>(dt_tile + kScanChunk * kTileStride);       // (W, T, 33)
+  float* b_tile = y_part + kWarps * kTileFloats;                                      // (T, 16)
+  float* c_tile = b_tile + kParamTileFloats;                                          // (T, 16)
+  auto raw_u = [&](int stage) { return raw + stage * Smem::kStageUnits; };
+  auto raw_delta = [&](int stage) { return raw_u(stage) + In::kSmemVec4s; };
+  auto raw_z = [&](int stage) { return raw_u(stage) + 2 * In::kSmemVec4s; };
+  auto raw_b = [&](int stage) { return raw_u(stage) + 3 * In::kSmemVec4s; };
+  auto raw_c = [&](int stage) { return raw_b(stage) + Par::kSmemVec4s; };
+
+  const ScanBlock blk(p, S);
+  ScanWeights<kVarB, kVarC, S> w;
+  w.load(p, blk);
+  const int lane = blk.lane;
+  const int warp = blk.warp;
+  const bool has_z = p.z != nullptr;
+  const bool fused = p.n_slabs == 1;
+
+  float x[S];
+#pragma unroll
+  for (int s = 0; s < S; ++s) {
+    const int64_t i = (blk.b * p.dim + blk.d) * p.dstate + blk.n_begin + s;
+    x[s] = w.ok[s] && p.initial_state != nullptr ? p.initial_state[i] : 0.f;
+  }
+
+  const InT* u_rows =
+      static_cast<const InT*>(p.u) + blk.b * p.u_batch_stride + blk.d_begin * p.u_dim_stride;
+  const InT* delta_rows = static_cast<const InT*>(p.delta) + blk.b * p.delta_batch_stride +
+                          blk.d_begin * p.delta_dim_stride;
+  const InT* z_rows =
+      has_z ? static_cast<const InT*>(p.z) + blk.b * p.z_batch_stride + blk.d_begin * p.z_dim_stride
+            : nullptr;
+  const int64_t slab_row0 = blk.slab * kScanSlabStates;
+  const BcT* b_rows = kVarB ? static_cast<const BcT*>(p.B) + blk.b * p.B_batch_stride +
+                                  blk.group * p.B_group_stride + slab_row0 * p.B_dstate_stride
+                            : nullptr;
+  const BcT* c_rows = kVarC ? static_cast<const BcT*>(p.C) + blk.b * p.C_batch_stride +
+                                  blk.group * p.C_group_stride + slab_row0 * p.C_dstate_stride
+                            : nullptr;
+  auto start_copy = [&](int64_t chunk) {
+    const int stage = static_cast<int>(chunk % kFwdStages);
+    const int64_t t0 = chunk * kScanChunk;
+    In::start(raw_u(stage), u_rows, p.u_dim_stride, blk.n_channels, t0, p.seqlen);
+    In::start(raw_delta(stage), delta_rows, p.delta_dim_stride, blk.n_channels, t0, p.seqlen);
+    if (has_z) In::start(raw_z(stage), z_rows, p.z_dim_stride, blk.n_channels, t0, p.seqlen);
+    if constexpr (kVarB) {
+      Par::start(raw_b(stage), b_rows, p.B_dstate_stride, blk.n_slab_rows, t0, p.seqlen);
+    }
+    if constexpr (kVarC) {
+      Par::start(raw_c(stage), c_rows, p.C_dstate_stride, blk.n_slab_rows, t0, p.seqlen);
+    }
+  };
+
+  start_copy(0);
+  cp_async_commit();
+  for (int64_t chunk = 0; chunk < p.n_chunks; ++chunk) {
+    const int stage = static_cast<int>(chunk % kFwdStages);
+    const int64_t t0 = chunk * kScanChunk;
+    if (chunk + 1 < p.n_chunks) start_copy(chunk + 1);
+    cp_async_commit();
+    cp_async_wait<1>();  // this thread's copies of this chunk have landed
+
+    // dt = softplus(delta + bias) and dt u, once per (channel, time), from this thread's units;
+    // 0 outside the sequence or the tile, so that padded steps leave the state unchanged.
+#pragma unroll
+    for (int i = 0; i < In::kPerThread; ++i) {
+      if (!In::owns(i)) continue;
+      const int r = In::row(i);
+      const int c = In::col(i);
+      const bool row_ok = r < blk.n_channels;
+      const float bias = row_ok && p.delta_bias != nullptr ? p.delta_bias[blk.d_begin + r] : 0.f;
+      float u[In::kVec], delta[In::kVec];
+      In::read(raw_u(stage), i, u);
+      In::read(raw_delta(stage), i, delta);
+#pragma unroll
+      for (int e = 0; e < In::kVec; ++e) {
+        const float v = delta[e] + bias;
+        float dt = p.delta_softplus ? softplus(v) : v;
+        dt = row_ok && t0 + c + e < p.seqlen ? dt : 0.f;
+        dt_tile[(c + e) * kTileStride + r] = make_float2(dt, dt * u[e]);
+      }
+    }
+    if constexpr (kVarB) Par::transpose_to(raw_b(stage), b_tile, kParamTileStride);
+    if constexpr (kVarC) Par::transpose_to(raw_c(stage), c_tile, kParamTileStride);
+    __syncthreads();
+
+    float* yp = y_part + warp * kTileFloats;
+#pragma unroll
+    for (int t = 0; t < kScanChunk; ++t) {
+      const float2 q = dt_tile[t * kTileStride + lane];  // (dt, dt u)
+      float Bt[S], Ct[S];
+      param_at<kVarB, S>(b_tile, t, warp, w.B, Bt);
+      param_at<kVarC, S>(c_tile, t, warp, w.C, Ct);
+      float y = 0.f;
+#pragma unroll
+      for (int s = 0; s < S; ++s) {
+        x[s] = fmaf(exp2_fast(q.x * w.A2[s]), x[s], q.y * Bt[s]);
+        y = fmaf(Ct[s], x[s], y);
+      }
+      yp[t * kTileStride + lane] = y;
+    }
+    if (p.checkpoints != nullptr && chunk + 1 < p.n_chunks) {
+#pragma unroll
+      for (int s = 0; s < S; ++s) {
+        const int64_t i =
+            ((blk.b * (p.n_chunks - 1) + chunk) * p.dstate + blk.n_begin + s) * p.dim + blk.d;
+        if (w.ok[s]) p.checkpoints[i] = x[s];
+      }
+    }
+    __syncthreads();
+
+    // y of this thread's units: the warps' partial sums, + D u, gated by silu(z); stored directly.
+#pragma unroll
+    for (int i = 0; i < In::kPerThread; ++i) {
+      if (!In::owns(i)) continue;
+      const int r = In::row(i);
+      const int c = In::col(i);
+      if (r >= blk.n_channels || t0 + c >= p.seqlen) continue;
+      const int64_t d = blk.d_begin + r;
+      float y[In::kVec];
+#pragma unroll
+      for (int e = 0; e < In::kVec; ++e) {
+        float sum = 0.f;
+#pragma unroll
+        for (int k = 0; k < kWarps; ++k)
+          sum += y_part[k * kTileFloats + (c + e) * kTileStride + r];
+        y[e] = sum;
+      }
+      const int64_t offset = (blk.b * p.dim + d) * p.seqlen + t0 + c;
+      const int64_t count = p.seqlen - t0 - c;
+      if (fused) {
+        const float d_skip = p.D != nullptr ? p.D[d] : 0.f;
+        float u[In::kVec];
+        In::read(raw_u(stage), i, u);
+#pragma unroll
+        for (int e = 0; e < In::kVec; ++e)
+          y[e] = fmaf(d_skip, u[e], y[e]);
+        if (has_z) {
+          float z[In::kVec];
+          In::read(raw_z(stage), i, z);
+#pragma unroll
+          for (int e = 0; e < In::kVec; ++e)
+            y[e] *= z[e] * sigmoid(z[e]);
+        }
+        store_values<InT>(static_cast<InT*>(p.y) + offset, y, count);
+      } else {
+        store_values<float>(p.y_partial + blk.slab * p.batch * p.dim * p.seqlen + offset, y, count);
+      }
+    }
+  }
+
+#pragma unroll
+  for (int s = 0; s < S; ++s) {
+    if (w.ok[s]) p.last_state[(blk.b * p.dim + blk.d) * p.dstate + blk.n_begin + s] = x[s];
+  }
+}
+
+template <typename InT, typename BcT, bool kVarB, bool kVarC, int S>
+cudaError_t launch_fwd_variant(const SelectiveScanFwdParams& p, cudaStream_t stream) {
+  auto kernel = selective_scan_fwd_kernel<InT, BcT, kVarB, kVarC, S>;
+  constexpr size_t kSmem = FwdSmem<InT, BcT, S>::kBytes;
+  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                         static_cast<int>(kSmem));
+  if (err != cudaSuccess) return err;
+  kernel<<<scan_grid(p), ScanLayout<S>::kThreads, kSmem, stream>>>(p);
+  return cudaGetLastError();
+}
+
+template <typename InT, typename BcT, bool kVarB, bool kVarC>
+cudaError_t launch_fwd_layout(const SelectiveScanFwdParams& p, cudaStream_t stream) {
+  int states = 0;
+  const cudaError_t err = states_per_thread(p, kMinBlocksPerSmForFourStates, &states);
+  if (err != cudaSuccess) return err;
+  return states == 4 ? launch_fwd_variant<InT, BcT, kVarB, kVarC, 4>(p, stream)
+                     : launch_fwd_variant<InT, BcT, kVarB, kVarC, 2>(p, stream);
+}
+
+// Picks the variant for the layouts of B and C. Fixed B and C are always float32.
+template <typename InT, typename BcT>
+cudaError_t launch_fwd(const SelectiveScanFwdParams& p, cudaStream_t stream) {
+  if (p.var_B && p.var_C) return launch_fwd_layout<InT, BcT, true, true>(p, stream);
+  if (p.var_B) return launch_fwd_layout<InT, BcT, true, false>(p, stream);
+  if (p.var_C) return launch_fwd_layout<InT, BcT, false, true>(p, stream);
+  return launch_fwd_layout<InT, float, false, false>(p, stream);
+}
+
+}  // namespace detail
+}  // namespace ssmkit::kernels

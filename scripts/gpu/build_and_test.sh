@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# One command on a CUDA machine that has the PyTorch wheel (LibTorch with CUDA), nvcc, CMake and
+# Ninja but no system packages: unpacks the Debian packages from scripts/gpu/download_debs.sh into
+# a prefix, builds ssmkit with the CUDA kernels, runs the GPU tests, the selective-scan benchmark,
+# and compute-sanitizer (memcheck, racecheck) on a reduced test grid. Prints a summary last.
+#   SSMKIT_DEBS       folder of .deb files           (default <repo>/.debs)
+#   SSMKIT_BUILD_DIR  build folder, reused if present (default /tmp/ssmkit-build)
+#   SSMKIT_LOG_DIR    logs                            (default <build>/logs)
+#   SSMKIT_STEPS      steps to run                    (default "build test bench ncu sass sanitize")
+#   SSMKIT_JOBS       parallel compile jobs           (default 16)
+#   SSMKIT_TARGETS    what to build                   (default "ssmkit_gpu_tests bench_selective_scan_cuda";
+#                     "all" builds the programs and CPU suites too)
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+debs="${SSMKIT_DEBS:-$root/.debs}"
+build="${SSMKIT_BUILD_DIR:-/tmp/ssmkit-build}"
+logs="${SSMKIT_LOG_DIR:-$build/logs}"
+steps="${SSMKIT_STEPS:-build test bench ncu sass sanitize}"
+jobs="${SSMKIT_JOBS:-16}"
+targets="${SSMKIT_TARGETS:-ssmkit_gpu_tests bench_selective_scan_cuda}"
+build_apps=OFF
+if [ "$targets" = "all" ]; then build_apps=ON; fi
+deps=/tmp/ssmkit-deps
+mkdir -p "$logs" "$build"
+summary="$logs/summary.txt"
+rm -f "$logs"/*.log
+: >"$summary"
+
+# Runs a step with a time limit, its output appended to $logs/<STEP_LOG or name>.log; records
+# status and duration.
+step() {
+  local name="$1" limit="$2"
+  shift 2
+  local start=$SECONDS log="$logs/${STEP_LOG:-$name}.log"
+  echo "== $name (limit ${limit}s): $*" | tee -a "$log"
+  timeout "$limit" bash -c '"$@"' "$name" "$@" >>"$log" 2>&1
+  local rc=$?
+  echo "$name: exit $rc, $((SECONDS - start)) s" | tee -a "$summary"
+  return $rc
+}
+wants() { [[ " $steps " == *" $1 "* ]]; }
+
+export LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# Only the target GPU's code from LibTorch's CMake too (it would add every arch it was built for).
+export TORCH_CUDA_ARCH_LIST="${TORCH_CUDA_ARCH_LIST:-9.0}"
+
+configure() {
+  if [ ! -d "$deps/usr" ]; then
+    for f in "$debs"/*.deb; do dpkg -x "$f" "$deps"; done
+  fi
+  # zlib1g-dev's libz.so points at the Debian system's libz.so.1.x; use this machine's libz.so.1.
+  local zso="$deps/usr/lib/x86_64-linux-gnu/libz.so"
+  if [ ! -e "$zso" ]; then
+    for cand in /usr/lib/x86_64-linux-gnu/libz.so.1 /lib/x86_64-linux-gnu/libz.so.1; do
+      if [ -e "$cand" ]; then ln -sf "$cand" "$zso" && break; fi
+    done
+  fi
+  echo "libzip needs:"; ldd "$deps/usr/lib/x86_64-linux-gnu/libzip.so.4" | grep -E "not found|=>" || true
+  local torch_prefix
+  torch_prefix="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
+  nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv
+  nvcc --version | tail -2
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSSMKIT_CUDA=ON \
+    -DSSMKIT_BUILD_APPS="$build_apps" -DSSMKIT_CUDA_VERBOSE=ON \
+    -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr;$deps/usr/lib/x86_64-linux-gnu/cmake"
+}
+
+compile() {
+  # shellcheck disable=SC2086  # a list of targets
+  cmake --build "$build" -j "$jobs" --target $targets
+}
+
+tests_bin="$build/tests/ssmkit_gpu_tests"
+# Small cases for the sanitizers (they slow kernels down a hundredfold).
+sanitize_filter='Grid/SelectiveScanCuda.MatchesFloat64Reference/L1_*:Grid/SelectiveScanCuda.MatchesFloat64Reference/L100_*:Grid/SelectiveScanCuda.MatchesFloat64Reference/L300_*'
+race_filter='Grid/SelectiveScanCuda.MatchesFloat64Reference/L100_N16_fp32_var_all:Grid/SelectiveScanCuda.MatchesFloat64Reference/L300_N12_bf16_strided:Grid/SelectiveScanCuda.MatchesFloat64Reference/L100_N256_fp16_fixB_varC'
+
+sass() {
+  local dir="$build/CMakeFiles/ssmkit.dir/kernels/selective_scan"
+  for f in "$dir"/*.o; do
+    echo "### $(basename "$f")"
+    cuobjdump -sass "$f" | awk '
+      /Function :/ { if (fn) report(); fn=$3; n=0; delete c; next }
+      /^ +\/\*[0-9a-f]+\*\// { n++; for (k in pats) if ($0 ~ pats[k]) c[k]++ }
+      function report() { printf "%s: %d instructions", fn, n; for (k in pats) printf ", %s %d", k, c[k]+0; printf "\n" }
+      BEGIN { pats["MUFU"]="MUFU"; pats["FFMA"]="FFMA"; pats["FMUL"]="FMUL"; pats["SHFL"]="SHFL";
+              pats["LDS"]=" LDS"; pats["STS"]=" STS"; pats["LDG"]="LDG"; pats["STG"]="STG";
+              pats["LDL"]="LDL"; pats["STL"]="STL"; pats["BAR"]="BAR.SYNC" }
+      END { if (fn) report() }'
+  done
+}
+
+# Hardware counters of one forward and one backward launch (bf16, first anchor row), clocks as found.
+profile() {
+  local bench="$build/bench/bench_selective_scan_cuda"
+  for k in fwd bwd; do
+    ncu --clock-control none --section SpeedOfLight --section Occupancy --section LaunchStats \
+      --section WarpStateStats --section SchedulerStats --section ComputeWorkloadAnalysis \
+      -k "regex:selective_scan_${k}_kernel" -c 1 "$bench" --row 1 --iters 1 --warmup 0
+  done
+}
+
+export root debs build deps jobs targets build_apps
+export -f configure compile sass profile
+status=0
+if wants build; then
+  STEP_LOG=build step configure 300 configure || status=1
+  step build 420 compile || status=1
+  grep -E "registers|spill|error" "$logs/build.log" | sort | uniq -c | sort -rn | head -40 >>"$summary" || true
+fi
+if wants test && [ -x "$tests_bin" ]; then
+  step test 240 ctest --test-dir "$build" -L gpu --output-on-failure --timeout 600 || status=1
+fi
+if wants bench && [ -x "$build/bench/bench_selective_scan_cuda" ]; then
+  step bench 180 "$build/bench/bench_selective_scan_cuda" || status=1
+  # Both kernel layouts forced, to check the choice by grid size.
+  for states in 2 4; do
+    STEP_LOG=bench step "bench-states-$states" 180 "$build/bench/bench_selective_scan_cuda" \
+      --states "$states" || status=1
+  done
+fi
+if wants ncu && [ -x "$build/bench/bench_selective_scan_cuda" ]; then step ncu 120 profile || true; fi
+if wants sass; then step sass 60 sass || true; fi
+if wants sanitize && [ -x "$tests_bin" ]; then
+  STEP_LOG=sanitizer step memcheck 240 compute-sanitizer --tool memcheck --error-exitcode 1 "$tests_bin" \
+    --gtest_filter="$sanitize_filter" || status=1
+  STEP_LOG=sanitizer step racecheck 240 compute-sanitizer --tool racecheck --error-exitcode 1 "$tests_bin" \
+    --gtest_filter="$race_filter" || status=1
+fi
+
+echo
+echo "== summary"
+cat "$summary"
+[ -f "$logs/test.log" ] && grep -E "tests passed|FAILED|Failed|Passed|\*\*\*" "$logs/test.log" | tail -30
+[ -f "$logs/bench.log" ] && cat "$logs/bench.log"
+[ -f "$logs/sanitizer.log" ] && grep -E "^== |SUMMARY|FAILED  \]|PASSED" "$logs/sanitizer.log"
+exit $status

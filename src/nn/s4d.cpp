@@ -1,0 +1,113 @@
+// S4D: S4D-Lin initialisation, the Vandermonde kernel, FFT convolution, and the output stage.
+#include "ssmkit/nn/s4d.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <string>
+
+#include "ssmkit/io/error.h"
+#include "ssmkit/nn/activations.h"
+#include "ssmkit/ops/fft_conv.h"
+#include "ssmkit/util/checks.h"
+#include "ssmkit/util/json_fields.h"
+#include "ssmkit/util/trace.h"
+
+namespace ssmkit::nn {
+namespace {
+
+// S4D-Lin: Re(A) = -1/2 for every mode.
+constexpr double kInitialARealMagnitude = 0.5;
+// torch.randn(..., dtype=cfloat) draws real and imaginary parts with variance 1/2 each.
+constexpr double kComplexNormalComponentStd = 0.70710678118654752;
+constexpr double kPi = 3.14159265358979323846;
+
+[[noreturn]] void invalid(const char* field, const std::string& rule, const std::string& got) {
+  throw InputError(std::string("S4D: '") + field + "' must be " + rule + ", got " + got);
+}
+
+}  // namespace
+
+void S4DOptions::validate() const {
+  if (d_model <= 0) invalid("d_model", "> 0", std::to_string(d_model));
+  if (d_state < 2 || d_state % 2 != 0) {
+    invalid("d_state", "even and >= 2 (N/2 complex-conjugate modes)", std::to_string(d_state));
+  }
+  if (!(dt_min > 0.0)) invalid("dt_min", "> 0", std::to_string(dt_min));
+  if (!(dt_max >= dt_min)) invalid("dt_max", ">= dt_min", std::to_string(dt_max));
+  if (!(dropout >= 0.0 && dropout < 1.0)) invalid("dropout", "in [0, 1)", std::to_string(dropout));
+}
+
+void to_json(nlohmann::json& j, const S4DOptions& o) {
+  j = nlohmann::json{{"d_model", o.d_model}, {"d_state", o.d_state},
+                     {"dt_min", o.dt_min},   {"dt_max", o.dt_max},
+                     {"dropout", o.dropout}, {"bidirectional", o.bidirectional}};
+}
+
+void from_json(const nlohmann::json& j, S4DOptions& o) {
+  JsonFieldReader reader(j, "S4D config");
+  reader.read("d_model", o.d_model);
+  reader.read("d_state", o.d_state);
+  reader.read("dt_min", o.dt_min);
+  reader.read("dt_max", o.dt_max);
+  reader.read("dropout", o.dropout);
+  reader.read("bidirectional", o.bidirectional);
+  reader.finish();
+  o.validate();
+}
+
+S4DImpl::S4DImpl(const S4DOptions& options) : options_(options) {
+  options_.validate();
+  const int64_t h = options_.d_model;
+  const int64_t rows = directions() * h;
+  const int64_t modes = options_.n_modes();
+
+  const double log_min = std::log(options_.dt_min);
+  const double log_max = std::log(options_.dt_max);
+  log_dt = register_parameter("log_dt", torch::rand({rows}) * (log_max - log_min) + log_min);
+  log_A_real = register_parameter("log_A_real",
+                                  torch::full({rows, modes}, std::log(kInitialARealMagnitude)));
+  A_imag = register_parameter(
+      "A_imag", (kPi * torch::arange(modes, torch::kFloat)).repeat({rows, 1}).contiguous());
+  C = register_parameter("C", torch::randn({rows, modes, 2}) * kComplexNormalComponentStd);
+  D = register_parameter("D", torch::randn({h}));
+  dropout =
+      register_module("dropout", torch::nn::Dropout(torch::nn::DropoutOptions(options_.dropout)));
+  output_linear = register_module("output_linear", torch::nn::Linear(h, 2 * h));
+}
+
+at::Tensor S4DImpl::kernel(int64_t length) {
+  TORCH_CHECK(length >= 1, "S4D::kernel: length must be >= 1, got ", length);
+  at::Tensor dt = torch::exp(log_dt).unsqueeze(-1);                // (R, 1)
+  at::Tensor A = torch::complex(-torch::exp(log_A_real), A_imag);  // (R, N/2)
+  at::Tensor dtA = A * dt;                                         // (R, N/2)
+  // Zero-order hold: B_bar = (exp(dt A) - 1) / A * B with B = 1, folded into C.
+  at::Tensor c_bar = torch::view_as_complex(C) * (torch::exp(dtA) - 1.0) / A;  // (R, N/2)
+  at::Tensor steps = torch::arange(length, log_dt.options());                  // (L)
+  at::Tensor vandermonde = torch::exp(dtA.unsqueeze(-1) * steps);              // (R, N/2, L)
+  // Each mode stands for a conjugate pair, hence the 2 Re(.).
+  at::Tensor k = 2.0 * torch::real((c_bar.unsqueeze(-1) * vandermonde).sum(1));  // (R, L)
+  return k.view({directions(), options_.d_model, length});
+}
+
+at::Tensor S4DImpl::forward(const at::Tensor& x) {
+  constexpr const char* fn = "S4D";
+  check_shape(x, fn, "x", "(B, L, H)", {-1, -1, options_.d_model});
+  TORCH_CHECK(x.size(1) >= 1, fn, ": 'x' has shape ", shape_string(x.sizes()), ", expected L >= 1");
+  check_same_device(x, D, fn, "x", "the layer's parameters");
+  TORCH_CHECK(x.scalar_type() == D.scalar_type(), fn, ": 'x' has dtype ",
+              c10::toString(x.scalar_type()), ", expected the parameters' dtype (",
+              c10::toString(D.scalar_type()), ")");
+
+  const int64_t len = x.size(1);
+  at::Tensor u = x.transpose(1, 2);  // (B, H, L)
+  at::Tensor k = kernel(len);        // (directions, H, L)
+  at::Tensor y = ops::fft_causal_conv(u, k[0]);
+  if (options_.bidirectional) y = y + ops::fft_causal_conv(u.flip(2), k[1]).flip(2);
+  y = (y + u * D.unsqueeze(-1)).transpose(1, 2);  // (B, L, H)
+  y = torch::glu(output_linear(dropout(nn::gelu(y))), -1);
+  trace_shapes(fn, x, y);
+  return y;
+}
+
+}  // namespace ssmkit::nn
