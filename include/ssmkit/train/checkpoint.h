@@ -1,0 +1,45 @@
+// Training checkpoints: model parameters and buffers, optimizer state, the random generators'
+// states, the trainer's own state (epoch, step, schedule, early stopping, history) and the full
+// resolved configuration, so that a program can rebuild the model from the checkpoint alone and a
+// killed run can continue to the same weights. Files are LibTorch archives written atomically.
+#pragma once
+
+#include <c10/core/Device.h>
+#include <torch/optim/optimizer.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "ssmkit/train/trainable_model.h"
+
+namespace ssmkit::train {
+
+struct CheckpointState {
+  int64_t epoch = 0;        // completed epochs
+  int64_t global_step = 0;  // completed optimizer steps
+  // The full resolved configuration of the run.
+  nlohmann::json config = nlohmann::json::object();
+  // The trainer's state: scheduler, early stopping, history (opaque to this file).
+  nlohmann::json trainer = nlohmann::json::object();
+};
+
+// Writes a checkpoint to `path` atomically: into a temporary file in the same folder, fsync,
+// rename. A program killed meanwhile leaves the previous file intact. `optimizer` may be null
+// (weights-only export). The CPU generator's state, and each CUDA generator's when CUDA is
+// available, are included.
+void save_checkpoint(const std::string& path, const TrainableModel& model,
+                     const torch::optim::Optimizer* optimizer, const CheckpointState& state);
+
+// Loads a checkpoint into `model` (parameters must match in names and shapes) and, when given,
+// `optimizer`; tensors are placed on `device`. Restores the generators' states when
+// `restore_rng`. Throws InputError naming the file when it is missing, truncated, corrupt, not an
+// ssmkit checkpoint, or written for a different model.
+CheckpointState load_checkpoint(const std::string& path, TrainableModel& model,
+                                torch::optim::Optimizer* optimizer, const c10::Device& device,
+                                bool restore_rng);
+
+// The epoch, step, configuration and trainer state alone, e.g. to rebuild the model first.
+CheckpointState read_checkpoint_state(const std::string& path);
+
+}  // namespace ssmkit::train

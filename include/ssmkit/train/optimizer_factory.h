@@ -1,0 +1,54 @@
+// Optimizers from configuration: Adam, AdamW and SGD (momentum, Nesterov) from LibTorch, with
+// weight decay and parameters excluded from it, plus uniform access to the learning rate.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <torch/optim/optimizer.h>
+#include <torch/ordered_dict.h>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ssmkit::train {
+
+struct OptimizerConfig {
+  std::string name = "adamw";  // adam | adamw | sgd
+  double lr = 1e-3;
+  // adam and sgd add weight_decay * w to the gradient (L2); adamw decays weights directly.
+  double weight_decay = 0.0;
+  double beta1 = 0.9;  // adam, adamw ("betas": [beta1, beta2] in JSON)
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  bool amsgrad = false;
+  double momentum = 0.0;  // sgd
+  double dampening = 0.0;
+  bool nesterov = false;
+  // Parameters whose name is one of these or ends with "." + one of these get no weight decay,
+  // e.g. {"bias", "A_log", "D"}.
+  std::vector<std::string> no_weight_decay;
+
+  // Reads the "optimizer" section; unknown keys and invalid values are InputErrors.
+  static OptimizerConfig from_json(const nlohmann::json& section);
+  nlohmann::json to_json() const;
+};
+
+// Builds the optimizer over the parameters that require gradients, in the order given (the
+// order checkpoints rely on). Two parameter groups when no_weight_decay matches some names.
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(
+    const OptimizerConfig& config, const torch::OrderedDict<std::string, at::Tensor>& parameters);
+
+// Learning rate of the first parameter group (all groups share it).
+double learning_rate(const torch::optim::Optimizer& optimizer);
+// Sets the learning rate of every parameter group.
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
+
+// The per-parameter state of an Adam, AdamW or SGD optimizer in parameter order, named
+// "group<g>.param<p>.<field>" (fields: step, exp_avg, exp_avg_sq, max_exp_avg_sq,
+// momentum_buffer); for comparing optimizers, e.g. a resumed run against an uninterrupted one.
+std::vector<std::pair<std::string, at::Tensor>> optimizer_state_tensors(
+    const torch::optim::Optimizer& optimizer);
+
+}  // namespace ssmkit::train

@@ -1,0 +1,124 @@
+// The training loop shared by every program: epochs of optimizer steps over a BatchSource, with
+// validation each epoch, gradient clipping, learning-rate schedules, early stopping, bf16 mixed
+// precision on CUDA, checkpoints (last, best, every N epochs), exact resume, logs (console,
+// progress bar, training_log.json, metrics.jsonl), callbacks, and a final test with the best
+// weights. A non-finite loss or gradient, or running out of memory, stops training with a
+// TrainingError and leaves the last good checkpoint.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+#include <torch/optim/optimizer.h>
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ssmkit/data/batch.h"
+#include "ssmkit/train/callback.h"
+#include "ssmkit/train/early_stopping.h"
+#include "ssmkit/train/evaluation_metrics.h"
+#include "ssmkit/train/lr_scheduler.h"
+#include "ssmkit/train/metrics_stream.h"
+#include "ssmkit/train/progress_bar.h"
+#include "ssmkit/train/run_directory.h"
+#include "ssmkit/train/trainable_model.h"
+#include "ssmkit/train/training_log.h"
+
+namespace ssmkit::train {
+
+struct TrainerConfig {
+  int64_t epochs = 10;
+  std::string device = "cpu";  // cpu | cuda | cuda:<index> | auto
+  // Clip the global gradient norm to this; 0 = no clipping (the norm is logged either way).
+  double grad_clip_norm = 0.0;
+  bool mixed_precision = false;  // bf16 autocast on CUDA; ignored (with a log line) on the CPU
+  EarlyStoppingConfig early_stopping;
+  int64_t checkpoint_every = 0;    // also keep checkpoints/epoch_<N>.pt every N epochs; 0 = off
+  int64_t weight_stats_every = 0;  // weight statistics every N steps (always at epoch end)
+  std::string progress = "auto";   // auto | bar | lines | off
+
+  // Reads the "trainer" section (early stopping nested as "early_stopping").
+  static TrainerConfig from_json(const nlohmann::json& section);
+  nlohmann::json to_json() const;
+};
+
+// loss(outputs (B, ...), targets (B, ...)) -> scalar ()
+using LossFn = std::function<at::Tensor(const at::Tensor& outputs, const at::Tensor& targets)>;
+
+struct FitResult {
+  TrainEndInfo end;
+  EvaluationResult test;  // phase "" when no test set was given
+};
+
+class Trainer {
+ public:
+  // Moves the model to the configured device (in place: the optimizer's tensors stay valid). A
+  // null scheduler means a constant rate. Checkpoints and logs go to `run_dir` (created when
+  // missing); with an empty one nothing is written and the best weights are kept in memory.
+  Trainer(TrainerConfig config, TrainableModel& model, torch::optim::Optimizer& optimizer,
+          LossFn loss, std::unique_ptr<LrScheduler> scheduler = nullptr, std::string run_dir = "");
+  ~Trainer();
+
+  // The resolved configuration stored in every checkpoint, so the model can be rebuilt from it.
+  void set_run_config(nlohmann::json config) { run_config_ = std::move(config); }
+  void add_callback(std::shared_ptr<Callback> callback);
+  // Metrics computed over every validation and test pass, reported as "val_<name>"/"test_<name>".
+  void set_evaluation_metrics(std::shared_ptr<EvaluationMetrics> metrics);
+
+  // Continues a run from a checkpoint file or run folder (its checkpoints/last.pt): restores the
+  // model, optimizer, schedule, early stopping, history, epoch, step and random generators.
+  void resume(const std::string& checkpoint_or_run_dir);
+
+  // Trains up to config.epochs (from where a resumed run stopped), validating each epoch when
+  // `validation` is given; then, when `test` is given, loads the best weights and evaluates them.
+  FitResult fit(data::BatchSource& train, data::BatchSource* validation = nullptr,
+                data::BatchSource* test = nullptr);
+
+  // Mean loss (weighted by batch size) and metrics over one pass, in evaluation mode without
+  // gradients; metrics are named "<phase>_<name>".
+  EvaluationResult evaluate(data::BatchSource& source, const std::string& phase);
+
+  const c10::Device& device() const { return device_; }
+  int64_t epoch() const { return epoch_; }
+  int64_t global_step() const { return global_step_; }
+  const TrainingLog& log() const { return log_; }
+  LrScheduler& scheduler() { return *scheduler_; }
+
+ private:
+  EpochSummary run_epoch(data::BatchSource& train, data::BatchSource* validation, int64_t epoch);
+  StepInfo train_step(const data::Batch& batch, int64_t epoch, int64_t index, int64_t batches);
+  void write_epoch_files(const EpochSummary& summary);
+  void save(const std::string& path);
+  void restore_best_weights();
+  void finish(const std::string& status, const std::string& message);
+  std::string last_checkpoint_note() const;
+  nlohmann::json trainer_state() const;
+  bool has_run_dir() const { return run_ != nullptr; }
+
+  TrainerConfig config_;
+  TrainableModel& model_;
+  torch::optim::Optimizer& optimizer_;
+  LossFn loss_;
+  std::unique_ptr<LrScheduler> scheduler_;
+  std::unique_ptr<RunDirectory> run_;  // null: no files
+  c10::Device device_;
+  ProgressMode progress_;
+  std::vector<at::Tensor> parameters_;  // those that require gradients
+  std::vector<std::shared_ptr<Callback>> callbacks_;
+  std::shared_ptr<EvaluationMetrics> metrics_;
+  EarlyStopping early_stopping_;
+  nlohmann::json resumed_early_stopping_;  // applied in fit(), once the monitor is settled
+  TrainingLog log_;
+  nlohmann::json run_config_ = nlohmann::json::object();
+  std::unique_ptr<MetricsStream> stream_;
+  std::string best_snapshot_;  // serialized best weights when there is no run folder
+  int64_t epoch_ = 0;          // completed epochs
+  int64_t global_step_ = 0;    // completed optimizer steps
+  int64_t last_checkpoint_epoch_ = 0;
+  bool resumed_ = false;
+};
+
+}  // namespace ssmkit::train

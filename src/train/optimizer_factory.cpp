@@ -1,0 +1,189 @@
+// Optimizer construction from configuration and learning-rate access.
+#include "ssmkit/train/optimizer_factory.h"
+
+#include <torch/optim/adam.h>
+#include <torch/optim/adamw.h>
+#include <torch/optim/sgd.h>
+
+#include <sstream>
+#include <type_traits>
+
+#include "ssmkit/io/error.h"
+#include "ssmkit/train/config.h"
+
+namespace ssmkit::train {
+namespace {
+
+bool excluded_from_decay(const std::string& name, const std::vector<std::string>& suffixes) {
+  for (const auto& suffix : suffixes) {
+    if (name == suffix) return true;
+    const std::string dotted = "." + suffix;
+    if (name.size() > dotted.size() &&
+        name.compare(name.size() - dotted.size(), dotted.size(), dotted) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void require(bool ok, const std::string& message) {
+  if (!ok) throw InputError("optimizer." + message);
+}
+
+// Two groups (decayed, not decayed) from `options`; the second only when non-empty.
+template <typename Options>
+std::vector<torch::optim::OptimizerParamGroup> param_groups(const std::vector<at::Tensor>& decayed,
+                                                            const std::vector<at::Tensor>& plain,
+                                                            const Options& options) {
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  if (!decayed.empty()) groups.emplace_back(decayed, std::make_unique<Options>(options));
+  if (!plain.empty()) {
+    Options no_decay = options;
+    no_decay.weight_decay(0.0);
+    groups.emplace_back(plain, std::make_unique<Options>(no_decay));
+  }
+  return groups;
+}
+
+// The optimizer's state map is keyed by the parameter's TensorImpl: as a string in LibTorch 1.x,
+// as a pointer in 2.x. Templated so that only the branch for the installed version is compiled.
+template <typename StateMap>
+const torch::optim::OptimizerParamState* find_state(const StateMap& state, const at::Tensor& p) {
+  using Key = typename StateMap::key_type;
+  Key key;
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream text;
+    text << p.unsafeGetTensorImpl();
+    key = text.str();
+  } else {
+    key = static_cast<Key>(p.unsafeGetTensorImpl());
+  }
+  const auto it = state.find(key);
+  return it == state.end() ? nullptr : it->second.get();
+}
+
+template <typename AdamState>
+void add_adam_state(const AdamState& s, const std::string& prefix,
+                    std::vector<std::pair<std::string, at::Tensor>>& out) {
+  out.emplace_back(prefix + "step", at::scalar_tensor(static_cast<int64_t>(s.step()), at::kLong));
+  out.emplace_back(prefix + "exp_avg", s.exp_avg());
+  out.emplace_back(prefix + "exp_avg_sq", s.exp_avg_sq());
+  if (s.max_exp_avg_sq().defined()) out.emplace_back(prefix + "max_exp_avg_sq", s.max_exp_avg_sq());
+}
+
+}  // namespace
+
+OptimizerConfig OptimizerConfig::from_json(const nlohmann::json& section) {
+  OptimizerConfig c;
+  ConfigSection s(section, "optimizer");
+  c.name = s.choice("name", c.name, {"adam", "adamw", "sgd"});
+  c.lr = s.number("lr", c.lr);
+  c.weight_decay = s.number("weight_decay", c.weight_decay);
+  const auto betas = s.numbers("betas", {c.beta1, c.beta2});
+  require(betas.size() == 2, "betas: expected two numbers [beta1, beta2]");
+  c.beta1 = betas[0];
+  c.beta2 = betas[1];
+  c.eps = s.number("eps", c.eps);
+  c.amsgrad = s.boolean("amsgrad", c.amsgrad);
+  c.momentum = s.number("momentum", c.momentum);
+  c.dampening = s.number("dampening", c.dampening);
+  c.nesterov = s.boolean("nesterov", c.nesterov);
+  c.no_weight_decay = s.strings("no_weight_decay", c.no_weight_decay);
+  s.finish();
+
+  require(c.lr > 0, "lr: must be positive, got " + std::to_string(c.lr));
+  require(c.weight_decay >= 0, "weight_decay: must be >= 0");
+  require(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1,
+          "betas: each must be in [0, 1)");
+  require(c.eps >= 0, "eps: must be >= 0");
+  require(c.momentum >= 0 && c.momentum < 1, "momentum: must be in [0, 1)");
+  require(c.dampening >= 0 && c.dampening <= 1, "dampening: must be in [0, 1]");
+  require(!c.nesterov || (c.momentum > 0 && c.dampening == 0),
+          "nesterov: needs momentum > 0 and dampening 0");
+  return c;
+}
+
+nlohmann::json OptimizerConfig::to_json() const {
+  return {{"name", name},
+          {"lr", lr},
+          {"weight_decay", weight_decay},
+          {"betas", {beta1, beta2}},
+          {"eps", eps},
+          {"amsgrad", amsgrad},
+          {"momentum", momentum},
+          {"dampening", dampening},
+          {"nesterov", nesterov},
+          {"no_weight_decay", no_weight_decay}};
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(
+    const OptimizerConfig& config, const torch::OrderedDict<std::string, at::Tensor>& parameters) {
+  std::vector<at::Tensor> decayed;
+  std::vector<at::Tensor> plain;
+  for (const auto& item : parameters) {
+    if (!item.value().requires_grad()) continue;
+    (excluded_from_decay(item.key(), config.no_weight_decay) ? plain : decayed)
+        .push_back(item.value());
+  }
+  if (decayed.empty() && plain.empty()) {
+    throw InputError("optimizer: the model has no parameters that require gradients");
+  }
+  const auto betas = std::make_tuple(config.beta1, config.beta2);
+  if (config.name == "adam") {
+    torch::optim::AdamOptions o(config.lr);
+    o.betas(betas).eps(config.eps).weight_decay(config.weight_decay).amsgrad(config.amsgrad);
+    return std::make_unique<torch::optim::Adam>(param_groups(decayed, plain, o), o);
+  }
+  if (config.name == "adamw") {
+    torch::optim::AdamWOptions o(config.lr);
+    o.betas(betas).eps(config.eps).weight_decay(config.weight_decay).amsgrad(config.amsgrad);
+    return std::make_unique<torch::optim::AdamW>(param_groups(decayed, plain, o), o);
+  }
+  if (config.name == "sgd") {
+    torch::optim::SGDOptions o(config.lr);
+    o.momentum(config.momentum)
+        .dampening(config.dampening)
+        .nesterov(config.nesterov)
+        .weight_decay(config.weight_decay);
+    return std::make_unique<torch::optim::SGD>(param_groups(decayed, plain, o), o);
+  }
+  throw InputError("optimizer.name: unknown optimizer '" + config.name + "' (adam, adamw, sgd)");
+}
+
+double learning_rate(const torch::optim::Optimizer& optimizer) {
+  TORCH_CHECK(!optimizer.param_groups().empty(), "learning_rate: optimizer has no groups");
+  return optimizer.param_groups().front().options().get_lr();
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups())
+    group.options().set_lr(lr);
+}
+
+std::vector<std::pair<std::string, at::Tensor>> optimizer_state_tensors(
+    const torch::optim::Optimizer& optimizer) {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  const auto& groups = optimizer.param_groups();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const auto& params = groups[g].params();
+    for (size_t p = 0; p < params.size(); ++p) {
+      const auto* state = find_state(optimizer.state(), params[p]);
+      if (state == nullptr) continue;  // no step taken yet for this parameter
+      const std::string prefix = "group" + std::to_string(g) + ".param" + std::to_string(p) + ".";
+      if (const auto* adam = dynamic_cast<const torch::optim::AdamParamState*>(state)) {
+        add_adam_state(*adam, prefix, out);
+      } else if (const auto* adamw = dynamic_cast<const torch::optim::AdamWParamState*>(state)) {
+        add_adam_state(*adamw, prefix, out);
+      } else if (const auto* sgd = dynamic_cast<const torch::optim::SGDParamState*>(state)) {
+        if (sgd->momentum_buffer().defined()) {
+          out.emplace_back(prefix + "momentum_buffer", sgd->momentum_buffer());
+        }
+      } else {
+        TORCH_CHECK(false, "optimizer_state_tensors: unsupported optimizer state type");
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace ssmkit::train

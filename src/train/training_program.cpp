@@ -1,0 +1,68 @@
+// Standard configuration and wiring of training programs.
+#include "ssmkit/train/training_program.h"
+
+#include "ssmkit/train/optimizer_factory.h"
+
+namespace ssmkit::train {
+namespace {
+
+// Default seed of every program, so two runs with the same flags are the same run.
+constexpr int64_t kDefaultSeed = 2024;
+
+RunDirectory open_run(const nlohmann::json& run) {
+  const std::string resume = run.at("resume").get<std::string>();
+  if (!resume.empty()) return RunDirectory::of(resolve_checkpoint_path(resume));
+  return RunDirectory::create(run.at("output_dir").get<std::string>(),
+                              run.at("project_name").get<std::string>());
+}
+
+}  // namespace
+
+nlohmann::json training_config_defaults() {
+  return {{"run",
+           {{"seed", kDefaultSeed}, {"output_dir", "runs"}, {"project_name", ""}, {"resume", ""}}},
+          {"optimizer", OptimizerConfig().to_json()},
+          {"scheduler", scheduler_config_defaults()},
+          {"trainer", TrainerConfig().to_json()}};
+}
+
+std::vector<ConfigFlag> training_flags() {
+  return {
+      {"seed", "run.seed", "random seed of weights, dropout and shuffling"},
+      {"output_dir", "run.output_dir", "folder that receives the run folder"},
+      {"project_name", "run.project_name", "run folder name (default: a timestamp)"},
+      {"resume", "run.resume", "continue the run of this checkpoint or run folder"},
+      {"optimizer", "optimizer.name", "adam, adamw or sgd"},
+      {"lr", "optimizer.lr", "learning rate"},
+      {"weight_decay", "optimizer.weight_decay", "weight decay"},
+      {"lradj", "scheduler.name",
+       "learning-rate schedule: constant, step, cosine, plateau, type1, type2, type3"},
+      {"warmup_steps", "scheduler.warmup_steps", "linear warmup steps of the cosine schedule"},
+      {"epochs", "trainer.epochs", "training epochs"},
+      {"patience", "trainer.early_stopping.patience",
+       "epochs without improvement before stopping (0 = never)"},
+      {"grad_clip", "trainer.grad_clip_norm", "clip the gradient norm to this (0 = off)"},
+      {"device", "trainer.device", "cpu, cuda, cuda:<index> or auto"},
+      {"mixed_precision", "trainer.mixed_precision", "bf16 autocast on CUDA"},
+      {"progress", "trainer.progress", "progress display: auto, bar, lines or off"},
+      {"checkpoint_every", "trainer.checkpoint_every", "also keep a checkpoint every N epochs"},
+  };
+}
+
+TrainingSession::TrainingSession(const nlohmann::json& config, TrainableModel& model, LossFn loss,
+                                 int64_t steps_per_epoch)
+    : run_(open_run(config.at("run"))) {
+  run_.write_config(config);
+  optimizer_ =
+      make_optimizer(OptimizerConfig::from_json(config.at("optimizer")), model.named_parameters());
+  const TrainerConfig trainer_config = TrainerConfig::from_json(config.at("trainer"));
+  auto scheduler = make_lr_scheduler(config.at("scheduler"), *optimizer_,
+                                     ScheduleContext{steps_per_epoch, trainer_config.epochs});
+  trainer_ = std::make_unique<Trainer>(trainer_config, model, *optimizer_, std::move(loss),
+                                       std::move(scheduler), run_.path());
+  trainer_->set_run_config(config);
+  const std::string resume = config.at("run").at("resume").get<std::string>();
+  if (!resume.empty()) trainer_->resume(resume);
+}
+
+}  // namespace ssmkit::train
