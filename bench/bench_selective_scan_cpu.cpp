@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <cxxopts.hpp>
 #include <fstream>
 #include <functional>
@@ -43,42 +44,68 @@ SelectiveScanInputs mamba_inputs(const Shape& s, bool requires_grad) {
   return in;
 }
 
-double median_ms(int reps, const std::function<void()>& fn) {
+// Median wall-clock and process CPU milliseconds of one call. CPU time does not count the time
+// the process waits for a core, so on a busy shared machine it is the steadier of the two (with
+// several threads it adds them up, spin-waiting included).
+struct Timing {
+  double wall_ms;
+  double cpu_ms;
+};
+
+double cpu_seconds() {
+  return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
+}
+
+Timing median_timing(int reps, const std::function<void()>& fn) {
   fn();  // warm-up: first-touch page faults, thread pool start
-  std::vector<double> ms;
+  std::vector<double> wall;
+  std::vector<double> cpu;
   for (int i = 0; i < reps; ++i) {
     const auto start = std::chrono::steady_clock::now();
+    const double cpu_start = cpu_seconds();
     fn();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                     .count());
+    cpu.push_back((cpu_seconds() - cpu_start) * 1e3);
+    wall.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count());
   }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  std::sort(wall.begin(), wall.end());
+  std::sort(cpu.begin(), cpu.end());
+  return {wall[wall.size() / 2], cpu[cpu.size() / 2]};
 }
 
 using ScanFn = std::function<ssmkit::ops::SelectiveScanOutputs(const SelectiveScanInputs&,
                                                                const SelectiveScanOptions&)>;
 
 // Forward without autograd.
-double time_forward(const ScanFn& scan, const Shape& s, int reps) {
+Timing time_forward(const ScanFn& scan, const Shape& s, int reps) {
   const SelectiveScanInputs in = mamba_inputs(s, false);
   SelectiveScanOptions options;
   options.delta_softplus = true;
   torch::NoGradGuard no_grad;
-  return median_ms(reps, [&] { scan(in, options); });
+  return median_timing(reps, [&] { scan(in, options); });
 }
 
 // Forward with autograd, then the backward of a random seed to every input.
-double time_forward_backward(const ScanFn& scan, const Shape& s, int reps) {
+Timing time_forward_backward(const ScanFn& scan, const Shape& s, int reps) {
   const SelectiveScanInputs in = mamba_inputs(s, true);
   SelectiveScanOptions options;
   options.delta_softplus = true;
   const at::Tensor seed = torch::randn({s.batch, s.dim, s.seqlen});
-  return median_ms(reps, [&] {
+  return median_timing(reps, [&] {
     const auto out = scan(in, options);
     torch::autograd::grad({out.y}, {in.u, in.delta, in.A, in.B, in.C, in.D, in.z, in.delta_bias},
                           {seed});
   });
+}
+
+void print_row(const char* shape, int threads, const char* pass, const Timing& reference,
+               const Timing& fast) {
+  std::printf("| %-20s | %7d | %-16s | %10.1f | %8.2f | %7.1fx | %10.1f | %8.2f | %7.1fx |\n",
+              shape, threads, pass, reference.wall_ms, fast.wall_ms,
+              reference.wall_ms / fast.wall_ms, reference.cpu_ms, fast.cpu_ms,
+              reference.cpu_ms / fast.cpu_ms);
+  std::fflush(stdout);
 }
 
 // The 1/5/15-minute load averages (Linux), or "unknown": timings on a shared machine depend on
@@ -145,14 +172,17 @@ int main(int argc, char** argv) {
   };
 
   std::printf("selective scan, CPU, float32, variable B/C + D + z + delta_bias + softplus\n");
-  std::printf("fast path: %s; median of %d (fast) / %d (reference) runs after one warm-up\n",
+  std::printf("fast path: %s; median of %d (fast) / %d (reference) runs after one warm-up;\n",
               ssmkit::ops::selective_scan_cpu_isa().c_str(), reps, reference_reps);
+  std::printf("times in ms per call: wall clock, and CPU time of the process\n");
   std::printf("load average at start: %s\n\n", load_average().c_str());
-  std::printf("| %-22s | %7s | %-16s | %14s | %9s | %8s |\n", "shape (B, D, L, N)", "threads",
-              "pass", "reference (ms)", "fast (ms)", "speedup");
-  std::printf("|%s|%s|%s|%s|%s|%s|\n", std::string(24, '-').c_str(), std::string(9, '-').c_str(),
-              std::string(18, '-').c_str(), std::string(16, '-').c_str(),
-              std::string(11, '-').c_str(), std::string(10, '-').c_str());
+  std::printf("| %-20s | %7s | %-16s | %10s | %8s | %8s | %10s | %8s | %8s |\n",
+              "shape (B, D, L, N)", "threads", "pass", "ref wall", "fast", "speedup", "ref CPU",
+              "fast", "speedup");
+  std::printf(
+      "|%s|--------:|%s|-----------:|---------:|---------:|-----------:|---------:|"
+      "---------:|\n",
+      std::string(22, '-').c_str(), std::string(18, '-').c_str());
   for (const Shape& s : shapes) {
     char name[64];
     std::snprintf(name, sizeof name, "(%lld, %lld, %lld, %lld)", static_cast<long long>(s.batch),
@@ -160,15 +190,10 @@ int main(int argc, char** argv) {
                   static_cast<long long>(s.dstate));
     for (int threads : thread_counts) {
       at::set_num_threads(threads);
-      const double ref_fwd = time_forward(reference, s, reference_reps);
-      const double fast_fwd = time_forward(fast, s, reps);
-      std::printf("| %-22s | %7d | %-16s | %14.1f | %9.2f | %7.1fx |\n", name, threads, "forward",
-                  ref_fwd, fast_fwd, ref_fwd / fast_fwd);
-      const double ref_both = time_forward_backward(reference, s, reference_reps);
-      const double fast_both = time_forward_backward(fast, s, reps);
-      std::printf("| %-22s | %7d | %-16s | %14.1f | %9.2f | %7.1fx |\n", name, threads,
-                  "forward+backward", ref_both, fast_both, ref_both / fast_both);
-      std::fflush(stdout);
+      const Timing ref_forward = time_forward(reference, s, reference_reps);
+      print_row(name, threads, "forward", ref_forward, time_forward(fast, s, reps));
+      const Timing ref_both = time_forward_backward(reference, s, reference_reps);
+      print_row(name, threads, "forward+backward", ref_both, time_forward_backward(fast, s, reps));
     }
   }
   std::printf("\nload average at end: %s\n", load_average().c_str());

@@ -6,13 +6,33 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <vector>
 
 namespace ssmkit::ops::scan_cpu {
 namespace {
 
-// Lane-steps (state lanes x time steps) below which starting threads costs more than it saves.
+// Lane-steps (state lanes x time steps) below which a piece of work is not worth a thread.
 constexpr int64_t kMinParallelWork = int64_t{1} << 15;
+
+// Backward tasks per thread: a few more tasks than threads let a thread that started late or was
+// preempted leave its share to the others (each task has private gradient buffers, so not many).
+constexpr int64_t kTasksPerThread = 4;
+
+// Calls worker(i) for every i in [0, n) on LibTorch's intra-op threads, each thread taking the next
+// index when it is free rather than a fixed share: on a busy machine a thread that starts late or
+// is preempted then delays the call by one item, not by its whole share. make_worker() runs once
+// per thread and returns that thread's worker, which owns the thread's buffers.
+template <typename MakeWorker>
+void for_each_shared(int64_t n, const MakeWorker& make_worker) {
+  std::atomic<int64_t> next{0};
+  const int64_t threads = std::min<int64_t>(n, at::get_num_threads());
+  at::parallel_for(0, threads, 1, [&](int64_t, int64_t) {
+    auto worker = make_worker();
+    for (int64_t i = next.fetch_add(1); i < n; i = next.fetch_add(1))
+      worker(i);
+  });
+}
 
 at::ScalarType compute_type(const at::Tensor& u) {
   return u.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
@@ -156,9 +176,12 @@ ForwardPass forward_typed(ForwardFn<T> loops, const PreparedInputs& prep, bool d
   results.y = out.y.data_ptr<T>();
   results.last_state = out.last_state.data_ptr<T>();
   results.checkpoints = data_or_null<T>(out.checkpoints);
-  const int64_t grain = std::max<int64_t>(1, kMinParallelWork / (s.seqlen * prep.width));
-  at::parallel_for(0, s.batch * s.dim, grain,
-                   [&](int64_t begin, int64_t end) { loops(problem, results, begin, end); });
+  const int64_t channels = s.batch * s.dim;
+  const int64_t block = std::max<int64_t>(1, kMinParallelWork / (s.seqlen * prep.width));
+  for_each_shared((channels + block - 1) / block, [&] {
+    return
+        [&](int64_t i) { loops(problem, results, i * block, std::min(channels, (i + 1) * block)); };
+  });
   return out;
 }
 
@@ -206,12 +229,11 @@ BackwardPass backward_typed(BackwardFn<T> loops, const PreparedInputs& prep, boo
 
   // Each task owns a contiguous range of (batch, channel) pairs and private buffers for the
   // gradients that sum over channels or batches, so no two threads write the same memory and the
-  // sums do not depend on scheduling.
+  // sums do not depend on which thread ran which task.
   const int64_t work = channels * s.seqlen * prep.width;
+  const int64_t max_tasks = std::min<int64_t>(channels, kTasksPerThread * at::get_num_threads());
   const int64_t n_tasks =
-      channels == 0 ? 0
-                    : std::clamp<int64_t>(work / kMinParallelWork, 1,
-                                          std::min<int64_t>(channels, at::get_num_threads()));
+      channels == 0 ? 0 : std::clamp<int64_t>(work / kMinParallelWork, 1, max_tasks);
   const at::Tensor dA_parts = torch::zeros({n_tasks, s.dim, prep.width}, options);
   const at::Tensor dD_parts =
       prep.D.defined() ? torch::zeros({n_tasks, s.dim}, options) : at::Tensor();
@@ -241,11 +263,11 @@ BackwardPass backward_typed(BackwardFn<T> loops, const PreparedInputs& prep, boo
     r.dC = rows_of<T>(dC_parts[i].data_ptr<T>(), s.c_layout, s, prep.width, first_batch[i]);
   }
 
-  at::parallel_for(0, n_tasks, 1, [&](int64_t first, int64_t last) {
-    std::vector<T> scratch(static_cast<size_t>(backward_scratch_size(prep.width)));
-    for (int64_t i = first; i < last; ++i) {
+  for_each_shared(n_tasks, [&] {
+    return [&, scratch = std::vector<T>(static_cast<size_t>(backward_scratch_size(prep.width)))](
+               int64_t i) mutable {
       loops(problem, seeds, results[i], task_begin[i], task_begin[i + 1], scratch.data());
-    }
+    };
   });
 
   g.dA = dA_parts.sum(0).narrow(-1, 0, s.dstate).contiguous();
