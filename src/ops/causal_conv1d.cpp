@@ -12,6 +12,20 @@ namespace {
 constexpr std::initializer_list<at::ScalarType> kConvTypes = {at::kFloat, at::kDouble, at::kHalf,
                                                               at::kBFloat16};
 
+// A parameter matches the input's dtype, or is float32 while the input is bf16/fp16: that is what
+// bf16 autocast produces (float32 weights, half-precision activations), and the parameter is then
+// cast to the input's dtype as autocast would for a convolution.
+bool dtype_compatible(const at::Tensor& param, const at::Tensor& input) {
+  const bool half_input = input.scalar_type() == at::kBFloat16 || input.scalar_type() == at::kHalf;
+  return param.scalar_type() == input.scalar_type() ||
+         (half_input && param.scalar_type() == at::kFloat);
+}
+
+// `param` in the dtype of `input` (a no-op when they already match); undefined stays undefined.
+at::Tensor in_dtype_of(const at::Tensor& param, const at::Tensor& input) {
+  return param.defined() ? param.to(input.scalar_type()) : param;
+}
+
 // Checks weight (D, K) and bias (D) against `reference` (the input) and returns K.
 int64_t check_weight_and_bias(const at::Tensor& reference, int64_t channels,
                               const at::Tensor& weight, const at::Tensor& bias, const char* fn) {
@@ -21,13 +35,13 @@ int64_t check_weight_and_bias(const at::Tensor& reference, int64_t channels,
   TORCH_CHECK(width >= 1, fn, ": 'weight' has shape ", shape_string(weight.sizes()),
               ", expected K >= 1 taps");
   check_same_device(weight, reference, fn, "weight", "x");
-  TORCH_CHECK(weight.scalar_type() == reference.scalar_type(), fn, ": 'weight' has dtype ",
+  TORCH_CHECK(dtype_compatible(weight, reference), fn, ": 'weight' has dtype ",
               c10::toString(weight.scalar_type()), ", expected the dtype of 'x' (",
               c10::toString(reference.scalar_type()), ")");
   if (bias.defined()) {
     check_shape(bias, fn, "bias", "(D)", {channels});
     check_same_device(bias, reference, fn, "bias", "x");
-    TORCH_CHECK(bias.scalar_type() == reference.scalar_type(), fn, ": 'bias' has dtype ",
+    TORCH_CHECK(dtype_compatible(bias, reference), fn, ": 'bias' has dtype ",
                 c10::toString(bias.scalar_type()), ", expected the dtype of 'x' (",
                 c10::toString(reference.scalar_type()), ")");
   }
@@ -71,7 +85,8 @@ at::Tensor causal_conv1d(const at::Tensor& x, const at::Tensor& weight, const at
   check_sequence(x, fn);
   const int64_t width = check_weight_and_bias(x, x.size(1), weight, bias, fn);
   // Symmetric padding of K-1 and keeping the first L outputs is the left-padded causal conv.
-  at::Tensor y = depthwise_conv_valid(x, weight, bias, width - 1).narrow(2, 0, x.size(2));
+  at::Tensor y = depthwise_conv_valid(x, in_dtype_of(weight, x), in_dtype_of(bias, x), width - 1)
+                     .narrow(2, 0, x.size(2));
   return activate(y, activation);
 }
 
@@ -84,7 +99,8 @@ at::Tensor causal_conv1d_chunk(const at::Tensor& x, at::Tensor& conv_state,
   check_state(x, conv_state, width, fn);
   // The oldest state column is the one the next input pushes out: only the last K-1 are context.
   at::Tensor padded = torch::cat({conv_state.narrow(2, 1, width - 1), x}, 2);  // (B, D, K-1+L)
-  at::Tensor y = depthwise_conv_valid(padded, weight, bias, /*padding=*/0);
+  at::Tensor y =
+      depthwise_conv_valid(padded, in_dtype_of(weight, x), in_dtype_of(bias, x), /*padding=*/0);
   conv_state = torch::cat({conv_state, x}, 2).narrow(2, x.size(2), width).contiguous();
   return activate(y, activation);
 }
@@ -98,8 +114,8 @@ at::Tensor causal_conv1d_update(const at::Tensor& x, at::Tensor& conv_state,
   const int64_t width = check_weight_and_bias(x, x.size(1), weight, bias, fn);
   check_state(x.unsqueeze(2), conv_state, width, fn);
   conv_state = torch::cat({conv_state.narrow(2, 1, width - 1), x.unsqueeze(2)}, 2);
-  at::Tensor y = (conv_state * weight.unsqueeze(0)).sum(2);  // (B, D)
-  if (bias.defined()) y = y + bias.unsqueeze(0);
+  at::Tensor y = (conv_state * in_dtype_of(weight, x).unsqueeze(0)).sum(2);  // (B, D)
+  if (bias.defined()) y = y + in_dtype_of(bias, x).unsqueeze(0);
   return activate(y, activation);
 }
 

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include "ssmkit/ops/selective_scan_cpu.h"
 #include "ssmkit/util/checks.h"
 
 #ifdef SSMKIT_WITH_CUDA
@@ -114,10 +115,7 @@ SelectiveScanOutputs selective_scan(const SelectiveScanInputs& in,
     case ScanBackend::kReference:
       return selective_scan_reference(in, options);
     case ScanBackend::kCpu:
-      TORCH_CHECK(!in.u.defined() || in.u.is_cpu(), "selective_scan: the CPU backend needs CPU tensors, 'u' is on ",
-                  in.u.device());
-      // The fast CPU path replaces this once it lands.
-      return selective_scan_reference(in, options);
+      return selective_scan_cpu(in, options);
     case ScanBackend::kCuda:
 #ifdef SSMKIT_WITH_CUDA
       return selective_scan_cuda(in, options);

@@ -163,3 +163,22 @@ TEST(CausalConv1d, BadInputsNameTensorAndShapes) {
 }
 
 }  // namespace
+
+namespace {
+
+// Under bf16 autocast the activations are bf16 while the parameters stay float32: the conv casts
+// the parameters down, as autocast does for a convolution, and matches the all-bf16 result.
+TEST(CausalConv1dMixedPrecision, Float32WeightsWithHalfPrecisionInput) {
+  // bf16 only: LibTorch 1.13 has no fp16 convolution on the CPU.
+  for (auto half : {torch::kBFloat16}) {
+    at::Tensor x = torch::randn({2, 3, 9}).to(half);
+    at::Tensor weight = torch::randn({3, 4});
+    at::Tensor bias = torch::randn({3});
+    at::Tensor mixed = ssmkit::ops::causal_conv1d(x, weight, bias);
+    at::Tensor same = ssmkit::ops::causal_conv1d(x, weight.to(half), bias.to(half));
+    EXPECT_EQ(mixed.scalar_type(), half);
+    EXPECT_TRUE(torch::equal(mixed, same));
+  }
+}
+
+}  // namespace
