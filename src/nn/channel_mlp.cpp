@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "ssmkit/io/error.h"
+#include "ssmkit/nn/activations.h"
 #include "ssmkit/util/checks.h"
 
 namespace ssmkit::nn {
@@ -21,7 +22,7 @@ std::string to_string(Activation activation) {
 }
 
 at::Tensor apply_activation(Activation activation, const at::Tensor& x) {
-  return activation == Activation::kRelu ? torch::relu(x) : torch::gelu(x);
+  return activation == Activation::kRelu ? torch::relu(x) : nn::gelu(x);
 }
 
 ChannelMlpImpl::ChannelMlpImpl(const ChannelMlpOptions& options) : options_(options) {

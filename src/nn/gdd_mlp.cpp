@@ -28,7 +28,8 @@ at::Tensor GddMlpImpl::forward(const at::Tensor& x) {
       scale_mlp_(descriptors).sum(0).transpose(1, 2).unsqueeze(-1);  // (B, C, P, 1)
   const at::Tensor shift =
       shift_mlp_(descriptors).sum(0).transpose(1, 2).unsqueeze(-1);  // (B, C, P, 1)
-  return torch::sigmoid(scale) * x + torch::sigmoid(shift);          // (B, C, P, D)
+  // sigmoid(scale) * x + sigmoid(shift) in one pass.
+  return torch::addcmul(torch::sigmoid(shift), x, torch::sigmoid(scale));  // (B, C, P, D)
 }
 
 }  // namespace ssmkit::nn

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <functional>
 #include <vector>
 
 #include "ssmkit/nn/channel_attention.h"
@@ -150,6 +151,52 @@ TEST(GddMlp, GradientsReachInputAndEveryWeight) {
     EXPECT_TRUE(torch::isfinite(p.value().grad()).all().item<bool>()) << p.key();
     EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0.0) << p.key();
   }
+}
+
+// Central difference of f along a random direction of every input and parameter against autograd,
+// in float64: catches wrong backward passes (LibTorch 1.13's GELU backward, max pooling).
+void expect_gradients_match_finite_differences(
+    torch::nn::Module& module, const std::function<at::Tensor(const at::Tensor&)>& f,
+    const at::Tensor& x0) {
+  constexpr double kStep = 1e-6;
+  at::Tensor x = x0.clone().requires_grad_(true);
+  const at::Tensor weights = torch::randn_like(f(x));  // a random linear read-out of the output
+  module.zero_grad();
+  (f(x) * weights).sum().backward();
+  std::vector<at::Tensor> tensors = {x};
+  for (auto& p : module.parameters())
+    tensors.push_back(p);
+  for (auto& t : tensors) {
+    const at::Tensor direction = torch::randn_like(t);
+    const double analytic = (t.grad() * direction).sum().item<double>();
+    double numeric = 0;
+    {
+      torch::NoGradGuard no_grad;
+      t.add_(direction, kStep);
+      const double plus = (f(x) * weights).sum().item<double>();
+      t.add_(direction, -2 * kStep);
+      const double minus = (f(x) * weights).sum().item<double>();
+      t.add_(direction, kStep);
+      numeric = (plus - minus) / (2 * kStep);
+    }
+    EXPECT_NEAR(analytic, numeric, 1e-6 * std::max(1.0, std::abs(numeric)));
+  }
+}
+
+TEST(GddMlp, GradientsMatchFiniteDifferencesInFloat64) {
+  GddMlp gdd(GddMlpOptions{6, 2, ChannelPooling{true, true}});
+  gdd->to(torch::kDouble);
+  expect_gradients_match_finite_differences(
+      *gdd, [&](const at::Tensor& x) { return gdd->forward(x); },
+      torch::randn({2, 6, 3, 5}, torch::kDouble));
+}
+
+TEST(ChannelAttention, GradientsMatchFiniteDifferencesInFloat64) {
+  ChannelAttention attention(ChannelAttentionOptions{6, 2, {}, Activation::kGelu});
+  attention->to(torch::kDouble);
+  expect_gradients_match_finite_differences(
+      *attention, [&](const at::Tensor& x) { return attention->forward(x); },
+      torch::randn({2, 6, 3, 5}, torch::kDouble));
 }
 
 TEST(ChannelMlp, HiddenWidthIsAtLeastOne) {

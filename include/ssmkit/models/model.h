@@ -17,10 +17,10 @@ class Model : public torch::nn::Module {
   virtual std::string type_name() const = 0;
   // The complete config: create_model(type_name(), config()) builds the same architecture.
   virtual nlohmann::json config() const = 0;
-  // The model's computation; each model documents its shapes.
+  // The model's computation, inputs (B, ...) -> outputs (B, ...); each model documents its shapes.
   virtual at::Tensor forward(const at::Tensor& inputs) = 0;
-  // Training-time augmentation of a batch (inputs, targets) before forward, e.g. channel mixup.
-  // Identity unless a model overrides it; only called in training.
+  // Training-time augmentation of a batch, inputs (B, ...) and targets (B, ...), before forward,
+  // e.g. channel mixup. Identity unless a model overrides it.
   virtual std::pair<at::Tensor, at::Tensor> augment_training_batch(const at::Tensor& inputs,
                                                                    const at::Tensor& targets) {
     return {inputs, targets};

@@ -17,7 +17,7 @@ enum class Activation { kRelu, kGelu };
 // "relu" | "gelu"; throws InputError for anything else.
 Activation activation_from_string(const std::string& name);
 std::string to_string(Activation activation);
-at::Tensor apply_activation(Activation activation, const at::Tensor& x);
+at::Tensor apply_activation(Activation activation, const at::Tensor& x);  // (...) -> (...)
 
 // How descriptors are pooled from the features of each channel.
 struct ChannelPooling {
