@@ -60,17 +60,21 @@ constexpr int64_t kMaxShiftedTaps = 8;
 // The convolution without padding: `padded` already holds the K-1 inputs before the first output.
 at::Tensor depthwise_conv_valid(const at::Tensor& padded,  // (B, D, K-1+L)
                                 const at::Tensor& weight,  // (D, K)
-                                const at::Tensor& bias) {  // (D) or undefined -> (B, D, L)
+                                const at::Tensor& bias,    // (D) or undefined
+                                int64_t padding) {         // -> (B, D, L + padding)
   const int64_t width = weight.size(1);
   if (!padded.device().is_cpu() || width > kMaxShiftedTaps) {
-    const int64_t stride = 1, padding = 0, dilation = 1;
+    const int64_t stride = 1;
+    const int64_t dilation = 1;
     return torch::conv1d(padded, weight.unsqueeze(1), bias, stride, padding, dilation,
                          /*groups=*/padded.size(1));
   }
-  const int64_t length = padded.size(2) - width + 1;
-  at::Tensor y = padded.narrow(2, 0, length) * weight.select(1, 0).unsqueeze(1);  // (B, D, L)
+  const at::Tensor input =  // (B, D, K-1+L + 2 * padding)
+      padding > 0 ? torch::constant_pad_nd(padded, {padding, padding}) : padded;
+  const int64_t length = input.size(2) - width + 1;
+  at::Tensor y = input.narrow(2, 0, length) * weight.select(1, 0).unsqueeze(1);  // (B, D, L')
   for (int64_t k = 1; k < width; ++k) {
-    y = torch::addcmul(y, padded.narrow(2, k, length), weight.select(1, k).unsqueeze(1));
+    y = torch::addcmul(y, input.narrow(2, k, length), weight.select(1, k).unsqueeze(1));
   }
   return bias.defined() ? y + bias.unsqueeze(1) : y;
 }
@@ -82,8 +86,8 @@ at::Tensor causal_conv1d(const at::Tensor& x, const at::Tensor& weight, const at
   constexpr const char* fn = "causal_conv1d";
   check_sequence(x, fn);
   const int64_t width = check_weight_and_bias(x, x.size(1), weight, bias, fn);
-  const at::Tensor padded = torch::constant_pad_nd(x, {width - 1, 0});  // (B, D, K-1+L)
-  at::Tensor y = depthwise_conv_valid(padded, weight, bias);
+  // Symmetric padding of K-1 and keeping the first L outputs is the left-padded causal conv.
+  at::Tensor y = depthwise_conv_valid(x, weight, bias, width - 1).narrow(2, 0, x.size(2));
   return activate(y, activation);
 }
 
@@ -96,7 +100,7 @@ at::Tensor causal_conv1d_chunk(const at::Tensor& x, at::Tensor& conv_state,
   check_state(x, conv_state, width, fn);
   // The oldest state column is the one the next input pushes out: only the last K-1 are context.
   at::Tensor padded = torch::cat({conv_state.narrow(2, 1, width - 1), x}, 2);  // (B, D, K-1+L)
-  at::Tensor y = depthwise_conv_valid(padded, weight, bias);
+  at::Tensor y = depthwise_conv_valid(padded, weight, bias, /*padding=*/0);
   conv_state = torch::cat({conv_state, x}, 2).narrow(2, x.size(2), width).contiguous();
   return activate(y, activation);
 }
