@@ -94,7 +94,7 @@ std::vector<train::ConfigFlag> config_flags() {
       {"train_dataset", "data.train_dataset",
        "prepare_data .npz with X_train/y_train and X_val/y_val"},
       {"test_dataset", "data.test_dataset",
-       "prepare_data .npz with X_test/y_test (default: the train dataset)"},
+       "prepare_data .npz with X_test/y_test (empty: the train dataset)"},
       {"batch_size", "data.batch_size", "windows per batch"},
       {"loss", "loss", "training loss: mse or mae"},
   };

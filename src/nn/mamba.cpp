@@ -180,10 +180,13 @@ at::Tensor MambaImpl::run(const at::Tensor& x, MambaCache* cache, const char* fn
                                      ops::ConvActivation::kSilu)
           : ops::causal_conv1d(halves[0], conv_weight, conv_bias, ops::ConvActivation::kSilu);
 
-  at::Tensor x_dbl = x_proj(u.transpose(1, 2));  // (B, L, dt_rank + 2N)
+  // Projections take contiguous (B, L, *) inputs: LibTorch multiplies a transposed or sliced 3-D
+  // input by looping over the batch (bmm), which dominated CPU training steps of short sequences.
+  at::Tensor x_dbl = x_proj(u.transpose(1, 2).contiguous());  // (B, L, dt_rank + 2N)
   auto parts = x_dbl.split_with_sizes({dt_rank_, d_state, d_state}, -1);
   // dt_proj's bias enters the scan as delta_bias, inside the softplus.
-  at::Tensor delta = torch::matmul(parts[0], dt_proj->weight.t()).transpose(1, 2).contiguous();
+  at::Tensor delta =
+      torch::matmul(parts[0].contiguous(), dt_proj->weight.t()).transpose(1, 2).contiguous();
 
   const auto weight_type = scan_weight_type(A_log);
   ops::SelectiveScanInputs in;
@@ -202,7 +205,7 @@ at::Tensor MambaImpl::run(const at::Tensor& x, MambaCache* cache, const char* fn
   ops::SelectiveScanOutputs scanned = ops::selective_scan(in, scan_options);
   if (cache != nullptr) cache->ssm_state = scanned.last_state;
 
-  at::Tensor y = out_proj(scanned.y.transpose(1, 2));  // (B, L, d_model)
+  at::Tensor y = out_proj(scanned.y.transpose(1, 2).contiguous());  // (B, L, d_model)
   trace_shapes(fn, x, y);
   return y;
 }

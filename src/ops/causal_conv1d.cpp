@@ -66,15 +66,31 @@ at::Tensor activate(const at::Tensor& y, ConvActivation activation) {
   return activation == ConvActivation::kSilu ? torch::silu(y) : y;
 }
 
+// On the CPU, LibTorch's grouped convolution (oneDNN) is slow for Mamba's shapes: its backward
+// dominated CMamba training steps. Up to this many taps, K shifted multiply-adds are used instead
+// (the same sums, vectorised elementwise ops with cheap gradients).
+constexpr int64_t kMaxShiftedTaps = 8;
+
 // The convolution without padding: `padded` already holds the K-1 inputs before the first output.
 at::Tensor depthwise_conv_valid(const at::Tensor& padded,  // (B, D, K-1+L)
                                 const at::Tensor& weight,  // (D, K)
                                 const at::Tensor& bias,    // (D) or undefined
                                 int64_t padding) {         // -> (B, D, L + padding)
-  const int64_t stride = 1;
-  const int64_t dilation = 1;
-  return torch::conv1d(padded, weight.unsqueeze(1), bias, stride, padding, dilation,
-                       /*groups=*/padded.size(1));
+  const int64_t width = weight.size(1);
+  if (!padded.device().is_cpu() || width > kMaxShiftedTaps) {
+    const int64_t stride = 1;
+    const int64_t dilation = 1;
+    return torch::conv1d(padded, weight.unsqueeze(1), bias, stride, padding, dilation,
+                         /*groups=*/padded.size(1));
+  }
+  const at::Tensor input =  // (B, D, K-1+L + 2 * padding)
+      padding > 0 ? torch::constant_pad_nd(padded, {padding, padding}) : padded;
+  const int64_t length = input.size(2) - width + 1;
+  at::Tensor y = input.narrow(2, 0, length) * weight.select(1, 0).unsqueeze(1);  // (B, D, L')
+  for (int64_t k = 1; k < width; ++k) {
+    y = torch::addcmul(y, input.narrow(2, k, length), weight.select(1, k).unsqueeze(1));
+  }
+  return bias.defined() ? y + bias.unsqueeze(1) : y;
 }
 
 }  // namespace
