@@ -176,7 +176,7 @@ TEST_F(TrainCMambaProgram, TrainsResumesExactlyAndForecasts) {
 #ifdef SSMKIT_TEST_PROTOBUF
   std::map<std::string, int> tags;
   for (size_t i = 1; i < records.size(); ++i) {
-    tensorflow::Event event;
+    tensorboard::Event event;
     ASSERT_TRUE(event.ParseFromString(records[i]));
     for (const auto& value : event.summary().value())
       ++tags[value.tag()];
