@@ -81,6 +81,7 @@ Slots unpack(at::TensorList given, int64_t mask) {
   return s;
 }
 
+// The gradient of `input` in its dtype; both have the input's shape.
 at::Tensor cast_like(const at::Tensor& grad, const at::Tensor& input) {
   return grad.defined() ? grad.to(input.scalar_type()) : grad;
 }

@@ -34,7 +34,7 @@ void for_each_shared(int64_t n, const MakeWorker& make_worker) {
   });
 }
 
-at::ScalarType compute_type(const at::Tensor& u) {
+at::ScalarType compute_type(const at::Tensor& u) {  // (B, D, L)
   return u.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
 }
 
@@ -47,7 +47,8 @@ int64_t n_chunks(int64_t seqlen) {
 }
 
 // `t` as a contiguous tensor of `type` whose last dimension is zero-padded to `width`.
-at::Tensor pad_last(const at::Tensor& t, int64_t width, at::ScalarType type) {
+at::Tensor pad_last(const at::Tensor& t,  // (..., n), any leading dimensions
+                    int64_t width, at::ScalarType type) {
   if (t.size(-1) == width) return t.to(type).contiguous();
   std::vector<int64_t> sizes = t.sizes().vec();
   sizes.back() = width;
@@ -58,13 +59,14 @@ at::Tensor pad_last(const at::Tensor& t, int64_t width, at::ScalarType type) {
 
 // B or C with time before state, so one time step's states are contiguous:
 // (D, N) -> (D, Np), (B, N, L) -> (B, L, Np), (B, G, N, L) -> (B, G, L, Np).
-at::Tensor time_major(const at::Tensor& p, ScanParamLayout layout, int64_t width,
-                      at::ScalarType type) {
+at::Tensor time_major(const at::Tensor& p,  // (D, N) | (B, N, L) | (B, G, N, L)
+                      ScanParamLayout layout, int64_t width, at::ScalarType type) {
   return pad_last(layout == ScanParamLayout::kFixed ? p : p.transpose(-1, -2), width, type);
 }
 
 // The inverse of time_major for a gradient: padding dropped, state before time again.
-at::Tensor state_major(const at::Tensor& g, ScanParamLayout layout, int64_t dstate) {
+at::Tensor state_major(const at::Tensor& g,  // (D, Np) | (B, L, Np) | (B, G, L, Np)
+                       ScanParamLayout layout, int64_t dstate) {
   at::Tensor out = g.narrow(-1, 0, dstate);
   if (layout != ScanParamLayout::kFixed) out = out.transpose(-1, -2);
   return out.contiguous();
@@ -108,11 +110,12 @@ ParamRows<T> rows_of(T* data, ScanParamLayout layout, const SelectiveScanShape& 
 }
 
 template <typename T>
-T* data_or_null(const at::Tensor& t) {
+T* data_or_null(const at::Tensor& t) {  // any shape, contiguous, or undefined
   return t.defined() ? t.data_ptr<T>() : nullptr;
 }
 
-at::Tensor converted(const at::Tensor& t, at::ScalarType type) {
+at::Tensor converted(const at::Tensor& t,  // any shape, or undefined
+                     at::ScalarType type) {
   return t.defined() ? t.to(type).contiguous() : at::Tensor();
 }
 
@@ -187,7 +190,7 @@ ForwardPass forward_typed(ForwardFn<T> loops, const PreparedInputs& prep, bool d
 
 // Sums per-task buffers of a B or C gradient (task i holds batches from first_batch[i]) into one
 // time-major gradient.
-at::Tensor sum_param_parts(const std::vector<at::Tensor>& parts,
+at::Tensor sum_param_parts(const std::vector<at::Tensor>& parts,  // (D, Np) | (rows, [G,] L, Np)
                            const std::vector<int64_t>& first_batch, ScanParamLayout layout,
                            const SelectiveScanShape& s, int64_t width,
                            const at::TensorOptions& options) {
@@ -204,8 +207,9 @@ at::Tensor sum_param_parts(const std::vector<at::Tensor>& parts,
 
 template <typename T>
 BackwardPass backward_typed(BackwardFn<T> loops, const PreparedInputs& prep, bool delta_softplus,
-                            const at::Tensor& grad_y, const at::Tensor& grad_last_state,
-                            const at::Tensor& checkpoints) {
+                            const at::Tensor& grad_y,           // (B, D, L)
+                            const at::Tensor& grad_last_state,  // (B, D, N)
+                            const at::Tensor& checkpoints) {    // (B, D, chunks, Np)
   const SelectiveScanShape& s = prep.shape;
   const ScanProblem<T> problem = prep.problem<T>(delta_softplus);
   const at::ScalarType type = prep.u.scalar_type();
@@ -294,8 +298,9 @@ ForwardPass run_forward(const KernelSet& kernels, const SelectiveScanInputs& in,
 
 BackwardPass run_backward(const KernelSet& kernels, const SelectiveScanInputs& in,
                           const SelectiveScanShape& shape, bool delta_softplus,
-                          const at::Tensor& grad_y, const at::Tensor& grad_last_state,
-                          const at::Tensor& checkpoints) {
+                          const at::Tensor& grad_y,           // (B, D, L)
+                          const at::Tensor& grad_last_state,  // (B, D, N)
+                          const at::Tensor& checkpoints) {    // (B, D, chunks, Np)
   const PreparedInputs prep(in, shape, kernels.state_block);
   TORCH_CHECK(checkpoints.defined() && checkpoints.scalar_type() == prep.u.scalar_type() &&
                   checkpoints.sizes() ==

@@ -64,6 +64,7 @@ struct Case {
   }
 };
 
+// A random B or C: (D, N), (B, N, L) or (B, G, N, L) by layout.
 at::Tensor param(const Case& c, ScanParamLayout layout, at::ScalarType dtype) {
   switch (layout) {
     case ScanParamLayout::kFixed:
@@ -146,14 +147,15 @@ using ScanFn =
     std::function<SelectiveScanOutputs(const SelectiveScanInputs&, const SelectiveScanOptions&)>;
 
 struct ScanRun {
-  at::Tensor y;
-  at::Tensor last_state;
-  std::vector<std::pair<std::string, at::Tensor>> grads;  // per defined input
+  at::Tensor y;                                           // (B, D, L)
+  at::Tensor last_state;                                  // (B, D, N), undefined unless asked
+  std::vector<std::pair<std::string, at::Tensor>> grads;  // per defined input, its shape
 };
 
 // Runs `scan` and backpropagates seeds for y and (when returned) the last state.
 ScanRun run_with_grads(const ScanFn& scan, const SelectiveScanInputs& in, const Case& c,
-                       const at::Tensor& grad_y, const at::Tensor& grad_last) {
+                       const at::Tensor& grad_y,       // (B, D, L)
+                       const at::Tensor& grad_last) {  // (B, D, N)
   SelectiveScanOptions options;
   options.delta_softplus = c.softplus;
   options.return_last_state = c.last_state;
@@ -199,8 +201,9 @@ class ThreadCount {
 
 // The reference runs one thread: its ops are far too small to split, and with threads on a busy
 // machine (ctest -j) their synchronisation made it many times slower.
-ScanRun reference_run(const SelectiveScanInputs& in, const Case& c, const at::Tensor& grad_y,
-                      const at::Tensor& grad_last) {
+ScanRun reference_run(const SelectiveScanInputs& in, const Case& c,
+                      const at::Tensor& grad_y,       // (B, D, L)
+                      const at::Tensor& grad_last) {  // (B, D, N)
   ThreadCount one(1);
   return run_with_grads(reference_scan, in, c, grad_y, grad_last);
 }
