@@ -344,6 +344,11 @@ int run_forecast(int argc, char** argv) {
   if (!state.config.contains("model") || !state.config["model"].contains("config")) {
     throw InputError("--checkpoint: " + checkpoint + " holds no model configuration");
   }
+  const std::string model_name = state.config["model"].value("name", "");
+  if (model_name != kModelName) {
+    throw InputError("--checkpoint: " + checkpoint + " holds a '" + model_name +
+                     "' model, expected " + kModelName);
+  }
   const json& model_config = state.config["model"]["config"];
   const std::string test_path = args["test_dataset"].as<std::string>();
   const data::ForecastDataset data = data::load_forecast_npz(test_path, {split});

@@ -90,6 +90,10 @@ constexpr PLINT kMarkerSymbol = 17;
 constexpr PLFLT kMarkerScale = 0.6;
 // Data ranges are widened by this fraction so lines do not touch the frame.
 constexpr double kRangePadding = 0.05;
+// A flat series (one value v) gets the range v -/+ this fraction of |v|, so that a small constant
+// such as a learning rate of 5e-4 keeps readable tick labels; around zero, -/+ kFlatZeroHalfRange.
+constexpr double kFlatRangeFraction = 0.5;
+constexpr double kFlatZeroHalfRange = 0.5;
 // Aim for about this many labelled ticks on a wide axis, and at least this many on any.
 constexpr double kTargetTicks = 6.0;
 constexpr double kMinTicks = 2.0;
@@ -238,12 +242,12 @@ struct Range {
     high = std::max(high, value);
   }
   bool empty() const { return low > high; }
-  // Widened by kRangePadding on each side; a single value gets a unit-wide range.
+  // Widened by kRangePadding on each side; a single value by a fraction of its magnitude.
   Range padded() const {
     if (empty()) return Range{0.0, 1.0};
     const double span = high - low;
     if (span <= 0.0) {
-      const double half = std::max(0.5, std::abs(low) * kRangePadding);
+      const double half = low != 0.0 ? std::abs(low) * kFlatRangeFraction : kFlatZeroHalfRange;
       return Range{low - half, high + half};
     }
     return Range{low - span * kRangePadding, high + span * kRangePadding};
