@@ -183,14 +183,14 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlo
         In::read(raw_z, i, z);
 #pragma unroll
         for (int e = 0; e < In::kVec; ++e)
-          dy[e] *= z[e] * sigmoid(z[e]);
+          dy[e] *= z[e] * sigmoid<kFastMathFor<InT>>(z[e]);
       }
 #pragma unroll
       for (int e = 0; e < In::kVec; ++e) {
         const bool ok = row_ok && t0 + c + e < p.seqlen;
         const float v = delta[e] + bias;
-        const float dt = p.delta_softplus ? softplus(v) : v;
-        const float dsp = p.delta_softplus ? sigmoid(v) : 1.f;
+        const float dt = p.delta_softplus ? softplus<kFastMathFor<InT>>(v) : v;
+        const float dsp = p.delta_softplus ? sigmoid<kFastMathFor<InT>>(v) : 1.f;
         step_tile[(c + e) * kTileStride + r] =
             make_float4(ok ? dt : 0.f, u[e], ok ? dy[e] : 0.f, dsp);
       }
@@ -278,7 +278,7 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlo
           In::read(raw_dout, i, dout);
 #pragma unroll
           for (int e = 0; e < In::kVec; ++e) {
-            const float sz = sigmoid(z[e]);
+            const float sz = sigmoid<kFastMathFor<InT>>(z[e]);
             y[e] = dout[e] * fmaf(d_skip, u[e], y[e]) * sz * (1.f + z[e] * (1.f - sz));
           }
           store_values<InT>(static_cast<InT*>(p.dz) + offset, y, count);

@@ -114,7 +114,7 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
 #pragma unroll
       for (int e = 0; e < In::kVec; ++e) {
         const float v = delta[e] + bias;
-        float dt = p.delta_softplus ? softplus(v) : v;
+        float dt = p.delta_softplus ? softplus<kFastMathFor<InT>>(v) : v;
         dt = row_ok && t0 + c + e < p.seqlen ? dt : 0.f;
         dt_tile[(c + e) * kTileStride + r] = make_float2(dt, dt * u[e]);
       }
@@ -179,7 +179,7 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
           In::read(raw_z(stage), i, z);
 #pragma unroll
           for (int e = 0; e < In::kVec; ++e)
-            y[e] *= z[e] * sigmoid(z[e]);
+            y[e] *= z[e] * sigmoid<kFastMathFor<InT>>(z[e]);
         }
         store_values<InT>(static_cast<InT*>(p.y) + offset, y, count);
       } else {

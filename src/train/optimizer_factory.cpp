@@ -5,9 +5,7 @@
 #include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
 
-#include <sstream>
-#include <type_traits>
-
+#include "optimizer_state_key.h"
 #include "ssmkit/io/error.h"
 #include "ssmkit/train/config.h"
 
@@ -45,20 +43,9 @@ std::vector<torch::optim::OptimizerParamGroup> param_groups(const std::vector<at
   return groups;
 }
 
-// The optimizer's state map is keyed by the parameter's TensorImpl: as a string in LibTorch 1.x,
-// as a pointer in 2.x. Templated so that only the branch for the installed version is compiled.
 template <typename StateMap>
 const torch::optim::OptimizerParamState* find_state(const StateMap& state, const at::Tensor& p) {
-  using Key = typename StateMap::key_type;
-  Key key;
-  if constexpr (std::is_same_v<Key, std::string>) {
-    std::ostringstream text;
-    text << p.unsafeGetTensorImpl();
-    key = text.str();
-  } else {
-    key = static_cast<Key>(p.unsafeGetTensorImpl());
-  }
-  const auto it = state.find(key);
+  const auto it = state.find(optimizer_state_key(state, p));
   return it == state.end() ? nullptr : it->second.get();
 }
 

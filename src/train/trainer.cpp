@@ -84,6 +84,7 @@ TrainerConfig TrainerConfig::from_json(const nlohmann::json& section) {
   c.checkpoint_every = s.integer("checkpoint_every", c.checkpoint_every);
   c.weight_stats_every = s.integer("weight_stats_every", c.weight_stats_every);
   c.progress = s.choice("progress", c.progress, {"auto", "bar", "lines", "off"});
+  c.step = s.choice("step", c.step, {"auto", "plain", "fused", "graph"});
   s.finish();
   if (c.epochs <= 0) throw InputError("trainer.epochs: must be positive");
   if (c.grad_clip_norm < 0) throw InputError("trainer.grad_clip_norm: must be >= 0 (0 = off)");
@@ -102,7 +103,8 @@ nlohmann::json TrainerConfig::to_json() const {
           {"early_stopping", early_stopping.to_json()},
           {"checkpoint_every", checkpoint_every},
           {"weight_stats_every", weight_stats_every},
-          {"progress", progress}};
+          {"progress", progress},
+          {"step", step}};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,6 +130,9 @@ Trainer::Trainer(TrainerConfig config, TrainableModel& model, torch::optim::Opti
   if (config_.mixed_precision && !device_.is_cuda()) {
     spdlog::info("mixed precision (bf16 autocast) is CUDA-only; training in float32 on the CPU");
   }
+  steps_ =
+      std::make_unique<StepRunner>(parse_step_mode(config_.step, device_, "trainer.step"), model_,
+                                   optimizer_, loss_, config_.mixed_precision, device_);
 }
 
 Trainer::~Trainer() = default;
@@ -191,21 +196,8 @@ StepInfo Trainer::train_step(const data::Batch& batch, int64_t epoch, int64_t in
   const auto targets =
       batch.targets.defined() ? batch.targets.to(device_, /*non_blocking=*/true) : at::Tensor();
 
-  optimizer_.zero_grad();
-  at::Tensor loss;
-  {
-    AutocastGuard autocast(config_.mixed_precision, device_);
-    loss = loss_(model_.forward(inputs), targets);
-  }
-  TORCH_CHECK(loss.defined() && loss.numel() == 1,
-              "Trainer: the loss function must return a scalar, got shape ",
-              loss.defined() ? shape_string(loss.sizes()) : std::string("undefined"));
-  loss.backward();
-
   // One device-to-host copy per step for both the loss and the gradient norm.
-  const auto host =
-      torch::stack({loss.detach().reshape({}).to(torch::kFloat64), gradient_norm(parameters_)})
-          .cpu();
+  const auto host = steps_->forward_backward(inputs, targets).cpu();
   StepInfo info;
   info.epoch = epoch;
   info.step = global_step_ + 1;
@@ -232,8 +224,8 @@ StepInfo Trainer::train_step(const data::Batch& batch, int64_t epoch, int64_t in
                         "(trainer.grad_clip_norm).");
   }
   const double factor = clip_factor(info.grad_norm, config_.grad_clip_norm);
-  if (factor != 1.0) scale_gradients(parameters_, factor);
-  optimizer_.step();
+  if (factor != 1.0) steps_->scale_gradients(factor);
+  steps_->optimizer_step();
   ++global_step_;
   scheduler_->after_step(global_step_);
   return info;
@@ -422,9 +414,9 @@ FitResult Trainer::fit(data::BatchSource& train, data::BatchSource* validation,
   begin.device = device_.str();
   begin.run_dir = has_run_dir() ? run_->path() : "";
   begin.resumed = resumed_;
-  spdlog::info("training {} parameters on {}: epochs {}..{}, {} steps per epoch",
+  spdlog::info("training {} parameters on {}: epochs {}..{}, {} steps per epoch ({} steps)",
                model_.parameter_count(), device_.str(), begin.first_epoch, config_.epochs,
-               steps_per_epoch);
+               steps_per_epoch, step_mode_name(steps_->mode()));
   for (const auto& callback : callbacks_)
     callback->on_train_begin(begin);
 
@@ -531,8 +523,8 @@ EvaluationResult Trainer::evaluate(data::BatchSource& source, const std::string&
     at::Tensor outputs;
     at::Tensor loss;
     {
+      outputs = steps_->evaluation_forward(inputs);
       AutocastGuard autocast(config_.mixed_precision, device_);
-      outputs = model_.forward(inputs);
       loss = loss_(outputs, targets);
     }
     const int64_t size = batch.inputs.size(0);

@@ -44,6 +44,8 @@ std::vector<ConfigFlag> training_flags() {
       {"grad_clip", "trainer.grad_clip_norm", "clip the gradient norm to this (0 = off)"},
       {"device", "trainer.device", "cpu, cuda, cuda:<index> or auto"},
       {"mixed_precision", "trainer.mixed_precision", "bf16 autocast on CUDA"},
+      {"step_mode", "trainer.step",
+       "how steps run: auto (graph on CUDA, plain on the CPU), plain, fused or graph"},
       {"progress", "trainer.progress", "progress display: auto, bar, lines or off"},
       {"checkpoint_every", "trainer.checkpoint_every", "also keep a checkpoint every N epochs"},
   };

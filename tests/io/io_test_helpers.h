@@ -11,38 +11,9 @@
 #include <string>
 
 #include "ssmkit/io/error.h"
+#include "test_temp_dir.h"
 
 namespace ssmkit::testing {
-
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("ssmkit_io_test_" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  // Path of `name` inside the folder.
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
-  // Number of entries in the folder (to check that nothing half-written is left).
-  size_t count_entries() const {
-    size_t n = 0;
-    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(path_))
-      ++n;
-    return n;
-  }
-
- private:
-  std::filesystem::path path_;
-};
 
 inline std::string write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);

@@ -546,4 +546,59 @@ TEST_F(TrainerTest, WithoutValidationTheMonitorFallsBackToTrainLoss) {
   EXPECT_TRUE(std::isnan(run.trainer->log().epochs[0].val_loss));
 }
 
+// Fused steps (flat parameters, FusedOptimizer) train the same model as plain ones, to rounding,
+// with gradient clipping active; a fused run killed and resumed ends bitwise where an
+// uninterrupted fused run does; and the test pass after restoring the best weights sees them.
+TEST_F(TrainerTest, FusedStepsMatchPlainStepsAndResumeExactly) {
+  const json scheduler = {{"name", "cosine"}, {"warmup_steps", 3}, {"min_lr", 1e-4}};
+  auto config = trainer_config(4);
+  config.grad_clip_norm = 0.5;
+  TempDir dir;
+  Data d1;
+  Program plain(7, config, scheduler, dir.file("plain"));
+  const auto plain_result = plain.trainer->fit(*d1.train, d1.val.get(), d1.val.get());
+
+  config.step = "fused";
+  Data d2;
+  Program fused(7, config, scheduler, dir.file("fused"));
+  const auto fused_result = fused.trainer->fit(*d2.train, d2.val.get(), d2.val.get());
+  const auto a = plain.model->named_parameters();
+  const auto b = fused.model->named_parameters();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(a[i].value(), b[i].value(), 1e-4, 1e-6)) << a[i].key();
+  }
+  EXPECT_EQ(plain_result.end.best_epoch, fused_result.end.best_epoch);
+  EXPECT_NEAR(plain_result.test.loss, fused_result.test.loss, 1e-4 * plain_result.test.loss);
+
+  const RunDirectory split(dir.file("split"));
+  Data d3;
+  {
+    Program killed(7, config, scheduler, split.path());
+    killed.trainer->add_callback(std::make_shared<KillAtStep>(2 * kStepsPerEpoch + 3));
+    EXPECT_THROW(killed.trainer->fit(*d3.train, d3.val.get()), std::runtime_error);
+  }
+  Program resumed(99, config, scheduler, split.path());
+  resumed.trainer->resume(split.path());
+  const auto resumed_result = resumed.trainer->fit(*d3.train, d3.val.get(), d3.val.get());
+  EXPECT_TRUE(ssmkit::testing::same_parameters(*fused.model, *resumed.model));
+  expect_same_optimizer_state(*fused.optimizer, *resumed.optimizer);
+  EXPECT_EQ(resumed_result.test.loss, fused_result.test.loss);
+}
+
+TEST_F(TrainerTest, StepModeIsCheckedAndGraphFallsBackToFusedOnTheCpu) {
+  EXPECT_EQ(parse_step_mode("auto", c10::Device("cpu"), "trainer.step"), StepMode::kPlain);
+  EXPECT_EQ(parse_step_mode("auto", c10::Device("cuda:0"), "trainer.step"), StepMode::kGraph);
+  EXPECT_EQ(parse_step_mode("graph", c10::Device("cpu"), "trainer.step"), StepMode::kFused);
+  try {
+    parse_step_mode("fast", c10::Device("cpu"), "trainer.step");
+    ADD_FAILURE() << "no error";
+  } catch (const ssmkit::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("trainer.step: expected auto, plain, fused or graph"),
+              std::string::npos);
+  }
+  EXPECT_THROW(TrainerConfig::from_json({{"step", "fast"}}), ssmkit::InputError);
+  EXPECT_EQ(TrainerConfig::from_json({{"step", "graph"}}).to_json()["step"], "graph");
+}
+
 }  // namespace

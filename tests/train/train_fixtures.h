@@ -1,5 +1,5 @@
-// Shared fixtures of the training-core suites: a tiny MLP with dropout, a synthetic regression
-// set, and a temporary folder removed after the test.
+// Shared fixtures of the training-core suites: a tiny MLP with dropout and a synthetic regression
+// set (TempDir comes from test_temp_dir.h).
 #pragma once
 
 #include <torch/torch.h>
@@ -13,6 +13,7 @@
 
 #include "ssmkit/data/tensor_batch_source.h"
 #include "ssmkit/train/trainable_model.h"
+#include "test_temp_dir.h"
 
 namespace ssmkit::testing {
 
@@ -57,29 +58,6 @@ inline std::unique_ptr<data::TensorBatchSource> batches(const RegressionData& d,
   o.seed = seed;
   return std::make_unique<data::TensorBatchSource>(d.inputs, d.targets, o);
 }
-
-// A fresh folder under the system temp folder, removed with everything in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("ssmkit_train_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string path() const { return path_.string(); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 // Every named parameter of `a` equals (bitwise) the one of `b`.
 inline bool same_parameters(const train::TrainableModel& a, const train::TrainableModel& b) {

@@ -24,6 +24,7 @@
 #include "ssmkit/train/metrics_stream.h"
 #include "ssmkit/train/progress_bar.h"
 #include "ssmkit/train/run_directory.h"
+#include "ssmkit/train/step_runner.h"
 #include "ssmkit/train/trainable_model.h"
 #include "ssmkit/train/training_log.h"
 
@@ -39,14 +40,14 @@ struct TrainerConfig {
   int64_t checkpoint_every = 0;    // also keep checkpoints/epoch_<N>.pt every N epochs; 0 = off
   int64_t weight_stats_every = 0;  // weight statistics every N steps (always at epoch end)
   std::string progress = "auto";   // auto | bar | lines | off
+  // How steps run on the device: auto | plain | fused | graph (see step_runner.h); auto is graph
+  // on CUDA and plain on the CPU.
+  std::string step = "auto";
 
   // Reads the "trainer" section (early stopping nested as "early_stopping").
   static TrainerConfig from_json(const nlohmann::json& section);
   nlohmann::json to_json() const;
 };
-
-// loss(outputs (B, ...), targets (B, ...)) -> scalar ()
-using LossFn = std::function<at::Tensor(const at::Tensor& outputs, const at::Tensor& targets)>;
 
 struct FitResult {
   TrainEndInfo end;
@@ -85,6 +86,8 @@ class Trainer {
   int64_t epoch() const { return epoch_; }
   int64_t global_step() const { return global_step_; }
   const TrainingLog& log() const { return log_; }
+  // plain, fused or graph: how steps ran (fused and graph fall back when they cannot run).
+  StepMode step_mode() const { return steps_->mode(); }
   LrScheduler& scheduler() { return *scheduler_; }
 
  private:
@@ -114,6 +117,7 @@ class Trainer {
   TrainingLog log_;
   nlohmann::json run_config_ = nlohmann::json::object();
   std::unique_ptr<MetricsStream> stream_;
+  std::unique_ptr<StepRunner> steps_;
   std::string best_snapshot_;  // serialized best weights when there is no run folder
   int64_t epoch_ = 0;          // completed epochs
   int64_t global_step_ = 0;    // completed optimizer steps

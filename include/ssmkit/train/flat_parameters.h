@@ -1,0 +1,55 @@
+// Parameters packed into one buffer and their gradients into another, so that whole-model
+// operations (zeroing gradients, their norm, scaling, an optimizer update) are a few large
+// kernels instead of a few per parameter, and so that a CUDA graph finds them at fixed addresses.
+// Each parameter becomes a view of the value buffer; its .grad() a view of the gradient buffer,
+// into which autograd accumulates in place.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <vector>
+
+namespace ssmkit::train {
+
+class FlatParameters {
+ public:
+  // Why `parameters` cannot be packed (empty string: they can): they must be dense, of one
+  // floating dtype and on one device, and distinct.
+  static std::string unsupported_reason(const std::vector<at::Tensor>& parameters);
+
+  // Packs `parameters` in the order given, keeping their values and existing gradients.
+  explicit FlatParameters(std::vector<at::Tensor> parameters);
+
+  size_t size() const { return parameters_.size(); }
+  const std::vector<at::Tensor>& parameters() const { return parameters_; }
+  at::Tensor& values() { return values_; }        // (P)
+  at::Tensor& gradients() { return gradients_; }  // (P)
+  int64_t offset(size_t i) const { return offsets_[i]; }
+  int64_t numel(size_t i) const { return parameters_[i].numel(); }
+
+  // The elements [offset(first), offset(last) + numel(last)) of a (P) buffer: parameters
+  // first..last as one range.
+  at::Tensor range(const at::Tensor& flat,  // (P)
+                   size_t first, size_t last) const;
+  // Parameter i's part of a (P) buffer, shaped like the parameter (an alias of the storage, not
+  // an autograd view).
+  at::Tensor view_of(const at::Tensor& flat,  // (P)
+                     size_t i) const;
+
+  // False once something replaced a parameter's storage or its gradient (loading weights with
+  // set_(), zero_grad(set_to_none)): the buffers then no longer alias the model.
+  bool intact() const;
+
+  void zero_gradients();
+  // Global L2 norm of the gradients, float64 scalar () on their device, without synchronising.
+  at::Tensor gradient_norm() const;
+
+ private:
+  std::vector<at::Tensor> parameters_;
+  std::vector<int64_t> offsets_;
+  at::Tensor values_;     // (P)
+  at::Tensor gradients_;  // (P)
+};
+
+}  // namespace ssmkit::train
