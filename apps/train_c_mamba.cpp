@@ -74,6 +74,7 @@ const ModelFlag kModelFlags[] = {
     {"sigma", "sigma", "std of the channel-mixup coefficients (0 = no mixup)"},
     {"reduction", "reduction", "reduction ratio of the channel MLPs (GDD-MLP)"},
     {"dropout", "dropout", "dropout inside every layer"},
+    {"encoder", "encoder", "encoder layers: cmamba, or st (spatial attention + temporal Mamba)"},
 };
 
 json default_config() {
