@@ -75,6 +75,7 @@ const ModelFlag kModelFlags[] = {
     {"reduction", "reduction", "reduction ratio of the channel MLPs (GDD-MLP)"},
     {"dropout", "dropout", "dropout inside every layer"},
     {"encoder", "encoder", "encoder layers: cmamba, or st (spatial attention + temporal Mamba)"},
+    {"mixer", "mixer", "Mamba of the layers: mamba (causal conv, learned D) or m_mamba (official)"},
 };
 
 json default_config() {

@@ -35,6 +35,7 @@ nn::MambaOptions mamba_options(const CMambaOptions& o) {
   m.expand = o.expand;
   m.dt_rank = o.dt_rank;
   m.bias = o.mamba_bias;
+  m.variant = nn::parse_variant(o.mixer, "CMamba config: 'mixer'");
   return m;
 }
 
@@ -69,6 +70,8 @@ void CMambaOptions::validate() const {
   require(pool_avg || pool_max, "pool_max", "false", "true when pool_avg is false");
   require(positional == "sinusoidal" || positional == "learned", "positional",
           "\"" + positional + "\"", "\"sinusoidal\" or \"learned\"");
+  require(mixer == "mamba" || mixer == "m_mamba", "mixer", "\"" + mixer + "\"",
+          "\"mamba\" or \"m_mamba\"");
   require(encoder == "cmamba" || encoder == "st", "encoder", "\"" + encoder + "\"",
           "\"cmamba\" or \"st\"");
   require(n_heads >= 1 && d_model % n_heads == 0, "n_heads", std::to_string(n_heads),
@@ -101,6 +104,7 @@ void to_json(nlohmann::json& j, const CMambaOptions& o) {
                      {"revin_affine", o.revin_affine},
                      {"positional", o.positional},
                      {"encoder", o.encoder},
+                     {"mixer", o.mixer},
                      {"n_heads", o.n_heads}};
 }
 
@@ -131,6 +135,7 @@ void from_json(const nlohmann::json& j, CMambaOptions& o) {
   r.read("revin_affine", o.revin_affine);
   r.read("positional", o.positional);
   r.read("encoder", o.encoder);
+  r.read("mixer", o.mixer);
   r.read("n_heads", o.n_heads);
   r.finish();
   o.validate();

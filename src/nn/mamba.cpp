@@ -50,17 +50,36 @@ void MambaOptions::validate() const {
   if (!(dt_scale > 0.0)) invalid("dt_scale", "> 0", std::to_string(dt_scale));
 }
 
+std::string variant_name(MambaVariant variant) {
+  return variant == MambaVariant::kMMamba ? "m_mamba" : "mamba";
+}
+
+MambaVariant parse_variant(const std::string& name, const std::string& where) {
+  if (name == "mamba") return MambaVariant::kMamba;
+  if (name == "m_mamba") return MambaVariant::kMMamba;
+  throw InputError(where + ": '" + name + "' is not a Mamba variant, expected mamba or m_mamba");
+}
+
 void to_json(nlohmann::json& j, const MambaOptions& o) {
-  j = nlohmann::json{{"d_model", o.d_model},    {"d_state", o.d_state},
-                     {"d_conv", o.d_conv},      {"expand", o.expand},
-                     {"dt_rank", o.dt_rank},    {"dt_min", o.dt_min},
-                     {"dt_max", o.dt_max},      {"dt_init_floor", o.dt_init_floor},
-                     {"dt_scale", o.dt_scale},  {"bias", o.bias},
+  j = nlohmann::json{{"variant", variant_name(o.variant)},
+                     {"d_model", o.d_model},
+                     {"d_state", o.d_state},
+                     {"d_conv", o.d_conv},
+                     {"expand", o.expand},
+                     {"dt_rank", o.dt_rank},
+                     {"dt_min", o.dt_min},
+                     {"dt_max", o.dt_max},
+                     {"dt_init_floor", o.dt_init_floor},
+                     {"dt_scale", o.dt_scale},
+                     {"bias", o.bias},
                      {"conv_bias", o.conv_bias}};
 }
 
 void from_json(const nlohmann::json& j, MambaOptions& o) {
   JsonFieldReader reader(j, "Mamba config");
+  std::string variant = variant_name(o.variant);
+  reader.read("variant", variant);
+  o.variant = parse_variant(variant, "Mamba config: 'variant'");
   reader.read("d_model", o.d_model);
   reader.read("d_state", o.d_state);
   reader.read("d_conv", o.d_conv);
@@ -86,17 +105,20 @@ MambaImpl::MambaImpl(const MambaOptions& options) : options_(options) {
   in_proj = register_module(
       "in_proj",
       torch::nn::Linear(torch::nn::LinearOptions(d_model, 2 * d_inner).bias(options_.bias)));
-  // LibTorch's Conv1d default for a depthwise conv: uniform in +-1/sqrt(fan_in), fan_in = d_conv.
-  const double conv_bound = 1.0 / std::sqrt(static_cast<double>(options_.d_conv));
-  conv_weight = register_parameter(
-      "conv_weight", torch::empty({d_inner, options_.d_conv}).uniform_(-conv_bound, conv_bound));
-  if (options_.conv_bias) {
-    conv_bias =
-        register_parameter("conv_bias", torch::empty({d_inner}).uniform_(-conv_bound, conv_bound));
+  const bool m_mamba = options_.variant == MambaVariant::kMMamba;
+  if (!m_mamba) {
+    // LibTorch's Conv1d default for a depthwise conv: uniform in +-1/sqrt(fan_in), fan_in = d_conv.
+    const double conv_bound = 1.0 / std::sqrt(static_cast<double>(options_.d_conv));
+    conv_weight = register_parameter(
+        "conv_weight", torch::empty({d_inner, options_.d_conv}).uniform_(-conv_bound, conv_bound));
+    if (options_.conv_bias) {
+      conv_bias = register_parameter("conv_bias",
+                                     torch::empty({d_inner}).uniform_(-conv_bound, conv_bound));
+    }
   }
+  const int64_t projected = dt_rank_ + 2 * d_state + (m_mamba ? d_inner : 0);
   x_proj = register_module(
-      "x_proj",
-      torch::nn::Linear(torch::nn::LinearOptions(d_inner, dt_rank_ + 2 * d_state).bias(false)));
+      "x_proj", torch::nn::Linear(torch::nn::LinearOptions(d_inner, projected).bias(false)));
   dt_proj = register_module(
       "dt_proj", torch::nn::Linear(torch::nn::LinearOptions(dt_rank_, d_inner).bias(true)));
   {
@@ -111,14 +133,25 @@ MambaImpl::MambaImpl(const MambaOptions& options) : options_(options) {
                         .clamp_min(options_.dt_init_floor);
     dt_proj->bias.copy_(dt + torch::log(-torch::expm1(-dt)));
   }
-  // S4D-real: A[:, n] = -(n + 1) for every channel.
-  A_log = register_parameter(
-      "A_log",
-      torch::log(torch::arange(1, d_state + 1, torch::kFloat)).repeat({d_inner, 1}).contiguous());
-  D = register_parameter("D", torch::ones({d_inner}));
+  // S4D-real: A[:, n] = -(n + 1) for every channel (m_mamba: one row, shared by the channels).
+  A_log = register_parameter("A_log", torch::log(torch::arange(1, d_state + 1, torch::kFloat))
+                                          .repeat({m_mamba ? 1 : d_inner, 1})
+                                          .contiguous());
+  if (!m_mamba) D = register_parameter("D", torch::ones({d_inner}));
   out_proj = register_module(
       "out_proj",
       torch::nn::Linear(torch::nn::LinearOptions(d_inner, d_model).bias(options_.bias)));
+}
+
+std::vector<int64_t> MambaImpl::projection_sizes() const {
+  const int64_t n = options_.d_state;
+  if (options_.variant == MambaVariant::kMMamba) return {dt_rank_, n, n, options_.d_inner()};
+  return {dt_rank_, n, n};
+}
+
+at::Tensor MambaImpl::scan_A(at::ScalarType dtype) const {
+  // m_mamba's single row is expanded to every channel; its gradient sums over them.
+  return (-torch::exp(A_log.to(dtype))).expand({options_.d_inner(), options_.d_state}).contiguous();
 }
 
 void MambaImpl::check_input(const at::Tensor& x, int64_t rank, const char* fn) const {
@@ -169,21 +202,25 @@ at::Tensor MambaImpl::forward_chunk(const at::Tensor& x, MambaCache& cache) {
 at::Tensor MambaImpl::run(const at::Tensor& x, MambaCache* cache, const char* fn) {
   check_input(x, 3, fn);
   if (cache != nullptr) check_cache(*cache, x.size(0), fn);
-  const int64_t d_state = options_.d_state;
 
   at::Tensor xz = in_proj(x).transpose(1, 2);  // (B, 2 * d_inner, L)
   auto halves = xz.chunk(2, 1);
   at::Tensor z = halves[1].contiguous();  // (B, d_inner, L)
-  at::Tensor u =                          // (B, d_inner, L)
-      cache != nullptr
-          ? ops::causal_conv1d_chunk(halves[0], cache->conv_state, conv_weight, conv_bias,
-                                     ops::ConvActivation::kSilu)
-          : ops::causal_conv1d(halves[0], conv_weight, conv_bias, ops::ConvActivation::kSilu);
+  const bool m_mamba = options_.variant == MambaVariant::kMMamba;
+  at::Tensor u;  // (B, d_inner, L)
+  if (m_mamba) {
+    u = torch::silu(halves[0]).contiguous();
+  } else if (cache != nullptr) {
+    u = ops::causal_conv1d_chunk(halves[0], cache->conv_state, conv_weight, conv_bias,
+                                 ops::ConvActivation::kSilu);
+  } else {
+    u = ops::causal_conv1d(halves[0], conv_weight, conv_bias, ops::ConvActivation::kSilu);
+  }
 
   // Projections take contiguous (B, L, *) inputs: LibTorch multiplies a transposed or sliced 3-D
   // input by looping over the batch (bmm), which dominated CPU training steps of short sequences.
-  at::Tensor x_dbl = x_proj(u.transpose(1, 2).contiguous());  // (B, L, dt_rank + 2N)
-  auto parts = x_dbl.split_with_sizes({dt_rank_, d_state, d_state}, -1);
+  at::Tensor x_dbl = x_proj(u.transpose(1, 2).contiguous());  // (B, L, dt_rank + 2N [+ d_inner])
+  auto parts = x_dbl.split_with_sizes(projection_sizes(), -1);
   // dt_proj's bias enters the scan as delta_bias, inside the softplus.
   at::Tensor delta =
       torch::matmul(parts[0].contiguous(), dt_proj->weight.t()).transpose(1, 2).contiguous();
@@ -192,10 +229,10 @@ at::Tensor MambaImpl::run(const at::Tensor& x, MambaCache* cache, const char* fn
   ops::SelectiveScanInputs in;
   in.u = u;
   in.delta = delta;                               // (B, d_inner, L)
-  in.A = -torch::exp(A_log.to(weight_type));      // (d_inner, N)
+  in.A = scan_A(weight_type);                     // (d_inner, N)
   in.B = parts[1].transpose(1, 2).contiguous();   // (B, N, L)
   in.C = parts[2].transpose(1, 2).contiguous();   // (B, N, L)
-  in.D = D.to(weight_type);                       // (d_inner)
+  if (!m_mamba) in.D = D.to(weight_type);         // (d_inner)
   in.z = z;                                       // (B, d_inner, L)
   in.delta_bias = dt_proj->bias.to(weight_type);  // (d_inner)
   if (cache != nullptr) in.initial_state = cache->ssm_state;
@@ -205,7 +242,13 @@ at::Tensor MambaImpl::run(const at::Tensor& x, MambaCache* cache, const char* fn
   ops::SelectiveScanOutputs scanned = ops::selective_scan(in, scan_options);
   if (cache != nullptr) cache->ssm_state = scanned.last_state;
 
-  at::Tensor y = out_proj(scanned.y.transpose(1, 2).contiguous());  // (B, L, d_model)
+  at::Tensor gated = scanned.y;  // (B, d_inner, L)
+  if (m_mamba) {
+    // The per-token skip D_t u, gated like the scan's output: (scan + D_t u) silu(z).
+    const at::Tensor d_t = parts[3].transpose(1, 2);  // (B, d_inner, L)
+    gated = gated + (d_t * u * torch::silu(z)).to(gated.scalar_type());
+  }
+  at::Tensor y = out_proj(gated.transpose(1, 2).contiguous());  // (B, L, d_model)
   trace_shapes(fn, x, y);
   return y;
 }
@@ -214,24 +257,26 @@ at::Tensor MambaImpl::step(const at::Tensor& x, MambaCache& cache) {
   constexpr const char* fn = "Mamba::step";
   check_input(x, 2, fn);
   check_cache(cache, x.size(0), fn);
-  const int64_t d_state = options_.d_state;
 
+  const bool m_mamba = options_.variant == MambaVariant::kMMamba;
   auto halves = in_proj(x).chunk(2, -1);  // 2 x (B, d_inner)
-  at::Tensor u = ops::causal_conv1d_update(halves[0], cache.conv_state, conv_weight, conv_bias,
-                                           ops::ConvActivation::kSilu);  // (B, d_inner)
-  auto parts = x_proj(u).split_with_sizes({dt_rank_, d_state, d_state}, -1);
+  at::Tensor u = m_mamba ? torch::silu(halves[0])
+                         : ops::causal_conv1d_update(halves[0], cache.conv_state, conv_weight,
+                                                     conv_bias, ops::ConvActivation::kSilu);
+  auto parts = x_proj(u).split_with_sizes(projection_sizes(), -1);
 
   // The scan's recurrence for one step, in the state's precision.
   const auto state_type = cache.ssm_state.scalar_type();
   at::Tensor dt = torch::softplus(torch::matmul(parts[0], dt_proj->weight.t()).to(state_type) +
                                   dt_proj->bias.to(state_type))
                       .unsqueeze(-1);                     // (B, d_inner, 1)
-  at::Tensor A = -torch::exp(A_log.to(state_type));       // (d_inner, N)
+  at::Tensor A = scan_A(state_type);                      // (d_inner, N)
   at::Tensor B_t = parts[1].to(state_type).unsqueeze(1);  // (B, 1, N)
   at::Tensor C_t = parts[2].to(state_type).unsqueeze(1);  // (B, 1, N)
   at::Tensor u_s = u.to(state_type);                      // (B, d_inner)
   cache.ssm_state = torch::exp(dt * A) * cache.ssm_state + dt * B_t * u_s.unsqueeze(-1);
-  at::Tensor y = (cache.ssm_state * C_t).sum(-1) + D.to(state_type) * u_s;  // (B, d_inner)
+  const at::Tensor skip = m_mamba ? parts[3].to(state_type) : D.to(state_type);
+  at::Tensor y = (cache.ssm_state * C_t).sum(-1) + skip * u_s;  // (B, d_inner)
   y = (y * torch::silu(halves[1].to(state_type))).to(x.scalar_type());
 
   at::Tensor out = out_proj(y);  // (B, d_model)

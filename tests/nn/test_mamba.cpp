@@ -99,6 +99,69 @@ TEST(Mamba, GradientsReachEveryParameter) {
   EXPECT_GT(x.grad().abs().sum().item<double>(), 0.0);
 }
 
+MambaOptions m_mamba_options() {
+  MambaOptions o = small_options();
+  o.variant = ssmkit::nn::MambaVariant::kMMamba;
+  return o;
+}
+
+// CMamba's mixer: no conv parameters, x_proj also yields the per-token D, one shared A row.
+TEST(MMamba, ParametersFollowTheOfficialMixer) {
+  Mamba mamba(m_mamba_options());
+  EXPECT_FALSE(mamba->conv_weight.defined());
+  EXPECT_FALSE(mamba->conv_bias.defined());
+  EXPECT_FALSE(mamba->D.defined());
+  EXPECT_EQ(mamba->x_proj->weight.sizes(), (std::vector<int64_t>{1 + 2 * 4 + 16, 16}));
+  EXPECT_TRUE(
+      torch::allclose(mamba->A_log, torch::log(torch::arange(1, 5, torch::kFloat)).view({1, 4})));
+  for (const auto& p : mamba->named_parameters())
+    EXPECT_EQ(p.key().find("conv"), std::string::npos) << p.key();
+}
+
+// forward() (selective-scan dispatcher, skip added outside the scan) against step() (plain ops),
+// and chunked prefill, in float64.
+TEST(MMamba, StepAndChunksMatchForward) {
+  Mamba mamba(m_mamba_options());
+  mamba->to(torch::kDouble);
+  at::Tensor x = torch::randn({3, 9, 8}, torch::kDouble);
+  const at::Tensor whole = mamba(x);
+  MambaCache cache = mamba->make_cache(3);
+  at::Tensor stepped = run_steps(x, [&](const at::Tensor& xt) { return mamba->step(xt, cache); });
+  EXPECT_LT(relative_error(stepped, whole), kRecurrentTol);
+
+  MambaCache chunked = mamba->make_cache(3);
+  at::Tensor first = mamba->forward_chunk(x.narrow(1, 0, 5), chunked);
+  at::Tensor second = mamba->forward_chunk(x.narrow(1, 5, 4), chunked);
+  EXPECT_LT(relative_error(torch::cat({first, second}, 1), whole), kRecurrentTol);
+}
+
+// The per-token D: y = out_proj((scan(u) + D_t u) silu(z)), checked by zeroing the scan's input
+// path (B = 0 through x_proj) so that only the skip remains.
+TEST(MMamba, SkipIsThePerTokenProjection) {
+  Mamba mamba(m_mamba_options());
+  mamba->to(torch::kDouble);
+  {
+    torch::NoGradGuard no_grad;
+    mamba->x_proj->weight.narrow(0, 1, 4).zero_();  // B rows (dt_rank 1 first)
+  }
+  at::Tensor x = torch::randn({2, 5, 8}, torch::kDouble);
+  auto halves = mamba->in_proj(x).chunk(2, -1);  // (B, L, 16) each
+  const at::Tensor u = torch::silu(halves[0]);
+  const at::Tensor d_t = mamba->x_proj(u).narrow(-1, 1 + 2 * 4, 16);
+  const at::Tensor expected = mamba->out_proj(d_t * u * torch::silu(halves[1]));
+  EXPECT_LT(relative_error(mamba(x), expected), 1e-12);
+}
+
+TEST(MMamba, GradientsReachEveryParameter) {
+  Mamba mamba(m_mamba_options());
+  at::Tensor x = torch::randn({2, 6, 8}, torch::requires_grad());
+  mamba(x).pow(2).mean().backward();
+  for (const auto& p : mamba->named_parameters()) {
+    ASSERT_TRUE(p.value().grad().defined()) << p.key();
+    EXPECT_GT(p.value().grad().abs().sum().item<double>(), 0.0) << p.key();
+  }
+}
+
 TEST(MambaLayer, ResidualAndStepMatchForward) {
   MambaLayer layer(small_options());
   layer->to(torch::kDouble);
@@ -132,14 +195,20 @@ TEST(MambaStack, StepMatchesForwardAndFinalNormApplies) {
   EXPECT_LT(relative_error(chunked, y), kRecurrentTol);
 }
 
+std::string input_error_of(const nlohmann::json& j);
+
 TEST(MambaOptionsJson, RoundTripAndDefaults) {
   MambaOptions o = small_options();
   o.expand = 3;
   o.dt_scale = 0.5;
   o.bias = true;
+  o.variant = ssmkit::nn::MambaVariant::kMMamba;
   nlohmann::json j = o;
+  EXPECT_EQ(j["variant"], "m_mamba");
   MambaOptions back = j.get<MambaOptions>();
   EXPECT_EQ(nlohmann::json(back), j);
+  EXPECT_NE(input_error_of({{"d_model", 8}, {"variant", "s4"}}).find("'s4' is not a Mamba variant"),
+            std::string::npos);
   MambaOptions minimal = nlohmann::json{{"d_model", 32}}.get<MambaOptions>();
   EXPECT_EQ(minimal.d_model, 32);
   EXPECT_EQ(minimal.d_state, 16);

@@ -61,7 +61,10 @@ struct CMambaOptions {
   bool revin_affine = false;
   std::string positional = "sinusoidal";  // "sinusoidal" (official) | "learned" (PatchTST)
   std::string encoder = "cmamba";         // "cmamba" | "st" (nn/spatio_temporal_block.h)
-  int64_t n_heads = 4;                    // of the spatial attention, encoder "st" only
+  // The Mamba of every layer: "mamba" (causal conv, learned D) or "m_mamba" (the official
+  // CMamba mixer: no conv, per-token D, shared A; see nn/mamba.h).
+  std::string mixer = "mamba";
+  int64_t n_heads = 4;  // of the spatial attention, encoder "st" only
 
   int64_t num_patches() const;
   // Throws InputError naming the first invalid key.
