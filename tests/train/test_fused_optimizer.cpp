@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <sstream>
+
 #include "ssmkit/train/flat_parameters.h"
 #include "ssmkit/train/fused_optimizer.h"
 #include "ssmkit/train/optimizer_factory.h"
@@ -149,6 +151,24 @@ TEST(FlatParameters, ParametersAndGradientsBecomeViewsOfTwoBuffers) {
     linear->weight.set_(torch::zeros({2, 3}));
   }
   EXPECT_FALSE(flat.intact());
+}
+
+// Saving packed parameters writes each one's own elements, not the whole shared buffer per
+// parameter: a checkpoint stays the size of the model.
+TEST(FlatParameters, SavedModulesStayTheirSize) {
+  auto size_of = [](torch::nn::Sequential& net) {
+    torch::serialize::OutputArchive archive;
+    net->save(archive);
+    std::ostringstream bytes;
+    archive.save_to(bytes);
+    return static_cast<double>(bytes.str().size());
+  };
+  torch::nn::Sequential plain(torch::nn::Linear(100, 100), torch::nn::Linear(100, 100),
+                              torch::nn::Linear(100, 100));
+  torch::nn::Sequential packed(torch::nn::Linear(100, 100), torch::nn::Linear(100, 100),
+                               torch::nn::Linear(100, 100));
+  FlatParameters flat(packed->parameters());
+  EXPECT_LT(size_of(packed), 1.2 * size_of(plain));
 }
 
 TEST(FlatParameters, RejectsWhatCannotBePacked) {
