@@ -1,6 +1,9 @@
 // Standard configuration and wiring of training programs.
 #include "ssmkit/train/training_program.h"
 
+#include <ATen/ATen.h>
+#include <torch/optim/sgd.h>
+
 #include "ssmkit/train/optimizer_factory.h"
 
 namespace ssmkit::train {
@@ -9,7 +12,21 @@ namespace {
 // Default seed of every program, so two runs with the same flags are the same run.
 constexpr int64_t kDefaultSeed = 2024;
 
-RunDirectory open_run(const nlohmann::json& run) {
+// Every section is checked before the run folder exists, so that a bad value leaves nothing
+// behind: the optimizer and trainer sections by parsing them, the schedule by building it once
+// on a stand-in optimizer.
+void check_sections(const nlohmann::json& config, int64_t steps_per_epoch) {
+  (void)OptimizerConfig::from_json(config.at("optimizer"));
+  const TrainerConfig trainer = TrainerConfig::from_json(config.at("trainer"));
+  torch::optim::SGD stand_in(std::vector<at::Tensor>{at::zeros({1})},
+                             torch::optim::SGDOptions(1.0));
+  (void)make_lr_scheduler(config.at("scheduler"), stand_in,
+                          ScheduleContext{steps_per_epoch, trainer.epochs});
+}
+
+RunDirectory open_run(const nlohmann::json& config, int64_t steps_per_epoch) {
+  check_sections(config, steps_per_epoch);
+  const nlohmann::json& run = config.at("run");
   const std::string resume = run.at("resume").get<std::string>();
   if (!resume.empty()) return RunDirectory::of(resolve_checkpoint_path(resume));
   return RunDirectory::create(run.at("output_dir").get<std::string>(),
@@ -53,7 +70,7 @@ std::vector<ConfigFlag> training_flags() {
 
 TrainingSession::TrainingSession(const nlohmann::json& config, TrainableModel& model, LossFn loss,
                                  int64_t steps_per_epoch)
-    : run_(open_run(config.at("run"))) {
+    : run_(open_run(config, steps_per_epoch)) {
   run_.write_config(config);
   optimizer_ =
       make_optimizer(OptimizerConfig::from_json(config.at("optimizer")), model.named_parameters());

@@ -296,6 +296,9 @@ TEST_F(TrainCMambaProgram, RejectsBadFlagsWithUsage) {
   expect_failure(run_program(dir, base + " --loss huber"), {"--loss", "'huber'", "mse or mae"});
   expect_failure(run_program(dir, base + " --num_layers 0"), {"--num_layers", "n_layers"});
   expect_failure(run_program(dir, base + " --device tpu"), {"tpu"});
+  expect_failure(run_program(dir, base + " --encoder lstm"), {"--encoder", "\"lstm\"", "st"});
+  expect_failure(run_program(dir, base + " --mixer s4"), {"--mixer", "\"s4\"", "m_mamba"});
+  expect_failure(run_program(dir, base + " --step_mode fast"), {"trainer.step", "fast"});
   expect_failure(run_program(dir, "forecast --checkpoint x --bogus 1"), {"bogus"}, true);
   expect_failure(run_program(dir, "forecast --test_dataset " + npz), {"--checkpoint", "missing"},
                  true);
@@ -308,7 +311,7 @@ TEST_F(TrainCMambaProgram, RejectsBadFlagsWithUsage) {
         "--num_layers",    "--patch_len",    "--stride",       "--d_state",       "--sigma",
         "--reduction",     "--dropout",      "--loss",         "--patience",      "--lradj",
         "--seed",          "--device",       "--output_dir",   "--resume",        "--config",
-        "--threads",       "--trace_shapes"}) {
+        "--threads",       "--trace_shapes", "--encoder",      "--mixer",         "--step_mode"}) {
     EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
   }
 }
