@@ -105,9 +105,9 @@ EpochTiming time_epoch(const at::Tensor& inputs,   // (N, 96, 7)
 
 void print_row(const std::string& device, int threads, const EpochTiming& t, double anchor) {
   const double speedup = anchor / t.epoch_seconds;
-  std::printf("%-6s | %7d | %5lld | %9.2f | %9.2f | %9.2f | %8.1f | %7.2fx | %s\n",
-              device.c_str(), threads, static_cast<long long>(t.steps), t.seconds, t.cpu_seconds,
-              t.epoch_seconds, anchor, speedup, speedup >= kGoalSpeedup ? "yes" : "no");
+  std::printf("%-6s | %7d | %5lld | %9.2f | %9.2f | %9.2f | %8.1f | %7.2fx | %s\n", device.c_str(),
+              threads, static_cast<long long>(t.steps), t.seconds, t.cpu_seconds, t.epoch_seconds,
+              anchor, speedup, speedup >= kGoalSpeedup ? "yes" : "no");
   std::fflush(stdout);
 }
 
