@@ -2,8 +2,9 @@
 // d_model 128, d_ff 128, 3 layers, dropout 0.1, channel mixup sigma 1, GDD-MLP with avg + max
 // pooling and reduction 2; batch 64, lookback 96, horizon 96, 7 channels, Adam 5e-4, MAE), timed
 // through the same Trainer, batch source and channel mixup that train_c_mamba uses, on the CPU with
-// each requested thread count and on CUDA when available; compared with the official code's epoch
-// on the same kinds of machine (docs/anchors: 211 s on the 2-core CPU, 4.4 s on the H200).
+// each requested thread count and on CUDA when available, for each requested encoder (cmamba, st)
+// and, on CUDA, step mode (graph, plain, ...); compared with the official code's epoch on the same
+// kinds of machine (docs/anchors: 211 s on the 2-core CPU, 4.4 s on the H200).
 #include <torch/torch.h>
 #include <cxxopts.hpp>
 
@@ -37,12 +38,12 @@ constexpr double kAnchorEpochCpuS = 211.0;
 constexpr double kAnchorEpochGpuS = 4.4;
 constexpr double kGoalSpeedup = 4.0;
 
-std::vector<int> parse_threads(const std::string& text) {
-  std::vector<int> threads;
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
   std::stringstream stream(text);
   for (std::string item; std::getline(stream, item, ',');)
-    threads.push_back(std::stoi(item));
-  return threads;
+    items.push_back(item);
+  return items;
 }
 
 struct EpochTiming {
@@ -59,9 +60,11 @@ struct EpochTiming {
 // timed, so the figure is the steady-state epoch of a run.
 EpochTiming time_epoch(const at::Tensor& inputs,   // (N, 96, 7)
                        const at::Tensor& targets,  // (N, 96, 7)
-                       const std::string& device, int64_t steps) {
+                       const std::string& device, const std::string& encoder,
+                       const std::string& step_mode, int64_t steps) {
   train::seed_everything(kSeed);
-  const models::CMambaOptions options;  // the anchor configuration
+  models::CMambaOptions options;  // the anchor configuration
+  options.encoder = encoder;
   auto model = train::wrap_module(models::CMamba(options));
   train::OptimizerConfig adam;
   adam.name = "adam";
@@ -71,6 +74,7 @@ EpochTiming time_epoch(const at::Tensor& inputs,   // (N, 96, 7)
   const bool warm_up = device != "cpu";
   config.epochs = warm_up ? 2 : 1;
   config.device = device;
+  config.step = step_mode;
   config.progress = "off";
   config.early_stopping.monitor = "train_loss";
   train::Trainer trainer(config, *model, *optimizer,
@@ -103,11 +107,13 @@ EpochTiming time_epoch(const at::Tensor& inputs,   // (N, 96, 7)
   return timing;
 }
 
-void print_row(const std::string& device, int threads, const EpochTiming& t, double anchor) {
+void print_row(const std::string& device, int threads, const std::string& encoder,
+               const std::string& step_mode, const EpochTiming& t, double anchor) {
   const double speedup = anchor / t.epoch_seconds;
-  std::printf("%-6s | %7d | %5lld | %9.2f | %9.2f | %9.2f | %8.1f | %7.2fx | %s\n", device.c_str(),
-              threads, static_cast<long long>(t.steps), t.seconds, t.cpu_seconds, t.epoch_seconds,
-              anchor, speedup, speedup >= kGoalSpeedup ? "yes" : "no");
+  std::printf("%-6s | %7d | %-7s | %-5s | %5lld | %9.2f | %9.2f | %9.2f | %8.1f | %7.2fx | %s\n",
+              device.c_str(), threads, encoder.c_str(), step_mode.c_str(),
+              static_cast<long long>(t.steps), t.seconds, t.cpu_seconds, t.epoch_seconds, anchor,
+              speedup, speedup >= kGoalSpeedup ? "yes" : "no");
   std::fflush(stdout);
 }
 
@@ -124,6 +130,9 @@ int main(int argc, char** argv) {
       ("steps", "time this many steps and project the epoch (0: the whole epoch)",
        cxxopts::value<int64_t>()->default_value("0"))
       ("cuda", "also time CUDA when available", cxxopts::value<bool>()->default_value("true"))
+      ("encoders", "comma-separated encoders: cmamba, st", cxxopts::value<std::string>()->default_value("cmamba"))
+      ("cuda_steps", "comma-separated step modes timed on CUDA: graph, fused, plain",
+       cxxopts::value<std::string>()->default_value("graph,plain"))
       ("h,help", "this help");
   // clang-format on
   const auto args = cli.parse(argc, argv);
@@ -147,14 +156,21 @@ int main(int argc, char** argv) {
   std::printf("CMamba training epoch, anchor config, %lld windows (%s), batch %lld\n",
               static_cast<long long>(inputs.size(0)),
               data_path.empty() ? "random" : data_path.c_str(), static_cast<long long>(kBatch));
-  std::printf("%-6s | %7s | %5s | %9s | %9s | %9s | %8s | %8s | %s\n", "device", "threads", "steps",
-              "seconds", "cpu s", "epoch s", "anchor s", "speed-up", ">= 4x");
-  for (int threads : parse_threads(args["threads"].as<std::string>())) {
-    init_threads(threads);
-    print_row("cpu", threads, time_epoch(inputs, targets, "cpu", steps), kAnchorEpochCpuS);
-  }
-  if (args["cuda"].as<bool>() && torch::cuda::is_available()) {
-    print_row("cuda", 0, time_epoch(inputs, targets, "cuda", steps), kAnchorEpochGpuS);
+  std::printf("%-6s | %7s | %-7s | %-5s | %5s | %9s | %9s | %9s | %8s | %8s | %s\n", "device",
+              "threads", "encoder", "steps", "count", "seconds", "cpu s", "epoch s", "anchor s",
+              "speed-up", ">= 4x");
+  for (const std::string& encoder : split_list(args["encoders"].as<std::string>())) {
+    for (const std::string& threads : split_list(args["threads"].as<std::string>())) {
+      init_threads(std::stoi(threads));
+      print_row("cpu", std::stoi(threads), encoder, "plain",
+                time_epoch(inputs, targets, "cpu", encoder, "plain", steps), kAnchorEpochCpuS);
+    }
+    if (args["cuda"].as<bool>() && torch::cuda::is_available()) {
+      for (const std::string& mode : split_list(args["cuda_steps"].as<std::string>())) {
+        print_row("cuda", 0, encoder, mode,
+                  time_epoch(inputs, targets, "cuda", encoder, mode, steps), kAnchorEpochGpuS);
+      }
+    }
   }
   return 0;
 }
