@@ -6,7 +6,10 @@
 #   SSMKIT_DEBS       folder of .deb files           (default <repo>/.debs)
 #   SSMKIT_BUILD_DIR  build folder, reused if present (default /tmp/ssmkit-build)
 #   SSMKIT_LOG_DIR    logs                            (default <build>/logs)
-#   SSMKIT_STEPS      steps to run                    (default "build test bench ncu sass sanitize")
+#   SSMKIT_STEPS      steps to run                    (default "build test bench ncu sass sanitize";
+#                     with SSMKIT_TARGETS=all also: block (Mamba block benchmark), epoch (cMamba
+#                     epoch, graph and plain steps), cputests (the CPU suites, one process per
+#                     test), cputests-preload (the same with the system libstdc++ preloaded))
 #   SSMKIT_JOBS       parallel compile jobs           (default 16)
 #   SSMKIT_TARGETS    what to build                   (default "ssmkit_gpu_tests bench_selective_scan_cuda";
 #                     "all" builds the programs and CPU suites too)
@@ -119,6 +122,23 @@ if wants bench && [ -x "$build/bench/bench_selective_scan_cuda" ]; then
       --states "$states" || status=1
   done
 fi
+if wants block && [ -x "$build/bench/bench_mamba_block" ]; then
+  step block 180 "$build/bench/bench_mamba_block" --device cuda || status=1
+fi
+if wants epoch && [ -x "$build/bench/bench_cmamba_epoch" ]; then
+  step epoch 300 "$build/bench/bench_cmamba_epoch" --threads 16 --steps 40 --cuda_steps graph,plain ||
+    status=1
+fi
+if wants cputests && [ -x "$build/tests/ssmkit_tests" ]; then
+  step cputests 400 ctest --test-dir "$build" -L cpu -E install_and_find_package -j "$jobs" \
+    --timeout 300 --output-on-failure || status=1
+fi
+# The PyTorch wheel's libtorch_cpu.so may export its own copies of libstdc++'s std::filesystem
+# functions; preloading the system libstdc++ makes its definitions win the symbol lookup.
+if wants cputests-preload && [ -x "$build/tests/ssmkit_tests" ]; then
+  LD_PRELOAD="$(g++ -print-file-name=libstdc++.so.6)" step cputests-preload 400 ctest \
+    --test-dir "$build" -L cpu -E install_and_find_package -j "$jobs" --timeout 300 || status=1
+fi
 if wants ncu && [ -x "$build/bench/bench_selective_scan_cuda" ]; then step ncu 120 profile || true; fi
 if wants sass; then step sass 60 sass || true; fi
 if wants sanitize && [ -x "$tests_bin" ]; then
@@ -133,5 +153,9 @@ echo "== summary"
 cat "$summary"
 [ -f "$logs/test.log" ] && grep -E "tests passed|FAILED|Failed|Passed|\*\*\*" "$logs/test.log" | tail -30
 [ -f "$logs/bench.log" ] && cat "$logs/bench.log"
+for f in block epoch; do [ -f "$logs/$f.log" ] && grep -E "^\||^cpu|^cuda" "$logs/$f.log"; done
+for f in cputests cputests-preload; do
+  [ -f "$logs/$f.log" ] && grep -E "tests passed|\((Failed|SEGFAULT|Timeout)\)" "$logs/$f.log" | head -20
+done
 [ -f "$logs/sanitizer.log" ] && grep -E "^== |SUMMARY|FAILED  \]|PASSED" "$logs/sanitizer.log"
 exit $status
