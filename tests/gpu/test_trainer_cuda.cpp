@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include "models/cmamba_fixtures.h"
 #include "ssmkit/data/tensor_batch_source.h"
 #include "ssmkit/models/cmamba.h"
 #include "ssmkit/train/optimizer_factory.h"
@@ -24,14 +25,7 @@ struct TrainingRun {
 // 100 windows (the last batch of 16 is partial), 2 epochs, validation and test on 40 windows.
 TrainingRun train_cmamba(const std::string& step, bool mixed_precision) {
   train::seed_everything(3);
-  models::CMambaOptions options;
-  options.seq_len = 32;
-  options.pred_len = 16;
-  options.enc_in = 3;
-  options.patch_len = 8;
-  options.stride = 4;
-  options.d_model = 32;
-  options.n_layers = 2;
+  models::CMambaOptions options = ssmkit::testing::tiny_cmamba_options();
   options.channel_mixup = false;
   auto model = train::wrap_module(models::CMamba(options));
   train::OptimizerConfig adam;
@@ -50,9 +44,11 @@ TrainingRun train_cmamba(const std::string& step, bool mixed_precision) {
                            return torch::l1_loss(outputs, targets);
                          });
   auto generator = at::detail::createCPUGenerator(17);
-  const auto series = torch::randn({140, 48, 3}, generator).cumsum(1) * 0.1;  // (N, 48, C)
-  const auto inputs = series.narrow(1, 0, 32);
-  const auto targets = series.narrow(1, 32, 16);
+  const int64_t length = options.seq_len + options.pred_len;
+  const auto series =  // (N, L + H, C)
+      torch::randn({140, length, options.enc_in}, generator).cumsum(1) * 0.1;
+  const auto inputs = series.narrow(1, 0, options.seq_len);
+  const auto targets = series.narrow(1, options.seq_len, options.pred_len);
   data::TensorBatchSourceOptions batches;
   batches.batch_size = 16;
   batches.shuffle = true;

@@ -7,6 +7,7 @@
 
 #include <cmath>
 
+#include "models/cmamba_fixtures.h"
 #include "ssmkit/io/error.h"
 #include "ssmkit/models/cmamba.h"
 #include "test_helpers.h"
@@ -19,18 +20,7 @@ using ssmkit::models::CMambaOptions;
 using ssmkit::testing::relative_error;
 
 CMambaOptions tiny_options() {
-  CMambaOptions o;
-  o.seq_len = 24;
-  o.pred_len = 8;
-  o.enc_in = 3;
-  o.patch_len = 8;
-  o.stride = 4;
-  o.d_model = 16;
-  o.n_layers = 2;
-  o.d_state = 4;
-  o.dt_rank = 0;
-  o.n_heads = 2;
-  return o;
+  return ssmkit::testing::tiny_cmamba_options();
 }
 
 TEST(CMamba, ForecastShapeAndPatchCount) {
