@@ -112,7 +112,7 @@ if wants build; then
   grep -E "registers|spill|error" "$logs/build.log" | sort | uniq -c | sort -rn | head -40 >>"$summary" || true
 fi
 if wants test && [ -x "$tests_bin" ]; then
-  step test 240 ctest --test-dir "$build" -L gpu --output-on-failure --timeout 600 || status=1
+  step test 600 ctest --test-dir "$build" -L gpu -j 4 --output-on-failure --timeout 590 || status=1
 fi
 if wants bench && [ -x "$build/bench/bench_selective_scan_cuda" ]; then
   step bench 180 "$build/bench/bench_selective_scan_cuda" || status=1
