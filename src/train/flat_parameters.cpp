@@ -49,6 +49,11 @@ FlatParameters::FlatParameters(std::vector<at::Tensor> parameters)
   }
 }
 
+const void* FlatParameters::address_in(const at::Tensor& flat, size_t i) const {
+  return static_cast<const char*>(flat.data_ptr()) +
+         offsets_[i] * static_cast<int64_t>(flat.element_size());
+}
+
 at::Tensor FlatParameters::range(const at::Tensor& flat, size_t first, size_t last) const {
   TORCH_CHECK(first <= last && last < parameters_.size(), "FlatParameters::range: bad range");
   return flat.narrow(0, offsets_[first], offsets_[last] + numel(last) - offsets_[first]);
@@ -67,14 +72,14 @@ at::Tensor FlatParameters::view_of(const at::Tensor& flat, size_t i) const {
 }
 
 bool FlatParameters::intact() const {
-  const auto element = values_.element_size();
+  // Called every step: pointer comparisons only.
   for (size_t i = 0; i < parameters_.size(); ++i) {
     const at::Tensor& p = parameters_[i];
     const at::Tensor& g = p.grad();
-    const auto* value_at = static_cast<const char*>(values_.data_ptr()) + offsets_[i] * element;
-    const auto* grad_at = static_cast<const char*>(gradients_.data_ptr()) + offsets_[i] * element;
-    if (p.data_ptr() != value_at || !p.is_contiguous()) return false;
-    if (!g.defined() || g.data_ptr() != grad_at || !g.is_contiguous()) return false;
+    if (p.data_ptr() != address_in(values_, i) || !p.is_contiguous()) return false;
+    if (!g.defined() || g.data_ptr() != address_in(gradients_, i) || !g.is_contiguous()) {
+      return false;
+    }
   }
   return true;
 }

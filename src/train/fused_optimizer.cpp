@@ -186,7 +186,7 @@ bool FusedOptimizer::intact() const {
     for (size_t i = group.first; i <= group.last; ++i) {
       auto* state = find_state(optimizer_, parameters[i]);
       if (state == nullptr) return false;
-      const void* expected = flat_.view_of(exp_avg_, i).data_ptr();
+      const void* expected = flat_.address_in(exp_avg_, i);
       const void* actual = nullptr;
       if (auto* adam = dynamic_cast<AdamParamState*>(state)) actual = adam->exp_avg().data_ptr();
       if (auto* adamw = dynamic_cast<AdamWParamState*>(state)) actual = adamw->exp_avg().data_ptr();

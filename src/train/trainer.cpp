@@ -124,9 +124,6 @@ Trainer::Trainer(TrainerConfig config, TrainableModel& model, torch::optim::Opti
   if (config_.epochs <= 0) throw InputError("trainer.epochs: must be positive");
   if (!scheduler_) scheduler_ = std::make_unique<ConstantLr>(optimizer_);
   model_.to(device_);
-  for (const auto& p : model_.parameters()) {
-    if (p.requires_grad()) parameters_.push_back(p);
-  }
   if (config_.mixed_precision && !device_.is_cuda()) {
     spdlog::info("mixed precision (bf16 autocast) is CUDA-only; training in float32 on the CPU");
   }

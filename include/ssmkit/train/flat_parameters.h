@@ -37,6 +37,10 @@ class FlatParameters {
   at::Tensor view_of(const at::Tensor& flat,  // (P)
                      size_t i) const;
 
+  // Where parameter i's part of a (P) buffer starts.
+  const void* address_in(const at::Tensor& flat,  // (P)
+                         size_t i) const;
+
   // False once something replaced a parameter's storage or its gradient (loading weights with
   // set_(), zero_grad(set_to_none)): the buffers then no longer alias the model.
   bool intact() const;

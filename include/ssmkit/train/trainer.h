@@ -109,7 +109,6 @@ class Trainer {
   std::unique_ptr<RunDirectory> run_;  // null: no files
   c10::Device device_;
   ProgressMode progress_;
-  std::vector<at::Tensor> parameters_;  // those that require gradients
   std::vector<std::shared_ptr<Callback>> callbacks_;
   std::shared_ptr<EvaluationMetrics> metrics_;
   EarlyStopping early_stopping_;
