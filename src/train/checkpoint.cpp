@@ -30,6 +30,9 @@ constexpr const char* kStateKey = "state_json";
 constexpr const char* kConfigKey = "config_json";
 constexpr const char* kCpuRngKey = "rng_cpu";
 constexpr const char* kCudaRngPrefix = "rng_cuda_";
+// CheckpointState::tensors are stored as "tensor_<index>", their names in the state JSON.
+constexpr const char* kTensorPrefix = "tensor_";
+constexpr const char* kTensorNamesKey = "tensors";
 
 // First line of a LibTorch error, without the C++ backtrace.
 std::string short_message(const c10::Error& e) {
@@ -102,9 +105,23 @@ void open_archive(torch::serialize::InputArchive& archive, const std::string& pa
 CheckpointState read_state(torch::serialize::InputArchive& archive, const std::string& path) {
   CheckpointState state;
   const auto saved = parse_json(read_string(archive, kStateKey, path), kStateKey, path);
-  state.epoch = saved.at("epoch").get<int64_t>();
-  state.global_step = saved.at("global_step").get<int64_t>();
-  state.trainer = saved.at("trainer");
+  try {
+    state.epoch = saved.at("epoch").get<int64_t>();
+    state.global_step = saved.at("global_step").get<int64_t>();
+    state.trainer = saved.at("trainer");
+    const std::vector<std::string> names = saved.value(kTensorNamesKey, std::vector<std::string>{});
+    for (size_t i = 0; i < names.size(); ++i) {
+      at::Tensor tensor;
+      if (!archive.try_read(kTensorPrefix + std::to_string(i), tensor)) {
+        throw InputError(path + ": checkpoint lists tensor '" + names[i] +
+                         "' but does not hold it (incomplete file?)");
+      }
+      state.tensors.emplace_back(names[i], tensor);
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path + ": checkpoint entry '" + kStateKey + "' is incomplete (" + e.what() +
+                     ")");
+  }
   state.config = parse_json(read_string(archive, kConfigKey, path), kConfigKey, path);
   return state;
 }
@@ -125,8 +142,16 @@ void save_checkpoint(const std::string& path, const TrainableModel& model,
     optimizer->save(optimizer_archive);
     archive.write(kOptimizerKey, optimizer_archive);
   }
-  const nlohmann::json saved = {
+  nlohmann::json saved = {
       {"epoch", state.epoch}, {"global_step", state.global_step}, {"trainer", state.trainer}};
+  if (!state.tensors.empty()) {
+    std::vector<std::string> names;
+    for (size_t i = 0; i < state.tensors.size(); ++i) {
+      names.push_back(state.tensors[i].first);
+      archive.write(kTensorPrefix + std::to_string(i), state.tensors[i].second);
+    }
+    saved[kTensorNamesKey] = names;
+  }
   archive.write(kStateKey, c10::IValue(saved.dump()));
   archive.write(kConfigKey, c10::IValue(state.config.dump()));
 

@@ -85,12 +85,17 @@ TrainerConfig TrainerConfig::from_json(const nlohmann::json& section) {
   c.weight_stats_every = s.integer("weight_stats_every", c.weight_stats_every);
   c.progress = s.choice("progress", c.progress, {"auto", "bar", "lines", "off"});
   c.step = s.choice("step", c.step, {"auto", "plain", "fused", "graph"});
+  c.ema_decay = s.number("ema_decay", c.ema_decay);
   s.finish();
   if (c.epochs <= 0) throw InputError("trainer.epochs: must be positive");
   if (c.grad_clip_norm < 0) throw InputError("trainer.grad_clip_norm: must be >= 0 (0 = off)");
   if (c.checkpoint_every < 0) throw InputError("trainer.checkpoint_every: must be >= 0 (0 = off)");
   if (c.weight_stats_every < 0) {
     throw InputError("trainer.weight_stats_every: must be >= 0 (0 = epoch end only)");
+  }
+  if (!(c.ema_decay >= 0.0 && c.ema_decay < 1.0)) {
+    throw InputError("trainer.ema_decay: must be in [0, 1) (0 = no weight average), got " +
+                     format_value(c.ema_decay));
   }
   return c;
 }
@@ -104,7 +109,8 @@ nlohmann::json TrainerConfig::to_json() const {
           {"checkpoint_every", checkpoint_every},
           {"weight_stats_every", weight_stats_every},
           {"progress", progress},
-          {"step", step}};
+          {"step", step},
+          {"ema_decay", ema_decay}};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -124,6 +130,12 @@ Trainer::Trainer(TrainerConfig config, TrainableModel& model, torch::optim::Opti
   if (config_.epochs <= 0) throw InputError("trainer.epochs: must be positive");
   if (!scheduler_) scheduler_ = std::make_unique<ConstantLr>(optimizer_);
   model_.to(device_);
+  if (config_.ema_decay > 0) {
+    std::vector<std::pair<std::string, at::Tensor>> parameters;
+    for (const auto& item : model_.named_parameters())
+      parameters.emplace_back(item.key(), item.value());
+    average_ = std::make_unique<WeightAverage>(std::move(parameters), config_.ema_decay);
+  }
   if (config_.mixed_precision && !device_.is_cuda()) {
     spdlog::info("mixed precision (bf16 autocast) is CUDA-only; training in float32 on the CPU");
   }
@@ -144,9 +156,11 @@ void Trainer::set_evaluation_metrics(std::shared_ptr<EvaluationMetrics> metrics)
 }
 
 nlohmann::json Trainer::trainer_state() const {
-  return {{"scheduler", scheduler_->state_dict()},
-          {"early_stopping", early_stopping_.state_dict()},
-          {"log", log_.to_json()}};
+  nlohmann::json state = {{"scheduler", scheduler_->state_dict()},
+                          {"early_stopping", early_stopping_.state_dict()},
+                          {"log", log_.to_json()}};
+  if (average_) state["weight_average_updates"] = average_->updates();
+  return state;
 }
 
 void Trainer::resume(const std::string& checkpoint_or_run_dir) {
@@ -157,6 +171,13 @@ void Trainer::resume(const std::string& checkpoint_or_run_dir) {
     scheduler_->load_state_dict(state.trainer.at("scheduler"));
     resumed_early_stopping_ = state.trainer.at("early_stopping");
     log_ = TrainingLog::from_json(state.trainer.at("log"));
+    if (average_ && !state.tensors.empty()) {
+      average_->load(state.tensors, state.trainer.at("weight_average_updates").get<int64_t>());
+    } else if (average_) {
+      // The run trained without an average so far: it starts from the resumed weights.
+      average_->reset_to_parameters();
+      spdlog::info("{} holds no weight average; averaging starts from its weights", path);
+    }
   } catch (const nlohmann::json::exception& e) {
     throw InputError(path + ": checkpoint trainer state is incomplete (" + e.what() + ")");
   }
@@ -181,6 +202,7 @@ void Trainer::save(const std::string& path) {
   state.global_step = global_step_;
   state.config = run_config_;
   state.trainer = trainer_state();
+  if (average_) state.tensors = average_->averages();
   save_checkpoint(path, model_, &optimizer_, state);
 }
 
@@ -223,6 +245,7 @@ StepInfo Trainer::train_step(const data::Batch& batch, int64_t epoch, int64_t in
   const double factor = clip_factor(info.grad_norm, config_.grad_clip_norm);
   if (factor != 1.0) steps_->scale_gradients(factor);
   steps_->optimizer_step();
+  if (average_) average_->update();
   ++global_step_;
   scheduler_->after_step(global_step_);
   return info;
@@ -285,6 +308,7 @@ EpochSummary Trainer::run_epoch(data::BatchSource& train, data::BatchSource* val
   summary.train_loss = loss_sum / static_cast<double>(examples);
   summary.lr = last_lr;
   if (validation != nullptr) {
+    const AveragedWeightsScope averaged(average_.get());
     const EvaluationResult val = evaluate(*validation, "val");
     summary.val_loss = val.loss;
     summary.metrics = val.metrics;
@@ -312,6 +336,7 @@ void Trainer::write_epoch_files(const EpochSummary& summary) {
   if (!has_run_dir()) {
     if (summary.improved) {
       // Keep the best weights in memory for the test pass.
+      const AveragedWeightsScope averaged(average_.get());
       torch::serialize::OutputArchive archive;
       model_.save(archive);
       std::ostringstream bytes;
@@ -332,7 +357,11 @@ void Trainer::write_epoch_files(const EpochSummary& summary) {
   const RunDirectory& run = *run_;
   save(run.checkpoint(kLastCheckpoint));
   last_checkpoint_epoch_ = summary.epoch;
-  if (summary.improved) save(run.checkpoint(kBestCheckpoint));
+  if (summary.improved) {
+    // The weights that were validated: the average when there is one.
+    const AveragedWeightsScope averaged(average_.get());
+    save(run.checkpoint(kBestCheckpoint));
+  }
   if (config_.checkpoint_every > 0 && summary.epoch % config_.checkpoint_every == 0) {
     char name[32];
     std::snprintf(name, sizeof(name), "epoch_%04lld", static_cast<long long>(summary.epoch));
@@ -358,9 +387,11 @@ void Trainer::restore_best_weights() {
     spdlog::info("testing the best weights (epoch {})", early_stopping_.best_epoch());
     return;
   }
+  if (average_ && !average_->swapped()) average_->swap();
   spdlog::warn(
       "no best weights were recorded (the monitored value was never finite); testing "
-      "the last weights");
+      "the last {}weights",
+      average_ ? "averaged " : "");
 }
 
 void Trainer::finish(const std::string& status, const std::string& message) {

@@ -65,6 +65,8 @@ std::vector<ConfigFlag> training_flags() {
        "how steps run: auto (graph on CUDA, plain on the CPU), plain, fused or graph"},
       {"progress", "trainer.progress", "progress display: auto, bar, lines or off"},
       {"checkpoint_every", "trainer.checkpoint_every", "also keep a checkpoint every N epochs"},
+      {"ema_decay", "trainer.ema_decay",
+       "validate, keep and test a moving average of the weights with this decay (0 = off)"},
   };
 }
 

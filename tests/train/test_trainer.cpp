@@ -586,6 +586,121 @@ TEST_F(TrainerTest, FusedStepsMatchPlainStepsAndResumeExactly) {
   EXPECT_EQ(resumed_result.test.loss, fused_result.test.loss);
 }
 
+// Records the raw weights after every optimizer step.
+struct WeightsAfterEachStep : Callback {
+  explicit WeightsAfterEachStep(TrainableModel& m) : model(m) {}
+  void on_batch_end(const StepInfo&) override {
+    std::vector<at::Tensor> now;
+    for (const auto& p : model.parameters())
+      now.push_back(p.detach().to(torch::kFloat64));
+    steps.push_back(now);
+  }
+  TrainableModel& model;
+  std::vector<std::vector<at::Tensor>> steps;
+};
+
+// With trainer.ema_decay the checkpoints carry the moving average of the raw weights (checked in
+// float64), validation scores the average, best.pt holds it as its weights and the test uses
+// it; a run killed mid-epoch and resumed ends with the same weights and average, and fused steps
+// keep the same average as plain ones.
+TEST_F(TrainerTest, WeightAverageIsValidatedKeptAsBestAndResumesExactly) {
+  const json scheduler = {{"name", "constant"}};
+  auto config = trainer_config(3);
+  config.ema_decay = 0.8;
+  config.checkpoint_every = 1;
+  TempDir dir;
+  Data d1;
+  Program full(7, config, scheduler, dir.file("full"));
+  auto recorder = std::make_shared<WeightsAfterEachStep>(*full.model);
+  full.trainer->add_callback(recorder);
+  const auto test_set = ssmkit::testing::regression_data(40, 3);
+  auto test = ssmkit::testing::batches(test_set, kBatch, false);
+  const std::vector<at::Tensor> initial = [&] {
+    std::vector<at::Tensor> out;
+    for (const auto& p : full.model->parameters())
+      out.push_back(p.detach().to(torch::kFloat64));
+    return out;
+  }();
+  const auto result = full.trainer->fit(*d1.train, d1.val.get(), test.get());
+  ASSERT_EQ(recorder->steps.size(), static_cast<size_t>(3 * kStepsPerEpoch));
+
+  // The float64 reference average at each epoch end, against the epoch checkpoints.
+  std::vector<at::Tensor> reference = initial;
+  for (int64_t step = 0; step < 3 * kStepsPerEpoch; ++step) {
+    const double d = std::min(0.8, (1.0 + step) / (10.0 + step));
+    for (size_t i = 0; i < reference.size(); ++i)
+      reference[i] = d * reference[i] + (1 - d) * recorder->steps[step][i];
+    if ((step + 1) % kStepsPerEpoch != 0) continue;
+    char name[32];
+    std::snprintf(name, sizeof(name), "checkpoints/epoch_%04lld.pt",
+                  static_cast<long long>((step + 1) / kStepsPerEpoch));
+    const auto state = read_checkpoint_state(dir.file(std::string("full/") + name));
+    ASSERT_EQ(state.tensors.size(), reference.size());
+    EXPECT_EQ(state.trainer["weight_average_updates"], step + 1);
+    for (size_t i = 0; i < reference.size(); ++i) {
+      EXPECT_TRUE(
+          torch::allclose(state.tensors[i].second.to(torch::kFloat64), reference[i], 1e-5, 1e-6))
+          << name << " " << state.tensors[i].first;
+    }
+  }
+
+  // best.pt's weights are the average of its epoch; its validation loss is the logged one, and
+  // the test ran on them.
+  const int64_t best_epoch = result.end.best_epoch;
+  char best_name[32];
+  std::snprintf(best_name, sizeof(best_name), "checkpoints/epoch_%04lld.pt",
+                static_cast<long long>(best_epoch));
+  const auto best_state = read_checkpoint_state(dir.file(std::string("full/") + best_name));
+  Program best(6, trainer_config(3), scheduler, "");
+  load_checkpoint(dir.file("full/checkpoints/best.pt"), *best.model, nullptr, torch::kCPU, false);
+  const auto best_weights = best.model->named_parameters();
+  for (size_t i = 0; i < best_weights.size(); ++i) {
+    EXPECT_EQ(best_weights[i].key(), best_state.tensors[i].first);
+    EXPECT_TRUE(torch::equal(best_weights[i].value(), best_state.tensors[i].second));
+  }
+  Data d_val;
+  EXPECT_DOUBLE_EQ(best.trainer->evaluate(*d_val.val, "val").loss,
+                   full.trainer->log().epochs[best_epoch - 1].val_loss);
+  EXPECT_DOUBLE_EQ(best.trainer->evaluate(*test, "test").loss, result.test.loss);
+  EXPECT_TRUE(ssmkit::testing::same_parameters(*full.model, *best.model));
+
+  // Killed in epoch 2 and resumed: the same raw weights and average as an uninterrupted run.
+  config.checkpoint_every = 0;
+  Data d2;
+  Program straight(7, config, scheduler, dir.file("straight"));
+  straight.trainer->fit(*d2.train, d2.val.get());
+  const RunDirectory split(dir.file("split"));
+  Data d3;
+  {
+    Program killed(7, config, scheduler, split.path());
+    killed.trainer->add_callback(std::make_shared<KillAtStep>(kStepsPerEpoch + 2));
+    EXPECT_THROW(killed.trainer->fit(*d3.train, d3.val.get()), std::runtime_error);
+  }
+  Program resumed(99, config, scheduler, split.path());
+  resumed.trainer->resume(split.path());
+  resumed.trainer->fit(*d3.train, d3.val.get());
+  EXPECT_TRUE(ssmkit::testing::same_parameters(*straight.model, *resumed.model));
+  const auto a = read_checkpoint_state(dir.file("straight/checkpoints/last.pt")).tensors;
+  const auto b = read_checkpoint_state(split.checkpoint("last")).tensors;
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_TRUE(torch::equal(a[i].second, b[i].second)) << a[i].first;
+
+  // Fused steps: the same average to rounding.
+  config.step = "fused";
+  Data d4;
+  Program fused(7, config, scheduler, dir.file("fused"));
+  fused.trainer->fit(*d4.train, d4.val.get());
+  const auto c = read_checkpoint_state(dir.file("fused/checkpoints/last.pt")).tensors;
+  ASSERT_EQ(a.size(), c.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    EXPECT_TRUE(torch::allclose(a[i].second, c[i].second, 1e-4, 1e-6)) << a[i].first;
+
+  EXPECT_THROW(TrainerConfig::from_json({{"ema_decay", 1.0}}), ssmkit::InputError);
+  EXPECT_THROW(TrainerConfig::from_json({{"ema_decay", -0.1}}), ssmkit::InputError);
+  EXPECT_EQ(TrainerConfig::from_json({{"ema_decay", 0.99}}).to_json()["ema_decay"], 0.99);
+}
+
 TEST_F(TrainerTest, StepModeIsCheckedAndGraphFallsBackToFusedOnTheCpu) {
   EXPECT_EQ(parse_step_mode("auto", c10::Device("cpu"), "trainer.step"), StepMode::kPlain);
   EXPECT_EQ(parse_step_mode("auto", c10::Device("cuda:0"), "trainer.step"), StepMode::kGraph);

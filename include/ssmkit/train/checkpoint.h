@@ -8,8 +8,12 @@
 #include <torch/optim/optimizer.h>
 #include <nlohmann/json.hpp>
 
+#include <ATen/core/Tensor.h>
+
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ssmkit/train/trainable_model.h"
 
@@ -22,6 +26,8 @@ struct CheckpointState {
   nlohmann::json config = nlohmann::json::object();
   // The trainer's state: scheduler, early stopping, history (opaque to this file).
   nlohmann::json trainer = nlohmann::json::object();
+  // Further named tensors of the trainer (the weight average), in order; loaded to the device.
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
 };
 
 // Writes a checkpoint to `path` atomically: into a temporary file in the same folder, fsync,

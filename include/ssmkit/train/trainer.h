@@ -1,9 +1,10 @@
 // The training loop shared by every program: epochs of optimizer steps over a BatchSource, with
 // validation each epoch, gradient clipping, learning-rate schedules, early stopping, bf16 mixed
 // precision on CUDA, checkpoints (last, best, every N epochs), exact resume, logs (console,
-// progress bar, training_log.json, metrics.jsonl), callbacks, and a final test with the best
-// weights. A non-finite loss or gradient, or running out of memory, stops training with a
-// TrainingError and leaves the last good checkpoint.
+// progress bar, training_log.json, metrics.jsonl), callbacks, an optional moving average of the
+// weights (validated, kept as the best checkpoint and tested in place of the raw weights), and a
+// final test with the best weights. A non-finite loss or gradient, or running out of memory, stops
+// training with a TrainingError and leaves the last good checkpoint.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -27,6 +28,7 @@
 #include "ssmkit/train/step_runner.h"
 #include "ssmkit/train/trainable_model.h"
 #include "ssmkit/train/training_log.h"
+#include "ssmkit/train/weight_average.h"
 
 namespace ssmkit::train {
 
@@ -43,6 +45,9 @@ struct TrainerConfig {
   // How steps run on the device: auto | plain | fused | graph (see step_runner.h); auto is graph
   // on CUDA and plain on the CPU.
   std::string step = "auto";
+  // Decay of the exponential moving average of the weights (weight_average.h) that validation,
+  // the best checkpoint and the test use; 0 = off (the raw weights).
+  double ema_decay = 0.0;
 
   // Reads the "trainer" section (early stopping nested as "early_stopping").
   static TrainerConfig from_json(const nlohmann::json& section);
@@ -117,9 +122,10 @@ class Trainer {
   nlohmann::json run_config_ = nlohmann::json::object();
   std::unique_ptr<MetricsStream> stream_;
   std::unique_ptr<StepRunner> steps_;
-  std::string best_snapshot_;  // serialized best weights when there is no run folder
-  int64_t epoch_ = 0;          // completed epochs
-  int64_t global_step_ = 0;    // completed optimizer steps
+  std::unique_ptr<WeightAverage> average_;  // null unless config_.ema_decay > 0
+  std::string best_snapshot_;               // serialized best weights when there is no run folder
+  int64_t epoch_ = 0;                       // completed epochs
+  int64_t global_step_ = 0;                 // completed optimizer steps
   int64_t last_checkpoint_epoch_ = 0;
   bool resumed_ = false;
 };
