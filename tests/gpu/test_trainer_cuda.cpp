@@ -1,6 +1,7 @@
 // The Trainer on CUDA with each step mode: fused steps and CUDA-graph steps (training and
 // evaluation recorded and replayed, a last partial batch run eagerly, the best weights restored
-// before the test pass) train a CMamba forecaster like plain steps do, also under bf16 autocast.
+// before the test pass) train a CMamba forecaster like plain steps do, also under bf16 autocast
+// and with a moving average of the weights swapped in for validation and the test.
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
@@ -23,7 +24,7 @@ struct TrainingRun {
 };
 
 // 100 windows (the last batch of 16 is partial), 2 epochs, validation and test on 40 windows.
-TrainingRun train_cmamba(const std::string& step, bool mixed_precision) {
+TrainingRun train_cmamba(const std::string& step, bool mixed_precision, double ema_decay = 0.0) {
   train::seed_everything(3);
   models::CMambaOptions options = ssmkit::testing::tiny_cmamba_options();
   options.channel_mixup = false;
@@ -39,6 +40,7 @@ TrainingRun train_cmamba(const std::string& step, bool mixed_precision) {
   config.grad_clip_norm = 1.0;
   config.step = step;
   config.mixed_precision = mixed_precision;
+  config.ema_decay = ema_decay;
   train::Trainer trainer(config, *model, *optimizer,
                          [](const at::Tensor& outputs, const at::Tensor& targets) {
                            return torch::l1_loss(outputs, targets);
@@ -99,6 +101,17 @@ TEST_F(TrainerCuda, GraphStepsUnderBf16AutocastTrainLikePlainOnes) {
   const TrainingRun graph = train_cmamba("graph", true);
   EXPECT_EQ(graph.mode, train::StepMode::kGraph);
   expect_same_training(plain, graph, 2e-2);
+}
+
+// The average is swapped into the parameters in place: the graphs recorded on the raw weights
+// then validate and test the averaged ones, as plain steps do.
+TEST_F(TrainerCuda, GraphStepsWithAWeightAverageTrainLikePlainOnes) {
+  const TrainingRun plain = train_cmamba("plain", false, 0.9);
+  const TrainingRun graph = train_cmamba("graph", false, 0.9);
+  EXPECT_EQ(graph.mode, train::StepMode::kGraph);
+  expect_same_training(plain, graph, 1e-3);
+  const TrainingRun raw = train_cmamba("plain", false);
+  EXPECT_NE(plain.result.test.loss, raw.result.test.loss);  // the test saw the average
 }
 
 }  // namespace
