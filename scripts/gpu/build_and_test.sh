@@ -9,7 +9,10 @@
 #   SSMKIT_STEPS      steps to run                    (default "build test bench ncu sass sanitize";
 #                     with SSMKIT_TARGETS=all also: block (Mamba block benchmark), epoch (cMamba
 #                     epoch, graph and plain steps), cputests (the CPU suites, one process per
-#                     test), cputests-preload (the same with the system libstdc++ preloaded))
+#                     test), cputests-preload (the same with the system libstdc++ preloaded),
+#                     etth1 (docs/results.md's ETTh1 runs, 3 seeds, with and without the weight
+#                     average; needs SSMKIT_ETTH1))
+#   SSMKIT_ETTH1      ETTh1.csv for the etth1 step     (default <repo>/.gpu-data/ETTh1.csv)
 #   SSMKIT_JOBS       parallel compile jobs           (default 16)
 #   SSMKIT_TARGETS    what to build                   (default "ssmkit_gpu_tests bench_selective_scan_cuda";
 #                     "all" builds the programs and CPU suites too)
@@ -129,6 +132,17 @@ if wants epoch && [ -x "$build/bench/bench_cmamba_epoch" ]; then
   step epoch 300 "$build/bench/bench_cmamba_epoch" --threads 16 --steps 40 --cuda_steps graph,plain ||
     status=1
 fi
+if wants etth1 && [ -x "$build/apps/train_c_mamba" ]; then
+  # The official protocol (type3, up to 100 epochs, patience 3), with and without the average.
+  for variant in "_type3_e100 --lradj type3 --num_epochs 100" \
+    "_type3_e100_ema99 --lradj type3 --num_epochs 100 --ema_decay 0.99"; do
+    read -r tag args <<<"$variant"
+    # shellcheck disable=SC2086 # args is a list of flags
+    STEP_LOG=etth1 TAG="$tag" BUILD="$build" RUNS="$build/etth1-runs" DEVICE=cuda \
+      ETTH1="${SSMKIT_ETTH1:-$root/.gpu-data/ETTh1.csv}" \
+      step "etth1$tag" 300 bash "$root/scripts/cmamba_etth1.sh" $args || status=1
+  done
+fi
 if wants cputests && [ -x "$build/tests/ssmkit_tests" ]; then
   step cputests 400 ctest --test-dir "$build" -L cpu -E install_and_find_package -j "$jobs" \
     --timeout 300 --output-on-failure || status=1
@@ -153,7 +167,7 @@ echo "== summary"
 cat "$summary"
 [ -f "$logs/test.log" ] && grep -E "tests passed|FAILED|Failed|Passed|\*\*\*" "$logs/test.log" | tail -30
 [ -f "$logs/bench.log" ] && cat "$logs/bench.log"
-for f in block epoch; do [ -f "$logs/$f.log" ] && grep -E "^\||^cpu|^cuda" "$logs/$f.log"; done
+for f in block epoch etth1; do [ -f "$logs/$f.log" ] && grep -E "^==|^\||^cpu|^cuda" "$logs/$f.log"; done
 for f in cputests cputests-preload; do
   [ -f "$logs/$f.log" ] && grep -E "tests passed|\((Failed|SEGFAULT|Timeout)\)" "$logs/$f.log" | head -20
 done
