@@ -299,6 +299,7 @@ TEST_F(TrainCMambaProgram, RejectsBadFlagsWithUsage) {
   expect_failure(run_program(dir, base + " --encoder lstm"), {"--encoder", "\"lstm\"", "st"});
   expect_failure(run_program(dir, base + " --mixer s4"), {"--mixer", "\"s4\"", "m_mamba"});
   expect_failure(run_program(dir, base + " --step_mode fast"), {"trainer.step", "fast"});
+  expect_failure(run_program(dir, base + " --ema_decay 1.5"), {"trainer.ema_decay", "[0, 1)"});
   expect_failure(run_program(dir, "forecast --checkpoint x --bogus 1"), {"bogus"}, true);
   expect_failure(run_program(dir, "forecast --test_dataset " + npz), {"--checkpoint", "missing"},
                  true);
@@ -311,7 +312,8 @@ TEST_F(TrainCMambaProgram, RejectsBadFlagsWithUsage) {
         "--num_layers",    "--patch_len",    "--stride",       "--d_state",       "--sigma",
         "--reduction",     "--dropout",      "--loss",         "--patience",      "--lradj",
         "--seed",          "--device",       "--output_dir",   "--resume",        "--config",
-        "--threads",       "--trace_shapes", "--encoder",      "--mixer",         "--step_mode"}) {
+        "--threads",       "--trace_shapes", "--encoder",      "--mixer",         "--step_mode",
+        "--ema_decay"}) {
     EXPECT_NE(help.output.find(flag), std::string::npos) << flag;
   }
 }
