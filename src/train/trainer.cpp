@@ -172,7 +172,11 @@ void Trainer::resume(const std::string& checkpoint_or_run_dir) {
     resumed_early_stopping_ = state.trainer.at("early_stopping");
     log_ = TrainingLog::from_json(state.trainer.at("log"));
     if (average_ && !state.tensors.empty()) {
-      average_->load(state.tensors, state.trainer.at("weight_average_updates").get<int64_t>());
+      try {
+        average_->load(state.tensors, state.trainer.at("weight_average_updates").get<int64_t>());
+      } catch (const InputError& e) {
+        throw InputError(path + ": " + e.what());
+      }
     } else if (average_) {
       // The run trained without an average so far: it starts from the resumed weights.
       average_->reset_to_parameters();

@@ -701,6 +701,38 @@ TEST_F(TrainerTest, WeightAverageIsValidatedKeptAsBestAndResumesExactly) {
   EXPECT_EQ(TrainerConfig::from_json({{"ema_decay", 0.99}}).to_json()["ema_decay"], 0.99);
 }
 
+// A run trained without an average resumes with one (it starts from the resumed weights); saved
+// averages that do not fit the model are refused naming the checkpoint.
+TEST_F(TrainerTest, ResumeStartsOrRefusesAWeightAverage) {
+  const json scheduler = {{"name", "constant"}};
+  TempDir dir;
+  Data d;
+  {
+    Program plain(7, trainer_config(1), scheduler, dir.file("plain"));
+    plain.trainer->fit(*d.train, d.val.get());
+  }
+  auto config = trainer_config(2);
+  config.ema_decay = 0.9;
+  Program averaged(8, config, scheduler, dir.file("plain"));
+  averaged.trainer->resume(dir.file("plain"));
+  averaged.trainer->fit(*d.train, d.val.get());
+  const auto state = read_checkpoint_state(dir.file("plain/checkpoints/last.pt"));
+  EXPECT_EQ(state.trainer["weight_average_updates"], kStepsPerEpoch);
+  ASSERT_EQ(state.tensors.size(), averaged.model->parameters().size());
+
+  CheckpointState broken = state;
+  broken.tensors[0].second = torch::zeros({3});
+  const std::string path = dir.file("broken.pt");
+  save_checkpoint(path, *averaged.model, averaged.optimizer.get(), broken);
+  Program other(9, config, scheduler, dir.file("other"));
+  try {
+    other.trainer->resume(path);
+    ADD_FAILURE() << "no error";
+  } catch (const ssmkit::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find(path + ": weight average"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(TrainerTest, StepModeIsCheckedAndGraphFallsBackToFusedOnTheCpu) {
   EXPECT_EQ(parse_step_mode("auto", c10::Device("cpu"), "trainer.step"), StepMode::kPlain);
   EXPECT_EQ(parse_step_mode("auto", c10::Device("cuda:0"), "trainer.step"), StepMode::kGraph);
