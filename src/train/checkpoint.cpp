@@ -111,11 +111,12 @@ CheckpointState read_state(torch::serialize::InputArchive& archive, const std::s
     state.trainer = saved.at("trainer");
     const std::vector<std::string> names = saved.value(kTensorNamesKey, std::vector<std::string>{});
     for (size_t i = 0; i < names.size(); ++i) {
-      at::Tensor tensor;
-      if (!archive.try_read(kTensorPrefix + std::to_string(i), tensor)) {
+      c10::IValue value;
+      if (!archive.try_read(kTensorPrefix + std::to_string(i), value) || !value.isTensor()) {
         throw InputError(path + ": checkpoint lists tensor '" + names[i] +
-                         "' but does not hold it (incomplete file?)");
+                         "' but does not hold it (incomplete or corrupt file?)");
       }
+      const at::Tensor tensor = value.toTensor();
       state.tensors.emplace_back(names[i], tensor);
     }
   } catch (const nlohmann::json::exception& e) {

@@ -153,6 +153,48 @@ TEST(Checkpoint, TruncatedCorruptMissingAndForeignFilesGiveClearErrors) {
   EXPECT_NE(msg.find("not an ssmkit checkpoint"), std::string::npos) << msg;
 }
 
+// Named trainer tensors (the weight average) come back in order with their names; a checkpoint
+// that lists one it does not hold, or holds something else under its key, is a clear error.
+TEST(Checkpoint, NamedTensorsRoundTripAndMissingOnesAreClearErrors) {
+  TempDir dir;
+  const auto path = dir.file("ck.pt");
+  Trained a;
+  CheckpointState state = sample_state();
+  state.tensors = {{"fc1.weight", torch::randn({8, 4})}, {"fc1.bias", torch::randn({8})}};
+  save_checkpoint(path, *a.model, a.optimizer.get(), state);
+  const CheckpointState back = read_checkpoint_state(path);
+  ASSERT_EQ(back.tensors.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(back.tensors[i].first, state.tensors[i].first);
+    EXPECT_TRUE(torch::equal(back.tensors[i].second, state.tensors[i].second));
+  }
+  EXPECT_TRUE(read_checkpoint_state(dir.file("ck.pt")).trainer == state.trainer);
+
+  // Hand-built archives: "avg" listed; absent, then a string under its key.
+  for (const bool holds_string : {false, true}) {
+    torch::serialize::OutputArchive archive;
+    archive.write("format", c10::IValue(std::string("ssmkit-checkpoint")));
+    archive.write("format_version", c10::IValue(int64_t{1}));
+    torch::serialize::OutputArchive model_archive(archive.compilation_unit());
+    a.model->save(model_archive);
+    archive.write("model", model_archive);
+    const json saved = {
+        {"epoch", 1}, {"global_step", 2}, {"trainer", json::object()}, {"tensors", {"avg"}}};
+    archive.write("state_json", c10::IValue(saved.dump()));
+    archive.write("config_json", c10::IValue(std::string("{}")));
+    if (holds_string) archive.write("tensor_0", c10::IValue(std::string("not a tensor")));
+    const auto broken = dir.file(holds_string ? "string.pt" : "absent_tensor.pt");
+    archive.save_to(broken);
+    try {
+      read_checkpoint_state(broken);
+      ADD_FAILURE() << "no error for " << broken;
+    } catch (const ssmkit::InputError& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find(broken + ": checkpoint lists tensor 'avg'"), std::string::npos) << msg;
+    }
+  }
+}
+
 TEST(Checkpoint, AnotherModelShapeIsAClearError) {
   TempDir dir;
   const auto path = dir.file("ck.pt");

@@ -4,11 +4,10 @@
 // killed run can continue to the same weights. Files are LibTorch archives written atomically.
 #pragma once
 
+#include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 #include <torch/optim/optimizer.h>
 #include <nlohmann/json.hpp>
-
-#include <ATen/core/Tensor.h>
 
 #include <cstdint>
 #include <string>
