@@ -16,6 +16,8 @@ cudaError_t selective_scan_fwd_fp16(const SelectiveScanFwdParams& p, ScanDtype b
 cudaError_t selective_scan_bwd_fp32(const SelectiveScanBwdParams& p, ScanDtype bc, cudaStream_t s);
 cudaError_t selective_scan_bwd_bf16(const SelectiveScanBwdParams& p, ScanDtype bc, cudaStream_t s);
 cudaError_t selective_scan_bwd_fp16(const SelectiveScanBwdParams& p, ScanDtype bc, cudaStream_t s);
+// The sums of the backward's partials, all in one launch (selective_scan_partial_sums.cu).
+cudaError_t selective_scan_partial_sums(const ScanPartialSumsParams& p, cudaStream_t s);
 
 inline cudaError_t launch_selective_scan_fwd(const SelectiveScanFwdParams& p, ScanDtype input,
                                              ScanDtype bc, cudaStream_t s) {

@@ -79,8 +79,9 @@ struct SelectiveScanFwdParams {
 };
 
 // The backward reads the forward's inputs and checkpoints plus the output gradients, and writes the
-// input gradients. Sums over batch (and over channel tiles for input-dependent B and C) are left to
-// the host as float32 partial buffers, so no atomics are needed and results are deterministic.
+// input gradients. Sums over batch (and over channel tiles for input-dependent B and C) are left as
+// float32 partial buffers for a second launch (ScanPartialSumsParams), so no atomics are needed and
+// results are deterministic.
 struct SelectiveScanBwdParams : SelectiveScanFwdParams {
   const void* dout = nullptr;  // (B, D, L) input dtype: gradient of y
   int64_t dout_batch_stride = 0, dout_dim_stride = 0;
@@ -99,6 +100,30 @@ struct SelectiveScanBwdParams : SelectiveScanFwdParams {
   float* P_partial = nullptr;  // sum_n g B (du = delta P + D dy)
   float* Q_partial = nullptr;  // sum_n A g exp(delta A) x[t-1] (ddelta = u P + Q before softplus')
   float* y_recomputed_partial = nullptr;  // sum_n C x, only with z (dz needs y)
+};
+
+// One sum over the backward's float32 partials: for every output i,
+//   dst[i] = sum over k < terms of src[(i / inner) * outer_stride + k * term_stride + i % inner],
+// written in dst_dtype. Covers the sums over batch ((B, D, N) -> (D, N), (B, D) -> (D)) and over
+// channel tiles ((B, G, tiles, N, L) -> (B, G, N, L)).
+struct ScanPartialSum {
+  const float* src = nullptr;
+  void* dst = nullptr;  // contiguous, `count` elements of dst_dtype
+  ScanDtype dst_dtype = ScanDtype::kFloat32;
+  int64_t count = 0;         // outputs
+  int64_t inner = 1;         // outputs sharing one outer index
+  int64_t outer_stride = 0;  // src elements between consecutive outer indices
+  int64_t terms = 0;         // partials summed into each output
+  int64_t term_stride = 0;   // src elements between consecutive partials
+};
+
+// Every sum the backward leaves (dA, dB, dC, dD, ddelta_bias), done by one launch: after a short
+// backward kernel, five small reductions and their casts as separate launches cost more than the
+// arithmetic.
+constexpr int kMaxScanPartialSums = 5;
+struct ScanPartialSumsParams {
+  ScanPartialSum sums[kMaxScanPartialSums];
+  int n_sums = 0;
 };
 
 }  // namespace ssmkit::kernels

@@ -8,6 +8,7 @@
 #include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
+#include <c10/util/accumulate.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
@@ -263,20 +264,49 @@ void finish_backward_slabs(const ScanCall& c, bool delta_softplus, const at::Ten
   }
 }
 
-// dB or dC from its partial buffer: summed over batch when fixed, over channel tiles (and groups,
-// for an ungrouped (B, N, L) B next to a grouped C) when input-dependent.
-at::Tensor finish_param_grad(const at::Tensor& partial, bool var, const at::Tensor& param,
-                             at::ScalarType dtype) {
-  at::Tensor grad;
-  if (!var) {
-    grad = partial.sum(0);  // (D, N)
-  } else if (param.dim() == 3) {
-    grad = partial.sum(2).sum(1);  // (B, N, L)
-  } else {
-    grad = partial.sum(2);  // (B, G, N, L)
+// Gathers the sums of the backward's float32 partials, then does them all in one launch. Each call
+// returns the tensor the launch fills: of `dtype` when the kernel writes that type, float32
+// otherwise (the caller casts after launch()).
+class PartialSums {
+ public:
+  // (B, rest...) -> (rest...): the sum over batch.
+  at::Tensor over_batch(const at::Tensor& partial, at::ScalarType dtype) {
+    const at::IntArrayRef rest = partial.sizes().slice(1);
+    const int64_t count = c10::multiply_integers(rest);
+    return add(partial, rest, dtype, /*inner=*/count, /*outer_stride=*/0, partial.size(0), count);
   }
-  return grad.to(dtype);
-}
+  // (B, G, tiles, N, L) -> `shape`: the sum over channel tiles into (B, G, N, L), or over groups
+  // and tiles into (B, N, L) (an ungrouped B next to a grouped C). Either way the summed
+  // dimensions sit together between the leading ones and (N, L).
+  at::Tensor over_tiles(const at::Tensor& partial, at::IntArrayRef shape, at::ScalarType dtype) {
+    const int64_t inner = partial.size(3) * partial.size(4);
+    const int64_t outputs = c10::multiply_integers(shape);
+    const int64_t terms = outputs == 0 ? 0 : partial.numel() / outputs;
+    return add(partial, shape, dtype, inner, terms * inner, terms, inner);
+  }
+  void launch() {
+    C10_CUDA_CHECK(k::selective_scan_partial_sums(p_, at::cuda::getCurrentCUDAStream()));
+  }
+
+ private:
+  at::Tensor add(const at::Tensor& partial, at::IntArrayRef shape, at::ScalarType dtype,
+                 int64_t inner, int64_t outer_stride, int64_t terms, int64_t term_stride) {
+    TORCH_INTERNAL_ASSERT(p_.n_sums < k::kMaxScanPartialSums && partial.is_contiguous());
+    const bool kernel_dtype = dtype == at::kFloat || dtype == at::kBFloat16 || dtype == at::kHalf;
+    at::Tensor out = at::empty(shape, partial.options().dtype(kernel_dtype ? dtype : at::kFloat));
+    k::ScanPartialSum& sum = p_.sums[p_.n_sums++];
+    sum.src = partial.data_ptr<float>();
+    sum.dst = out.data_ptr();
+    sum.dst_dtype = scan_dtype(out.scalar_type());
+    sum.count = out.numel();
+    sum.inner = std::max<int64_t>(1, inner);
+    sum.outer_stride = outer_stride;
+    sum.terms = terms;
+    sum.term_stride = term_stride;
+    return out;
+  }
+  k::ScanPartialSumsParams p_;
+};
 
 Gradients run_backward(const ScanCall& c, bool delta_softplus, const at::Tensor& checkpoints,
                        const at::Tensor& dout_in, const at::Tensor& dlast_in) {
@@ -348,13 +378,18 @@ Gradients run_backward(const ScanCall& c, bool delta_softplus, const at::Tensor&
   C10_CUDA_CHECK(
       k::launch_selective_scan_bwd(p, c.input_dtype, c.bc_dtype, at::cuda::getCurrentCUDAStream()));
 
-  g.dA = dA_partial.sum(0);
-  g.dB = finish_param_grad(dB_partial, c.var_B(), c.B, c.B_dtype);
-  g.dC = finish_param_grad(dC_partial, c.var_C(), c.C, c.C_dtype);
-  if (fused) {
-    if (c.D.defined()) g.dD = dD_partial.sum(0);
-    if (c.delta_bias.defined()) g.ddelta_bias = dbias_partial.sum(0);
-  } else {
+  PartialSums sums;
+  g.dA = sums.over_batch(dA_partial, at::kFloat);
+  g.dB = c.var_B() ? sums.over_tiles(dB_partial, c.B.sizes(), c.B_dtype)
+                   : sums.over_batch(dB_partial, c.B_dtype);
+  g.dC = c.var_C() ? sums.over_tiles(dC_partial, c.C.sizes(), c.C_dtype)
+                   : sums.over_batch(dC_partial, c.C_dtype);
+  if (fused && c.D.defined()) g.dD = sums.over_batch(dD_partial, at::kFloat);
+  if (fused && c.delta_bias.defined()) g.ddelta_bias = sums.over_batch(dbias_partial, at::kFloat);
+  sums.launch();
+  g.dB = g.dB.to(c.B_dtype);  // no-ops unless the kernel could not write that dtype
+  g.dC = g.dC.to(c.C_dtype);
+  if (!fused) {
     finish_backward_slabs(c, delta_softplus, dout, P_partial, Q_partial, y_partial, &g);
   }
   return g;
@@ -395,6 +430,9 @@ class SelectiveScanFunction : public torch::autograd::Function<SelectiveScanFunc
     const ScanCall c =
         prepare(make_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state, present));
     ForwardOutputs out = run_forward(c, delta_softplus, /*keep_checkpoints=*/true);
+    // An unused output's gradient stays undefined instead of a tensor of zeros: the backward
+    // treats an undefined last-state gradient as zero without reading memory.
+    ctx->set_materialize_grads(false);
     ctx->save_for_backward({u, delta, A, B, C, D, z, delta_bias, initial_state});
     ctx->saved_data["checkpoints"] = out.checkpoints;
     ctx->saved_data["delta_softplus"] = delta_softplus;
