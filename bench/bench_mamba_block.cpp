@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cxxopts.hpp>
 #include <functional>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -122,7 +123,9 @@ int main(int argc, char** argv) {
   cli.add_options()("device", "cpu or cuda (default: cuda when available)",
                     cxxopts::value<std::string>()->default_value(""))(
       "reps", "timed repetitions (median)", cxxopts::value<int>()->default_value("20"))(
-      "threads", "CPU threads (0 = all cores)", cxxopts::value<int>()->default_value("0"))(
+      "row", "GPU table row to time, 1-4 (0 = all; one row keeps a profiler's trace short)",
+      cxxopts::value<int>()->default_value("0"))("threads", "CPU threads (0 = all cores)",
+                                                 cxxopts::value<int>()->default_value("0"))(
       "h,help", "print help");
   cxxopts::ParseResult args;
   try {
@@ -140,6 +143,17 @@ int main(int argc, char** argv) {
   if (device_name.empty()) device_name = torch::cuda::is_available() ? "cuda" : "cpu";
   const torch::Device device(device_name);
   const int reps = args["reps"].as<int>();
+  if (reps < 1) {
+    std::fprintf(stderr, "bench_mamba_block: --reps %d: expected at least 1\n", reps);
+    return 1;
+  }
+  const int only_row = args["row"].as<int>();
+  constexpr int kGpuRowCount = static_cast<int>(std::size(kGpuRows));
+  if (only_row < 0 || only_row > kGpuRowCount) {
+    std::fprintf(stderr, "bench_mamba_block: --row %d: expected 0 (all) to %d\n", only_row,
+                 kGpuRowCount);
+    return 1;
+  }
   torch::manual_seed(0);
 
   if (device.is_cuda()) {
@@ -148,7 +162,9 @@ int main(int argc, char** argv) {
     std::printf(
         "| B | L | d_model | mode | fwd ms | anchor | speed-up | fwd+bwd ms | anchor | "
         "speed-up | peak MiB | anchor MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-    for (const BlockRow& row : kGpuRows) {
+    for (int r = 0; r < kGpuRowCount; ++r) {
+      if (only_row != 0 && only_row != r + 1) continue;
+      const BlockRow& row = kGpuRows[r];
       const Timing t = time_block(row, device, reps);
       std::printf(
           "| %ld | %ld | %ld | %s | %.3f | %.3f | %.2fx | %.3f | %.3f | %.2fx | %.0f | %.0f |\n",

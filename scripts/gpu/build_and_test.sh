@@ -7,7 +7,8 @@
 #   SSMKIT_BUILD_DIR  build folder, reused if present (default /tmp/ssmkit-build)
 #   SSMKIT_LOG_DIR    logs                            (default <build>/logs)
 #   SSMKIT_STEPS      steps to run                    (default "build test bench ncu sass sanitize";
-#                     with SSMKIT_TARGETS=all also: block (Mamba block benchmark), epoch (cMamba
+#                     with SSMKIT_TARGETS=all also: block (Mamba block benchmark), blockprof (its
+#                     kernels' times, Nsight Systems or Compute), epoch (cMamba
 #                     epoch, graph and plain steps), cputests (the CPU suites, one process per
 #                     test), cputests-preload (the same with the system libstdc++ preloaded),
 #                     etth1 (docs/results.md's ETTh1 runs, 3 seeds, with and without the weight
@@ -106,8 +107,25 @@ profile() {
   done
 }
 
+# Where a Mamba block's time goes, kernel by kernel (fp32 and bf16 autocast rows of the block
+# table, 5 timed repetitions): Nsight Systems' kernel summary, or Nsight Compute's durations.
+block_profile() {
+  local bench="$build/bench/bench_mamba_block"
+  for row in 1 2; do
+    echo "### block row $row"
+    if command -v nsys >/dev/null; then
+      nsys profile --force-overwrite true -o "$build/block_row$row" "$bench" --device cuda \
+        --row "$row" --reps 5 &&
+        nsys stats --report cuda_gpu_kern_sum "$build/block_row$row.nsys-rep"
+    else
+      ncu --clock-control none --metrics gpu__time_duration.sum --print-summary per-kernel \
+        "$bench" --device cuda --row "$row" --reps 2
+    fi
+  done
+}
+
 export root debs build deps jobs targets build_apps
-export -f configure compile sass profile
+export -f configure compile sass profile block_profile
 status=0
 if wants build; then
   STEP_LOG=build step configure 300 configure || status=1
@@ -127,6 +145,9 @@ if wants bench && [ -x "$build/bench/bench_selective_scan_cuda" ]; then
 fi
 if wants block && [ -x "$build/bench/bench_mamba_block" ]; then
   step block 180 "$build/bench/bench_mamba_block" --device cuda || status=1
+fi
+if wants blockprof && [ -x "$build/bench/bench_mamba_block" ]; then
+  step blockprof 240 block_profile || status=1
 fi
 if wants epoch && [ -x "$build/bench/bench_cmamba_epoch" ]; then
   step epoch 300 "$build/bench/bench_cmamba_epoch" --threads 16 --steps 40 --cuda_steps graph,plain ||
