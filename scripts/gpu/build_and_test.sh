@@ -133,8 +133,8 @@ if wants build; then
   grep -E "registers|spill|error" "$logs/build.log" | sort | uniq -c | sort -rn | head -40 >>"$summary" || true
 fi
 if wants test && [ -x "$tests_bin" ]; then
-  # Four test processes, four CPU threads each: the float64 references step through L in small
-  # ops, and four processes of one thread per core each left the L 8192 cases unstarted at 600 s.
+  # Four test processes, four CPU threads each (not one per core each): the float64 references
+  # step through L in ops on a few hundred elements, where more threads only contend.
   SSMKIT_NUM_THREADS="${SSMKIT_NUM_THREADS:-4}" \
     step test 600 ctest --test-dir "$build" -L gpu -j 4 --output-on-failure --timeout 590 ||
     status=1
