@@ -65,6 +65,21 @@ __device__ __forceinline__ float conv_at(const float* w, float bias, const float
   return acc;
 }
 
+// Calls fn(c, j, offset) for every output (channel d0 + c, step t0 + j) of the block's tile that
+// lies inside the tensor, offset being its index in a contiguous (B, D, L) tensor. Consecutive
+// threads take consecutive steps, so the stores run along time.
+template <typename Fn>
+__device__ __forceinline__ void for_each_tile_output(const CausalConv1dParams& p, int64_t b,
+                                                     int64_t d0, int64_t t0, Fn fn) {
+  for (int e = threadIdx.x; e < kConvTileChannels * kConvTileTime; e += kConvThreads) {
+    const int c = e / kConvTileTime;
+    const int j = e % kConvTileTime;
+    const int64_t d = d0 + c;
+    const int64_t t = t0 + j;
+    if (d < p.dim && t < p.seqlen) fn(c, j, (b * p.dim + d) * p.seqlen + t);
+  }
+}
+
 template <typename T>
 __global__ void __launch_bounds__(kConvThreads)
     causal_conv1d_fwd_kernel(const CausalConv1dParams p) {
@@ -81,16 +96,12 @@ __global__ void __launch_bounds__(kConvThreads)
   load_conv_weights(p, d0, ws, bs);
   __syncthreads();
 
-  for (int e = threadIdx.x; e < kConvTileChannels * kConvTileTime; e += kConvThreads) {
-    const int c = e / kConvTileTime;
-    const int j = e % kConvTileTime;
-    const int64_t d = d0 + c;
-    const int64_t t = t0 + j;
-    if (d >= p.dim || t >= p.seqlen) continue;
+  T* y = static_cast<T*>(p.y);
+  for_each_tile_output(p, b, d0, t0, [&](int c, int j, int64_t offset) {
     float v = conv_at(ws[c], bs[c], xs[c], j, p.width);
     if (p.silu) v = v / (1.f + __expf(-v));
-    static_cast<T*>(p.y)[(b * p.dim + d) * p.seqlen + t] = from_float<T>(v);
-  }
+    y[offset] = from_float<T>(v);
+  });
 }
 
 template <typename T>
@@ -158,19 +169,15 @@ __global__ void __launch_bounds__(kConvThreads)
   __syncthreads();
 
   // dx[t] = sum_k w[k] g[t + (K-1) - k].
-  for (int e = threadIdx.x; e < kConvTileChannels * kConvTileTime; e += kConvThreads) {
-    const int c = e / kConvTileTime;
-    const int j = e % kConvTileTime;
-    const int64_t d = d0 + c;
-    const int64_t t = t0 + j;
-    if (d >= p.dim || t >= p.seqlen) continue;
+  T* dx = static_cast<T*>(p.dx);
+  for_each_tile_output(p, b, d0, t0, [&](int c, int j, int64_t offset) {
     float acc = 0.f;
 #pragma unroll
     for (int k = 0; k < kConvMaxWidth; ++k) {
       if (k < p.width) acc = fmaf(ws[c][k], gs[c][j + halo - k], acc);
     }
-    static_cast<T*>(p.dx)[(b * p.dim + d) * p.seqlen + t] = from_float<T>(acc);
-  }
+    dx[offset] = from_float<T>(acc);
+  });
 }
 
 inline dim3 conv_grid(const CausalConv1dParams& p) {

@@ -16,27 +16,27 @@ cudaError_t causal_conv1d_bwd_fp32(const CausalConv1dBwdParams& p, cudaStream_t 
 cudaError_t causal_conv1d_bwd_bf16(const CausalConv1dBwdParams& p, cudaStream_t s);
 cudaError_t causal_conv1d_bwd_fp16(const CausalConv1dBwdParams& p, cudaStream_t s);
 
-inline cudaError_t launch_causal_conv1d_fwd(const CausalConv1dParams& p, ConvDtype dtype,
+inline cudaError_t launch_causal_conv1d_fwd(const CausalConv1dParams& p, ElementDtype dtype,
                                             cudaStream_t s) {
   switch (dtype) {
-    case ConvDtype::kFloat32:
+    case ElementDtype::kFloat32:
       return causal_conv1d_fwd_fp32(p, s);
-    case ConvDtype::kBFloat16:
+    case ElementDtype::kBFloat16:
       return causal_conv1d_fwd_bf16(p, s);
-    case ConvDtype::kFloat16:
+    case ElementDtype::kFloat16:
       return causal_conv1d_fwd_fp16(p, s);
   }
   return cudaErrorInvalidValue;
 }
 
-inline cudaError_t launch_causal_conv1d_bwd(const CausalConv1dBwdParams& p, ConvDtype dtype,
+inline cudaError_t launch_causal_conv1d_bwd(const CausalConv1dBwdParams& p, ElementDtype dtype,
                                             cudaStream_t s) {
   switch (dtype) {
-    case ConvDtype::kFloat32:
+    case ElementDtype::kFloat32:
       return causal_conv1d_bwd_fp32(p, s);
-    case ConvDtype::kBFloat16:
+    case ElementDtype::kBFloat16:
       return causal_conv1d_bwd_bf16(p, s);
-    case ConvDtype::kFloat16:
+    case ElementDtype::kFloat16:
       return causal_conv1d_bwd_fp16(p, s);
   }
   return cudaErrorInvalidValue;

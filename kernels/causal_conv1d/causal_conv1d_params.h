@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "common/element_dtype.h"
+
 namespace ssmkit::kernels {
 
 // Taps the kernels take; wider filters stay on LibTorch's convolution (Mamba uses 4).
@@ -14,8 +16,6 @@ constexpr int kConvMaxWidth = 8;
 constexpr int kConvTileChannels = 32;
 constexpr int kConvTileTime = 64;
 constexpr int kConvThreads = 256;
-
-enum class ConvDtype { kFloat32, kBFloat16, kFloat16 };
 
 // y[b, d, t] = act(bias[d] + sum_k weight[d, k] * x[b, d, t - (K-1) + k]), x = 0 before t = 0.
 struct CausalConv1dParams {

@@ -9,6 +9,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "causal_conv1d/causal_conv1d_launch.h"
+#include "kernel_dtype.h"
 
 namespace ssmkit::ops {
 namespace {
@@ -16,20 +17,6 @@ namespace {
 namespace k = ssmkit::kernels;
 
 constexpr int64_t kMaxGridY = 65535;
-
-k::ConvDtype conv_dtype(at::ScalarType t) {
-  switch (t) {
-    case at::kFloat:
-      return k::ConvDtype::kFloat32;
-    case at::kBFloat16:
-      return k::ConvDtype::kBFloat16;
-    case at::kHalf:
-      return k::ConvDtype::kFloat16;
-    default:
-      TORCH_CHECK(false, "causal_conv1d: the CUDA kernels take Float, BFloat16 or Half, not ",
-                  c10::toString(t));
-  }
-}
 
 int64_t ceil_div(int64_t a, int64_t b) {
   return (a + b - 1) / b;
@@ -79,7 +66,7 @@ at::Tensor run_forward(const ConvCall& c) {
   k::CausalConv1dParams p;
   fill_params(c, &p);
   p.y = y.data_ptr();
-  C10_CUDA_CHECK(k::launch_causal_conv1d_fwd(p, conv_dtype(c.x.scalar_type()),
+  C10_CUDA_CHECK(k::launch_causal_conv1d_fwd(p, kernel_dtype(c.x.scalar_type(), "causal_conv1d"),
                                              at::cuda::getCurrentCUDAStream()));
   return y;
 }
@@ -117,7 +104,7 @@ ConvGradients run_backward(const ConvCall& c, const at::Tensor& dy_in) {
   p.dx = g.dx.data_ptr();
   p.dweight_partial = dweight_partial.data_ptr<float>();
   p.dbias_partial = c.bias.defined() ? dbias_partial.data_ptr<float>() : nullptr;
-  C10_CUDA_CHECK(k::launch_causal_conv1d_bwd(p, conv_dtype(c.x.scalar_type()),
+  C10_CUDA_CHECK(k::launch_causal_conv1d_bwd(p, kernel_dtype(c.x.scalar_type(), "causal_conv1d"),
                                              at::cuda::getCurrentCUDAStream()));
   g.dweight = dweight_partial.sum(at::IntArrayRef{0, 1});  // over batch and time tiles
   if (c.bias.defined()) g.dbias = dbias_partial.sum(at::IntArrayRef{0, 1});
