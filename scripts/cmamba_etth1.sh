@@ -54,16 +54,25 @@ train_seed() {
 }
 extra=("$@")
 pids=()
+# A failed seed stops the others too, so that no training outlives the script.
+abort() {
+  local pid
+  for pid in $(jobs -rp); do
+    pkill -TERM -P "$pid" 2>/dev/null || true  # the program the seed's subshell runs
+    kill "$pid" 2>/dev/null || true
+  done
+  exit 1
+}
 for seed in $seeds; do
   if [ "$jobs" -eq 1 ]; then
     train_seed "$seed"
   else
-    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || exit 1; done
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || abort; done
     train_seed "$seed" &
     pids+=($!)
   fi
 done
-for pid in "${pids[@]}"; do wait "$pid" || exit 1; done
+for pid in "${pids[@]}"; do wait "$pid" || abort; done
 
 for seed in $seeds; do
   log="$runs/etth1${tag}_s${seed}.log"
