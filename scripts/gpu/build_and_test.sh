@@ -79,8 +79,8 @@ compile() {
 
 tests_bin="$build/tests/ssmkit_gpu_tests"
 # Small cases for the sanitizers (they slow kernels down a hundredfold).
-sanitize_filter='Grid/SelectiveScanCuda.MatchesFloat64Reference/L1_*:Grid/SelectiveScanCuda.MatchesFloat64Reference/L100_*:Grid/SelectiveScanCuda.MatchesFloat64Reference/L300_*'
-race_filter='Grid/SelectiveScanCuda.MatchesFloat64Reference/L100_N16_fp32_var_all:Grid/SelectiveScanCuda.MatchesFloat64Reference/L300_N12_bf16_strided:Grid/SelectiveScanCuda.MatchesFloat64Reference/L100_N256_fp16_fixB_varC'
+sanitize_filter='Grid/SelectiveScanCuda.MatchesFloat64Reference/L1_*:Grid/SelectiveScanCuda.MatchesFloat64Reference/L100_*:Grid/SelectiveScanCuda.MatchesFloat64Reference/L300_*:Grid/CausalConv1dCuda.*:CausalConv1dCudaFallback.*'
+race_filter='Grid/SelectiveScanCuda.MatchesFloat64Reference/L100_N16_fp32_var_all:Grid/SelectiveScanCuda.MatchesFloat64Reference/L300_N12_bf16_strided:Grid/SelectiveScanCuda.MatchesFloat64Reference/L100_N256_fp16_fixB_varC:Grid/CausalConv1dCuda.MatchesFloat64Convolution/L100_K4_fp32_channel_last:Grid/CausalConv1dCuda.MatchesFloat64Convolution/L257_K3_bf16_autocast:Grid/CausalConv1dCuda.MatchesFloat64Convolution/L64_K2_fp32_tile'
 
 sass() {
   local dir="$build/CMakeFiles/ssmkit.dir/kernels/selective_scan"
@@ -149,6 +149,9 @@ if wants bench && [ -x "$build/bench/bench_selective_scan_cuda" ]; then
 fi
 if wants block && [ -x "$build/bench/bench_mamba_block" ]; then
   step block 180 "$build/bench/bench_mamba_block" --device cuda || status=1
+  # The row-major projections (the CPU's layout) on the same card, for the layout's effect.
+  STEP_LOG=block step block-row-layout 180 "$build/bench/bench_mamba_block" --device cuda \
+    --layout row || status=1
 fi
 if wants blockprof && [ -x "$build/bench/bench_mamba_block" ]; then
   step blockprof 240 block_profile || status=1
