@@ -7,6 +7,7 @@
 #   SSMKIT_BUILD_DIR  build folder, reused if present (default /tmp/ssmkit-build)
 #   SSMKIT_LOG_DIR    logs                            (default <build>/logs)
 #   SSMKIT_STEPS      steps to run                    (default "build test bench ncu sass sanitize";
+#                     also: bench-states (the scan benchmark with each kernel layout forced);
 #                     with SSMKIT_TARGETS=all also: block (Mamba block benchmark), blockprof (its
 #                     kernels' times, Nsight Systems or Compute), epoch (cMamba
 #                     epoch, graph and plain steps), cputests (the CPU suites, one process per
@@ -97,13 +98,18 @@ sass() {
   done
 }
 
-# Hardware counters of one forward and one backward launch (bf16, first anchor row), clocks as found.
+# Hardware counters of one forward and one backward launch (bf16: the first anchor row and the
+# 32x256x512 row), clocks as found.
 profile() {
   local bench="$build/bench/bench_selective_scan_cuda"
-  for k in fwd bwd; do
-    ncu --clock-control none --section SpeedOfLight --section Occupancy --section LaunchStats \
-      --section WarpStateStats --section SchedulerStats --section ComputeWorkloadAnalysis \
-      -k "regex:selective_scan_${k}_kernel" -c 1 "$bench" --row 1 --iters 1 --warmup 0
+  for row in 1 7; do
+    for k in fwd bwd; do
+      echo "### row $row, $k"
+      ncu --clock-control none --section SpeedOfLight --section Occupancy --section LaunchStats \
+        --section WarpStateStats --section SchedulerStats --section ComputeWorkloadAnalysis \
+        --section SourceCounters -k "regex:selective_scan_${k}_kernel" -c 1 "$bench" --row "$row" \
+        --iters 1 --warmup 0
+    done
   done
 }
 
@@ -140,8 +146,10 @@ if wants test && [ -x "$tests_bin" ]; then
     status=1
 fi
 if wants bench && [ -x "$build/bench/bench_selective_scan_cuda" ]; then
-  step bench 180 "$build/bench/bench_selective_scan_cuda" || status=1
-  # Both kernel layouts forced, to check the choice by grid size.
+  step bench 240 "$build/bench/bench_selective_scan_cuda" || status=1
+fi
+# Both kernel layouts forced, to check the choice by grid size.
+if wants bench-states && [ -x "$build/bench/bench_selective_scan_cuda" ]; then
   for states in 2 4; do
     STEP_LOG=bench step "bench-states-$states" 180 "$build/bench/bench_selective_scan_cuda" \
       --states "$states" || status=1
