@@ -8,6 +8,7 @@
 #   SSMKIT_LOG_DIR    logs                            (default <build>/logs)
 #   SSMKIT_STEPS      steps to run                    (default "build test bench ncu sass sanitize";
 #                     also: bench-states (the scan benchmark with each kernel layout forced);
+#                     ncu-source (stalls per SASS instruction of the forward, CSV in the logs);
 #                     with SSMKIT_TARGETS=all also: block (Mamba block benchmark), blockprof (its
 #                     kernels' times, Nsight Systems or Compute), epoch (cMamba
 #                     epoch, graph and plain steps), cputests (the CPU suites, one process per
@@ -113,6 +114,20 @@ profile() {
   done
 }
 
+# Stall reasons per SASS instruction of the forward kernel at the two bf16 rows that miss the goal
+# (32x256x512, 4x2048x8192): Nsight Compute's full set, its source page as CSV in the logs.
+source_profile() {
+  local bench="$build/bench/bench_selective_scan_cuda"
+  for row in 7 5; do
+    ncu --clock-control none --set full --import-source no -f -o "$logs/fwd_row$row" \
+      -k "regex:selective_scan_fwd_kernel" -c 1 "$bench" --row "$row" --iters 1 --warmup 0 &&
+      ncu -i "$logs/fwd_row$row.ncu-rep" --page source --csv --print-source sass \
+        >"$logs/fwd_row${row}_sass.csv"
+    ncu -i "$logs/fwd_row$row.ncu-rep" --page details --section WarpStateStats \
+      --section SchedulerStats --section Occupancy --section SpeedOfLight || true
+  done
+}
+
 # Where a Mamba block's time goes, kernel by kernel (fp32 and bf16 autocast rows of the block
 # table, 5 timed repetitions): Nsight Systems' kernel summary, or Nsight Compute's durations.
 block_profile() {
@@ -131,7 +146,7 @@ block_profile() {
 }
 
 export root debs build deps jobs targets build_apps
-export -f configure compile sass profile block_profile
+export -f configure compile sass profile source_profile block_profile
 status=0
 if wants build; then
   STEP_LOG=build step configure 300 configure || status=1
@@ -189,7 +204,10 @@ if wants cputests-preload && [ -x "$build/tests/ssmkit_tests" ]; then
   LD_PRELOAD="$(g++ -print-file-name=libstdc++.so.6)" step cputests-preload 400 ctest \
     --test-dir "$build" -L cpu -E install_and_find_package -j "$jobs" --timeout 300 || status=1
 fi
-if wants ncu && [ -x "$build/bench/bench_selective_scan_cuda" ]; then step ncu 120 profile || true; fi
+if wants ncu && [ -x "$build/bench/bench_selective_scan_cuda" ]; then step ncu 240 profile || true; fi
+if wants ncu-source && [ -x "$build/bench/bench_selective_scan_cuda" ]; then
+  step ncu-source 240 source_profile || true
+fi
 if wants sass; then step sass 60 sass || true; fi
 if wants sanitize && [ -x "$tests_bin" ]; then
   STEP_LOG=sanitizer step memcheck 240 compute-sanitizer --tool memcheck --error-exitcode 1 "$tests_bin" \
