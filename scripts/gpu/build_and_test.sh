@@ -145,7 +145,7 @@ block_profile() {
   done
 }
 
-export root debs build deps jobs targets build_apps
+export root debs build logs deps jobs targets build_apps
 export -f configure compile sass profile source_profile block_profile
 status=0
 if wants build; then
