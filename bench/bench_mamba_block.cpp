@@ -126,7 +126,9 @@ int main(int argc, char** argv) {
       "row", "GPU table row to time, 1-4 (0 = all; one row keeps a profiler's trace short)",
       cxxopts::value<int>()->default_value("0"))("threads", "CPU threads (0 = all cores)",
                                                  cxxopts::value<int>()->default_value("0"))(
-      "h,help", "print help");
+      "layout",
+      "projection layout: auto (channel-major on CUDA), row or channel (to compare the two)",
+      cxxopts::value<std::string>()->default_value("auto"))("h,help", "print help");
   cxxopts::ParseResult args;
   try {
     args = cli.parse(argc, argv);
@@ -147,6 +149,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_mamba_block: --reps %d: expected at least 1\n", reps);
     return 1;
   }
+  const std::string layout = args["layout"].as<std::string>();
+  if (layout != "auto" && layout != "row" && layout != "channel") {
+    std::fprintf(stderr, "bench_mamba_block: --layout %s: expected auto, row or channel\n",
+                 layout.c_str());
+    return 1;
+  }
+  ssmkit::nn::set_mamba_channel_major(layout == "auto" ? -1 : (layout == "channel" ? 1 : 0));
   const int only_row = args["row"].as<int>();
   constexpr int kGpuRowCount = static_cast<int>(std::size(kGpuRows));
   if (only_row < 0 || only_row > kGpuRowCount) {
@@ -157,8 +166,8 @@ int main(int argc, char** argv) {
   torch::manual_seed(0);
 
   if (device.is_cuda()) {
-    std::printf("Mamba block on %s (d_state 16, d_conv 4, expand 2), median of %d\n",
-                device_name.c_str(), reps);
+    std::printf("Mamba block on %s (d_state 16, d_conv 4, expand 2), %s layout, median of %d\n",
+                device_name.c_str(), layout.c_str(), reps);
     std::printf(
         "| B | L | d_model | mode | fwd ms | anchor | speed-up | fwd+bwd ms | anchor | "
         "speed-up | peak MiB | anchor MiB |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");

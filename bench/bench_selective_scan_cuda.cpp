@@ -5,10 +5,13 @@
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <ATen/cuda/Sleep.h>
 #include <cuda_runtime_api.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cxxopts.hpp>
@@ -91,8 +94,19 @@ InputSet make_set(const AnchorRow& r, bool requires_grad) {
   return s;
 }
 
-// Median time in ms of `fn` over `iters` runs after `warmup` runs, each timed with CUDA events.
-double median_ms(const std::function<void(int)>& fn, int warmup, int iters) {
+struct Timing {
+  double ms = 0;       // median CUDA-event time
+  double host_us = 0;  // median CPU time of the call itself
+};
+
+// Median over `iters` runs after `warmup` runs, each timed with CUDA events. By default the GPU is
+// idle when a run starts, so the host's work before the first launch counts, as it does for a
+// caller that waits on the result (this is how the anchors were taken). With `gpu_only`, a spin
+// kernel keeps the GPU busy while the host enqueues the run, and the events time the kernels alone
+// (as in a training loop whose host runs ahead of the GPU).
+Timing median_timing(const std::function<void(int)>& fn, int warmup, int iters, bool gpu_only) {
+  // About 1 ms at H200 clocks: longer than the host's work for one fwd+bwd.
+  constexpr int64_t kSpinCycles = 2'000'000;
   for (int i = 0; i < warmup; ++i)
     fn(i);
   check_cuda(cudaDeviceSynchronize(), "warm-up");
@@ -100,10 +114,15 @@ double median_ms(const std::function<void(int)>& fn, int warmup, int iters) {
   check_cuda(cudaEventCreate(&start), "event");
   check_cuda(cudaEventCreate(&stop), "event");
   std::vector<float> times;
+  std::vector<double> host;
   for (int i = 0; i < iters; ++i) {
-    check_cuda(cudaEventRecord(start), "record");
+    if (gpu_only) at::cuda::sleep(kSpinCycles);
+    check_cuda(cudaEventRecord(start, at::cuda::getCurrentCUDAStream()), "record");
+    const auto t0 = std::chrono::steady_clock::now();
     fn(warmup + i);
-    check_cuda(cudaEventRecord(stop), "record");
+    host.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    check_cuda(cudaEventRecord(stop, at::cuda::getCurrentCUDAStream()), "record");
     check_cuda(cudaEventSynchronize(stop), "sync");
     float ms = 0;
     check_cuda(cudaEventElapsedTime(&ms, start, stop), "elapsed");
@@ -111,8 +130,10 @@ double median_ms(const std::function<void(int)>& fn, int warmup, int iters) {
   }
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
-  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-  return times[times.size() / 2];
+  const size_t mid = times.size() / 2;
+  std::nth_element(times.begin(), times.begin() + mid, times.end());
+  std::nth_element(host.begin(), host.begin() + mid, host.end());
+  return {times[mid], host[mid]};
 }
 
 }  // namespace
@@ -150,11 +171,13 @@ int main(int argc, char** argv) {
       iters, states == 0 ? "picked by grid size" : std::to_string(states).c_str());
   std::printf(
       "GB/s counts compulsory bytes: forward reads u, delta, B, C and writes y; fwd+bwd adds "
-      "reading u, delta, dy, B, C and writing du, ddelta, dB, dC.\n\n");
+      "reading u, delta, dy, B, C and writing du, ddelta, dB, dC. 'GPU only' runs behind a spin "
+      "kernel, so the host's work overlaps it; 'host us' is the CPU time of the call.\n\n");
   std::printf(
       "| B | D | L | N | dtype | fwd (no grad) ms | GB/s | fwd (grad) ms | vs anchor | "
-      "fwd+bwd ms | GB/s | vs anchor |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+      "fwd+bwd ms | GB/s | vs anchor | GPU only: fwd (grad) / fwd+bwd ms | host us: fwd (grad) / "
+      "fwd+bwd |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (int row = 0; row < static_cast<int>(std::size(kAnchors)); ++row) {
     if (only_row >= 0 && row != only_row) continue;
     const AnchorRow& r = kAnchors[row];
@@ -169,32 +192,35 @@ int main(int argc, char** argv) {
     SelectiveScanOptions options;
     options.delta_softplus = true;
 
-    const double fwd_infer = median_ms(
-        [&](int i) {
-          at::AutoGradMode no_grad(false);
-          ssmkit::ops::selective_scan(sets[i % n_sets].inputs(), options);
-        },
-        warmup, iters);
-    const double fwd_train =
-        median_ms([&](int i) { ssmkit::ops::selective_scan(sets[i % n_sets].inputs(), options); },
-                  warmup, iters);
-    const double fwd_bwd = median_ms(
-        [&](int i) {
-          const InputSet& s = sets[i % n_sets];
-          const auto out = ssmkit::ops::selective_scan(s.inputs(), options);
-          torch::autograd::grad({out.y}, s.leaves(), {s.dy});
-        },
-        warmup, iters);
+    const auto fwd_infer_fn = [&](int i) {
+      at::AutoGradMode no_grad(false);
+      ssmkit::ops::selective_scan(sets[i % n_sets].inputs(), options);
+    };
+    const auto fwd_train_fn = [&](int i) {
+      ssmkit::ops::selective_scan(sets[i % n_sets].inputs(), options);
+    };
+    const auto fwd_bwd_fn = [&](int i) {
+      const InputSet& s = sets[i % n_sets];
+      const auto out = ssmkit::ops::selective_scan(s.inputs(), options);
+      torch::autograd::grad({out.y}, s.leaves(), {s.dy});
+    };
+    const double fwd_infer = median_timing(fwd_infer_fn, warmup, iters, false).ms;
+    const Timing fwd_train = median_timing(fwd_train_fn, warmup, iters, false);
+    const Timing fwd_bwd = median_timing(fwd_bwd_fn, warmup, iters, false);
+    const double fwd_train_gpu = median_timing(fwd_train_fn, warmup, iters, true).ms;
+    const double fwd_bwd_gpu = median_timing(fwd_bwd_fn, warmup, iters, true).ms;
 
     const double fwd_bytes = (3 * bdl + 2 * bnl) * elem;
     const double bwd_bytes = (5 * bdl + 2 * bnl) * elem + 2 * bnl * elem;
     std::printf(
-        "| %lld | %lld | %lld | %lld | %s | %.3f | %.0f | %.3f | %.2fx | %.3f | %.0f | %.2fx |\n",
+        "| %lld | %lld | %lld | %lld | %s | %.3f | %.0f | %.3f | %.2fx | %.3f | %.0f | %.2fx | "
+        "%.3f / %.3f | %.0f / %.0f |\n",
         static_cast<long long>(r.batch), static_cast<long long>(r.dim),
         static_cast<long long>(r.seqlen), static_cast<long long>(r.dstate),
-        r.dtype == at::kFloat ? "fp32" : "bf16", fwd_infer, fwd_bytes / fwd_infer / 1e6, fwd_train,
-        r.forward_ms / fwd_train, fwd_bwd, (fwd_bytes + bwd_bytes) / fwd_bwd / 1e6,
-        r.forward_backward_ms / fwd_bwd);
+        r.dtype == at::kFloat ? "fp32" : "bf16", fwd_infer, fwd_bytes / fwd_infer / 1e6,
+        fwd_train.ms, r.forward_ms / fwd_train.ms, fwd_bwd.ms,
+        (fwd_bytes + bwd_bytes) / fwd_bwd.ms / 1e6, r.forward_backward_ms / fwd_bwd.ms,
+        fwd_train_gpu, fwd_bwd_gpu, fwd_train.host_us, fwd_bwd.host_us);
     std::fflush(stdout);
   }
   return 0;

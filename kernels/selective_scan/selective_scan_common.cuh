@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "common/element_convert.cuh"
 #include "selective_scan/selective_scan_params.h"
 
 namespace ssmkit::kernels::detail {
@@ -73,36 +74,6 @@ __device__ __forceinline__ float sigmoid(float x) {
 // Whether elements of type T take the fast softplus and sigmoid.
 template <typename T>
 constexpr bool kFastMathFor = !std::is_same_v<T, float>;
-
-template <typename T>
-__device__ __forceinline__ float to_float(T v);
-template <>
-__device__ __forceinline__ float to_float<float>(float v) {
-  return v;
-}
-template <>
-__device__ __forceinline__ float to_float<__nv_bfloat16>(__nv_bfloat16 v) {
-  return __bfloat162float(v);
-}
-template <>
-__device__ __forceinline__ float to_float<__half>(__half v) {
-  return __half2float(v);
-}
-
-template <typename T>
-__device__ __forceinline__ T from_float(float v);
-template <>
-__device__ __forceinline__ float from_float<float>(float v) {
-  return v;
-}
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
-  return __float2bfloat16_rn(v);
-}
-template <>
-__device__ __forceinline__ __half from_float<__half>(float v) {
-  return __float2half_rn(v);
-}
 
 // Bits of one element; 16-byte vectors are handled as uint4 so that a load in flight holds plain
 // registers until its first use.

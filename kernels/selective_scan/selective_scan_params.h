@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "common/element_dtype.h"
+
 namespace ssmkit::kernels {
 
 // Time steps a block stages in shared memory at a time; the forward also saves the state once per
@@ -34,7 +36,7 @@ struct ScanLayout {
 constexpr double kMinBlocksPerSmForFourStates = 2.5;
 
 // Element types of the (B, D, L) inputs and of input-dependent B and C.
-enum class ScanDtype { kFloat32, kBFloat16, kFloat16 };
+using ScanDtype = ElementDtype;
 
 // Layout rules. (B, D, L) tensors have a contiguous last dimension; their batch and channel strides
 // are free. Input-dependent B and C are read as (B, G, N, L) with a contiguous last dimension

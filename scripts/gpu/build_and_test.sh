@@ -7,6 +7,8 @@
 #   SSMKIT_BUILD_DIR  build folder, reused if present (default /tmp/ssmkit-build)
 #   SSMKIT_LOG_DIR    logs                            (default <build>/logs)
 #   SSMKIT_STEPS      steps to run                    (default "build test bench ncu sass sanitize";
+#                     also: bench-states (the scan benchmark with each kernel layout forced);
+#                     ncu-source (stalls per SASS instruction of the forward, CSV in the logs);
 #                     with SSMKIT_TARGETS=all also: block (Mamba block benchmark), blockprof (its
 #                     kernels' times, Nsight Systems or Compute), epoch (cMamba
 #                     epoch, graph and plain steps), cputests (the CPU suites, one process per
@@ -79,8 +81,8 @@ compile() {
 
 tests_bin="$build/tests/ssmkit_gpu_tests"
 # Small cases for the sanitizers (they slow kernels down a hundredfold).
-sanitize_filter='Grid/SelectiveScanCuda.MatchesFloat64Reference/L1_*:Grid/SelectiveScanCuda.MatchesFloat64Reference/L100_*:Grid/SelectiveScanCuda.MatchesFloat64Reference/L300_*'
-race_filter='Grid/SelectiveScanCuda.MatchesFloat64Reference/L100_N16_fp32_var_all:Grid/SelectiveScanCuda.MatchesFloat64Reference/L300_N12_bf16_strided:Grid/SelectiveScanCuda.MatchesFloat64Reference/L100_N256_fp16_fixB_varC'
+sanitize_filter='Grid/SelectiveScanCuda.MatchesFloat64Reference/L1_*:Grid/SelectiveScanCuda.MatchesFloat64Reference/L100_*:Grid/SelectiveScanCuda.MatchesFloat64Reference/L300_*:Grid/CausalConv1dCuda.*:CausalConv1dCudaFallback.*'
+race_filter='Grid/SelectiveScanCuda.MatchesFloat64Reference/L100_N16_fp32_var_all:Grid/SelectiveScanCuda.MatchesFloat64Reference/L300_N12_bf16_strided:Grid/SelectiveScanCuda.MatchesFloat64Reference/L100_N256_fp16_fixB_varC:Grid/CausalConv1dCuda.MatchesFloat64Convolution/L100_K4_fp32_channel_last:Grid/CausalConv1dCuda.MatchesFloat64Convolution/L257_K3_bf16_autocast:Grid/CausalConv1dCuda.MatchesFloat64Convolution/L64_K2_fp32_tile'
 
 sass() {
   local dir="$build/CMakeFiles/ssmkit.dir/kernels/selective_scan"
@@ -97,13 +99,32 @@ sass() {
   done
 }
 
-# Hardware counters of one forward and one backward launch (bf16, first anchor row), clocks as found.
+# Hardware counters of one forward and one backward launch (bf16: the first anchor row and the
+# 32x256x512 row), clocks as found.
 profile() {
   local bench="$build/bench/bench_selective_scan_cuda"
-  for k in fwd bwd; do
-    ncu --clock-control none --section SpeedOfLight --section Occupancy --section LaunchStats \
-      --section WarpStateStats --section SchedulerStats --section ComputeWorkloadAnalysis \
-      -k "regex:selective_scan_${k}_kernel" -c 1 "$bench" --row 1 --iters 1 --warmup 0
+  for row in 1 7; do
+    for k in fwd bwd; do
+      echo "### row $row, $k"
+      ncu --clock-control none --section SpeedOfLight --section Occupancy --section LaunchStats \
+        --section WarpStateStats --section SchedulerStats --section ComputeWorkloadAnalysis \
+        --section SourceCounters -k "regex:selective_scan_${k}_kernel" -c 1 "$bench" --row "$row" \
+        --iters 1 --warmup 0
+    done
+  done
+}
+
+# Stall reasons per SASS instruction of the forward kernel at the two bf16 rows that miss the goal
+# (32x256x512, 4x2048x8192): Nsight Compute's full set, its source page as CSV in the logs.
+source_profile() {
+  local bench="$build/bench/bench_selective_scan_cuda"
+  for row in 7 5; do
+    ncu --clock-control none --set full --import-source no -f -o "$logs/fwd_row$row" \
+      -k "regex:selective_scan_fwd_kernel" -c 1 "$bench" --row "$row" --iters 1 --warmup 0 &&
+      ncu -i "$logs/fwd_row$row.ncu-rep" --page source --csv --print-source sass \
+        >"$logs/fwd_row${row}_sass.csv"
+    ncu -i "$logs/fwd_row$row.ncu-rep" --page details --section WarpStateStats \
+      --section SchedulerStats --section Occupancy --section SpeedOfLight || true
   done
 }
 
@@ -124,8 +145,8 @@ block_profile() {
   done
 }
 
-export root debs build deps jobs targets build_apps
-export -f configure compile sass profile block_profile
+export root debs build logs deps jobs targets build_apps
+export -f configure compile sass profile source_profile block_profile
 status=0
 if wants build; then
   STEP_LOG=build step configure 300 configure || status=1
@@ -140,8 +161,10 @@ if wants test && [ -x "$tests_bin" ]; then
     status=1
 fi
 if wants bench && [ -x "$build/bench/bench_selective_scan_cuda" ]; then
-  step bench 180 "$build/bench/bench_selective_scan_cuda" || status=1
-  # Both kernel layouts forced, to check the choice by grid size.
+  step bench 240 "$build/bench/bench_selective_scan_cuda" || status=1
+fi
+# Both kernel layouts forced, to check the choice by grid size.
+if wants bench-states && [ -x "$build/bench/bench_selective_scan_cuda" ]; then
   for states in 2 4; do
     STEP_LOG=bench step "bench-states-$states" 180 "$build/bench/bench_selective_scan_cuda" \
       --states "$states" || status=1
@@ -149,6 +172,9 @@ if wants bench && [ -x "$build/bench/bench_selective_scan_cuda" ]; then
 fi
 if wants block && [ -x "$build/bench/bench_mamba_block" ]; then
   step block 180 "$build/bench/bench_mamba_block" --device cuda || status=1
+  # The row-major projections (the CPU's layout) on the same card, for the layout's effect.
+  STEP_LOG=block step block-row-layout 180 "$build/bench/bench_mamba_block" --device cuda \
+    --layout row || status=1
 fi
 if wants blockprof && [ -x "$build/bench/bench_mamba_block" ]; then
   step blockprof 240 block_profile || status=1
@@ -178,7 +204,10 @@ if wants cputests-preload && [ -x "$build/tests/ssmkit_tests" ]; then
   LD_PRELOAD="$(g++ -print-file-name=libstdc++.so.6)" step cputests-preload 400 ctest \
     --test-dir "$build" -L cpu -E install_and_find_package -j "$jobs" --timeout 300 || status=1
 fi
-if wants ncu && [ -x "$build/bench/bench_selective_scan_cuda" ]; then step ncu 120 profile || true; fi
+if wants ncu && [ -x "$build/bench/bench_selective_scan_cuda" ]; then step ncu 240 profile || true; fi
+if wants ncu-source && [ -x "$build/bench/bench_selective_scan_cuda" ]; then
+  step ncu-source 240 source_profile || true
+fi
 if wants sass; then step sass 60 sass || true; fi
 if wants sanitize && [ -x "$tests_bin" ]; then
   STEP_LOG=sanitizer step memcheck 240 compute-sanitizer --tool memcheck --error-exitcode 1 "$tests_bin" \

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <atomic>
 #include <cmath>
 #include <string>
 
@@ -29,7 +30,23 @@ at::ScalarType scan_weight_type(const at::Tensor& param) {
   return param.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
 }
 
+// -1: channel-major projections on CUDA only; 0 / 1: never / always (tests).
+std::atomic<int> g_channel_major{-1};
+
+// weight @ input for every batch row: (O, I) x (B, I, L) -> (B, O, L) contiguous, as one
+// strided-batched GEMM that reads `input` where it lies (either of its last two strides 1). The
+// weight is cast once, before it is broadcast over the batch.
+at::Tensor batched_project(const at::Tensor& weight,   // (O, I)
+                           const at::Tensor& input) {  // (B, I, L) -> (B, O, L)
+  const at::Tensor w = weight.to(input.scalar_type());
+  return at::bmm(w.unsqueeze(0).expand({input.size(0), w.size(0), w.size(1)}), input);
+}
+
 }  // namespace
+
+void set_mamba_channel_major(int mode) {
+  g_channel_major.store(mode < 0 ? -1 : (mode > 0 ? 1 : 0), std::memory_order_relaxed);
+}
 
 int64_t MambaOptions::resolved_dt_rank() const {
   return dt_rank > 0 ? dt_rank : (d_model + kDtRankDivisor - 1) / kDtRankDivisor;
@@ -202,10 +219,19 @@ at::Tensor MambaImpl::forward_chunk(const at::Tensor& x, MambaCache& cache) {
 at::Tensor MambaImpl::run(const at::Tensor& x, MambaCache* cache, const char* fn) {
   check_input(x, 3, fn);
   if (cache != nullptr) check_cache(*cache, x.size(0), fn);
+  const int mode = g_channel_major.load(std::memory_order_relaxed);
+  const bool channel_major = mode < 0 ? x.is_cuda() : mode == 1;
 
-  at::Tensor xz = in_proj(x).transpose(1, 2);  // (B, 2 * d_inner, L)
+  // Two layouts of the same arithmetic. Row-major: the projections take contiguous (B, L, *)
+  // inputs, as LibTorch multiplies a transposed 3-D input by looping over the batch (bmm), which
+  // dominated CPU training steps of short sequences; the scan's (B, *, L) operands are then
+  // transposed copies. Channel-major (CUDA): every projection is one GEMM whose output is already
+  // laid out with time contiguous, so the scan and the conv read them in place; those copies and
+  // their gradients' copies were 42% of a bf16 block's GPU time.
+  const at::Tensor xz = channel_major ? project_in_channel_major(x)  // (B, 2 * d_inner, L)
+                                      : in_proj(x).transpose(1, 2);
   auto halves = xz.chunk(2, 1);
-  at::Tensor z = halves[1].contiguous();  // (B, d_inner, L)
+  at::Tensor z = channel_major ? halves[1] : halves[1].contiguous();  // (B, d_inner, L)
   const bool m_mamba = options_.variant == MambaVariant::kMMamba;
   at::Tensor u;  // (B, d_inner, L)
   if (m_mamba) {
@@ -217,21 +243,30 @@ at::Tensor MambaImpl::run(const at::Tensor& x, MambaCache* cache, const char* fn
     u = ops::causal_conv1d(halves[0], conv_weight, conv_bias, ops::ConvActivation::kSilu);
   }
 
-  // Projections take contiguous (B, L, *) inputs: LibTorch multiplies a transposed or sliced 3-D
-  // input by looping over the batch (bmm), which dominated CPU training steps of short sequences.
-  at::Tensor x_dbl = x_proj(u.transpose(1, 2).contiguous());  // (B, L, dt_rank + 2N [+ d_inner])
-  auto parts = x_dbl.split_with_sizes(projection_sizes(), -1);
-  // dt_proj's bias enters the scan as delta_bias, inside the softplus.
-  at::Tensor delta =
-      torch::matmul(parts[0].contiguous(), dt_proj->weight.t()).transpose(1, 2).contiguous();
+  // x_proj's outputs as (B, width, L): dt (low rank), B, C (and m_mamba's per-token D).
+  std::vector<at::Tensor> parts;
+  at::Tensor delta;  // (B, d_inner, L)
+  if (channel_major) {
+    parts = batched_project(x_proj->weight, u).split_with_sizes(projection_sizes(), 1);
+    delta = batched_project(dt_proj->weight, parts[0]);
+  } else {
+    at::Tensor x_dbl = x_proj(u.transpose(1, 2).contiguous());  // (B, L, dt_rank + 2N [+ d_inner])
+    parts = x_dbl.split_with_sizes(projection_sizes(), -1);
+    // dt_proj's bias enters the scan as delta_bias, inside the softplus.
+    delta = torch::matmul(parts[0].contiguous(), dt_proj->weight.t()).transpose(1, 2).contiguous();
+    for (size_t i = 1; i < parts.size(); ++i)
+      parts[i] = parts[i].transpose(1, 2);
+    parts[1] = parts[1].contiguous();
+    parts[2] = parts[2].contiguous();
+  }
 
   const auto weight_type = scan_weight_type(A_log);
   ops::SelectiveScanInputs in;
   in.u = u;
   in.delta = delta;                               // (B, d_inner, L)
   in.A = scan_A(weight_type);                     // (d_inner, N)
-  in.B = parts[1].transpose(1, 2).contiguous();   // (B, N, L)
-  in.C = parts[2].transpose(1, 2).contiguous();   // (B, N, L)
+  in.B = parts[1];                                // (B, N, L)
+  in.C = parts[2];                                // (B, N, L)
   if (!m_mamba) in.D = D.to(weight_type);         // (d_inner)
   in.z = z;                                       // (B, d_inner, L)
   in.delta_bias = dt_proj->bias.to(weight_type);  // (d_inner)
@@ -245,11 +280,30 @@ at::Tensor MambaImpl::run(const at::Tensor& x, MambaCache* cache, const char* fn
   at::Tensor gated = scanned.y;  // (B, d_inner, L)
   if (m_mamba) {
     // The per-token skip D_t u, gated like the scan's output: (scan + D_t u) silu(z).
-    const at::Tensor d_t = parts[3].transpose(1, 2);  // (B, d_inner, L)
+    const at::Tensor& d_t = parts[3];  // (B, d_inner, L)
     gated = gated + (d_t * u * torch::silu(z)).to(gated.scalar_type());
   }
-  at::Tensor y = out_proj(gated.transpose(1, 2).contiguous());  // (B, L, d_model)
+  at::Tensor y = channel_major ? project_out_channel_major(gated)  // (B, L, d_model)
+                               : out_proj(gated.transpose(1, 2).contiguous());
   trace_shapes(fn, x, y);
+  return y;
+}
+
+at::Tensor MambaImpl::project_in_channel_major(const at::Tensor& x) const {
+  const int64_t batch = x.size(0), length = x.size(1);
+  // (2 d_inner, d_model) x (d_model, B L): the transposed operand is read in place.
+  at::Tensor xz = torch::matmul(in_proj->weight, x.reshape({batch * length, -1}).t());
+  if (in_proj->bias.defined()) xz = xz + in_proj->bias.unsqueeze(1).to(xz.scalar_type());
+  // (2 d_inner, B, L) memory seen as (B, 2 d_inner, L): time contiguous, as the scan reads it.
+  return xz.view({-1, batch, length}).permute({1, 0, 2});
+}
+
+at::Tensor MambaImpl::project_out_channel_major(const at::Tensor& gated) const {
+  const at::Tensor w = out_proj->weight.to(gated.scalar_type());  // (d_model, d_inner)
+  // (B, L, d_inner) x (d_inner, d_model) per batch row; both operands read transposed in place.
+  at::Tensor y = at::bmm(gated.transpose(1, 2),
+                         w.t().unsqueeze(0).expand({gated.size(0), w.size(1), w.size(0)}));
+  if (out_proj->bias.defined()) y = y + out_proj->bias.to(y.scalar_type());
   return y;
 }
 

@@ -104,6 +104,65 @@ TEST(Mamba, GradientsReachEveryParameter) {
   expect_gradients_everywhere(small_options());
 }
 
+// Forward and every parameter's and the input's gradient of `mamba` on x, in one layout.
+struct LayoutRun {
+  at::Tensor y, dx;
+  std::vector<at::Tensor> grads;
+};
+LayoutRun run_in_layout(Mamba& mamba, const at::Tensor& x_values, const at::Tensor& dy, int mode) {
+  ssmkit::nn::set_mamba_channel_major(mode);
+  mamba->zero_grad();
+  const at::Tensor x = x_values.clone().requires_grad_(true);
+  LayoutRun r;
+  r.y = mamba(x);
+  r.y.backward(dy);
+  r.dx = x.grad();
+  for (const auto& p : mamba->parameters())
+    r.grads.push_back(p.grad().clone());
+  ssmkit::nn::set_mamba_channel_major(-1);
+  return r;
+}
+
+// The channel-major projections (the CUDA layout) and the row-major ones (the CPU layout) are the
+// same sums in another order: float64 results agree to rounding, for both variants, with biases.
+TEST(Mamba, ChannelMajorLayoutMatchesRowMajor) {
+  for (const bool m_mamba : {false, true}) {
+    SCOPED_TRACE(m_mamba ? "m_mamba" : "mamba");
+    MambaOptions o = small_options();
+    o.bias = true;
+    if (m_mamba) o.variant = ssmkit::nn::MambaVariant::kMMamba;
+    Mamba mamba(o);
+    mamba->to(torch::kDouble);
+    const at::Tensor x = torch::randn({3, 11, 8}, torch::kDouble);
+    const at::Tensor dy = torch::randn({3, 11, 8}, torch::kDouble);
+    const LayoutRun row = run_in_layout(mamba, x, dy, 0);
+    const LayoutRun col = run_in_layout(mamba, x, dy, 1);
+    EXPECT_TRUE(col.y.is_contiguous());
+    EXPECT_LE(relative_error(col.y, row.y), kRecurrentTol);
+    EXPECT_LE(relative_error(col.dx, row.dx), kRecurrentTol);
+    ASSERT_EQ(col.grads.size(), row.grads.size());
+    for (size_t i = 0; i < col.grads.size(); ++i) {
+      EXPECT_LE(relative_error(col.grads[i], row.grads[i]), kRecurrentTol) << "parameter " << i;
+    }
+  }
+}
+
+// Chunked inference in the channel-major layout continues the sequence as forward() computes it.
+TEST(Mamba, ChannelMajorChunksMatchForward) {
+  Mamba mamba(small_options());
+  mamba->to(torch::kDouble);
+  torch::NoGradGuard no_grad;
+  const at::Tensor x = torch::randn({2, 10, 8}, torch::kDouble);
+  const at::Tensor whole = mamba(x);
+  ssmkit::nn::set_mamba_channel_major(1);
+  MambaCache cache = mamba->make_cache(2);
+  const at::Tensor chunks = torch::cat({mamba->forward_chunk(x.narrow(1, 0, 4), cache),
+                                        mamba->forward_chunk(x.narrow(1, 4, 6), cache)},
+                                       1);
+  ssmkit::nn::set_mamba_channel_major(-1);
+  EXPECT_LE(relative_error(chunks, whole), kRecurrentTol);
+}
+
 MambaOptions m_mamba_options() {
   MambaOptions o = small_options();
   o.variant = ssmkit::nn::MambaVariant::kMMamba;

@@ -86,6 +86,10 @@ class MambaImpl : public torch::nn::Module {
 
  private:
   at::Tensor run(const at::Tensor& x, MambaCache* cache, const char* fn);
+  // in_proj into (2 d_inner, B, L) memory, returned as its (B, 2 d_inner, L) view.
+  at::Tensor project_in_channel_major(const at::Tensor& x) const;  // (B, L, d_model)
+  // out_proj of the gated scan output, (B, d_inner, L) -> (B, L, d_model) contiguous.
+  at::Tensor project_out_channel_major(const at::Tensor& gated) const;
   void check_input(const at::Tensor& x, int64_t rank, const char* fn) const;
   void check_cache(const MambaCache& cache, int64_t batch, const char* fn) const;
   // Widths of x_proj's outputs: dt, B, C (and m_mamba's D).
@@ -97,5 +101,9 @@ class MambaImpl : public torch::nn::Module {
   int64_t dt_rank_;
 };
 TORCH_MODULE(Mamba);
+
+// Layout of the block's projections: -1 (default) channel-major on CUDA, row-major elsewhere;
+// 1 / 0 force one layout everywhere (tests compare the two; the results are the same sums).
+void set_mamba_channel_major(int mode);
 
 }  // namespace ssmkit::nn

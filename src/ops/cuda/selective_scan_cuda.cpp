@@ -16,6 +16,7 @@
 #include <limits>
 #include <utility>
 
+#include "kernel_dtype.h"
 #include "selective_scan/selective_scan_launch.h"
 #include "ssmkit/util/checks.h"
 
@@ -43,19 +44,6 @@ at::Tensor new_output(at::IntArrayRef sizes, const at::TensorOptions& options) {
 
 int64_t ceil_div(int64_t a, int64_t b) {
   return (a + b - 1) / b;
-}
-
-k::ScanDtype scan_dtype(at::ScalarType t) {
-  switch (t) {
-    case at::kFloat:
-      return k::ScanDtype::kFloat32;
-    case at::kBFloat16:
-      return k::ScanDtype::kBFloat16;
-    case at::kHalf:
-      return k::ScanDtype::kFloat16;
-    default:
-      TORCH_CHECK(false, kFn, ": unsupported dtype ", c10::toString(t));
-  }
 }
 
 at::Tensor last_dim_contiguous(const at::Tensor& t) {
@@ -125,8 +113,8 @@ ScanCall prepare(const SelectiveScanInputs& in) {
   const at::ScalarType bc = c.var_B()   ? c.B.scalar_type()
                             : c.var_C() ? c.C.scalar_type()
                                         : at::kFloat;
-  c.input_dtype = scan_dtype(dtype);
-  c.bc_dtype = scan_dtype(bc);
+  c.input_dtype = kernel_dtype(dtype, kFn);
+  c.bc_dtype = kernel_dtype(bc, kFn);
   c.tiles_per_group = ceil_div(s.dim / s.n_groups, k::kScanChannelsPerBlock);
   c.n_chunks = ceil_div(s.seqlen, k::kScanChunk);
   c.n_slabs = ceil_div(s.dstate, k::kScanSlabStates);
@@ -292,12 +280,12 @@ class PartialSums {
   at::Tensor add(const at::Tensor& partial, at::IntArrayRef shape, at::ScalarType dtype,
                  int64_t inner, int64_t outer_stride, int64_t terms, int64_t term_stride) {
     TORCH_INTERNAL_ASSERT(p_.n_sums < k::kMaxScanPartialSums && partial.is_contiguous());
-    const bool kernel_dtype = dtype == at::kFloat || dtype == at::kBFloat16 || dtype == at::kHalf;
-    at::Tensor out = at::empty(shape, partial.options().dtype(kernel_dtype ? dtype : at::kFloat));
+    const bool kernel_writes = dtype == at::kFloat || dtype == at::kBFloat16 || dtype == at::kHalf;
+    at::Tensor out = at::empty(shape, partial.options().dtype(kernel_writes ? dtype : at::kFloat));
     k::ScanPartialSum& sum = p_.sums[p_.n_sums++];
     sum.src = partial.data_ptr<float>();
     sum.dst = out.data_ptr();
-    sum.dst_dtype = scan_dtype(out.scalar_type());
+    sum.dst_dtype = kernel_dtype(out.scalar_type(), kFn);
     sum.count = out.numel();
     sum.inner = std::max<int64_t>(1, inner);
     sum.outer_stride = outer_stride;
