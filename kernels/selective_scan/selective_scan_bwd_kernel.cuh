@@ -43,7 +43,7 @@ struct BwdSmem {
   static constexpr size_t kRawBytes = kRawUnits * sizeof(uint4);
   static constexpr size_t kStepBytes = kScanChunk * kTileStride * sizeof(float4);         // (T, 33)
   static constexpr size_t kPartBytes = 2 * Layout::kWarps * kTileFloats * sizeof(float);  // P, Q
-  static constexpr size_t kParamBytes = 2 * kParamTileFloats * sizeof(float);
+  static constexpr size_t kParamBytes = kBcTileFloats * sizeof(float);
   static constexpr size_t kBytes = kRawBytes + kStepBytes + kPartBytes + kParamBytes;
 };
 
@@ -98,8 +98,7 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlo
       reinterpret_cast<float4*>(raw_c + Par::kSmemVec4s);  // (T, 33): dt, u, dy, sp'
   float* p_part = reinterpret_cast<float*>(step_tile + kScanChunk * kTileStride);  // (W, T, 33)
   float* q_part = p_part + kWarps * kTileFloats;                                   // (W, T, 33)
-  float* b_tile = q_part + kWarps * kTileFloats;                                   // (T, 16)
-  float* c_tile = b_tile + kParamTileFloats;                                       // (T, 16)
+  float* bc_tile = q_part + kWarps * kTileFloats;                                  // (T, 2 x 16)
 
   const ScanBlock blk(p, S);
   ScanWeights<kVarB, kVarC, S> w;
@@ -195,8 +194,8 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlo
             make_float4(ok ? dt : 0.f, u[e], ok ? dy[e] : 0.f, dsp);
       }
     }
-    if constexpr (kVarB) Par::transpose_to(raw_b, b_tile, kParamTileStride);
-    if constexpr (kVarC) Par::transpose_to(raw_c, c_tile, kParamTileStride);
+    if constexpr (kVarB) stage_bc<Par, S>(raw_b, bc_tile, BcPart::kB);
+    if constexpr (kVarC) stage_bc<Par, S>(raw_c, bc_tile, BcPart::kC);
     // Without z the raw inputs are consumed: copy the next chunk in while this one runs.
     if (!has_z && chunk > 0) start_copy(chunk - 1);
     __syncthreads();
@@ -233,13 +232,13 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlo
         const float4 q = step_tile[t * kTileStride + lane];
         const float dtu = q.x * q.y;
         float Bt[S];
-        param_at<kVarB, S>(b_tile, t, warp, w.B, Bt);
+        param_at<kVarB, S>(bc_tile, t, warp, BcPart::kB, w.B, Bt);
 #pragma unroll
         for (int s = 0; s < S; ++s)
           x[s] = fmaf(exp2_fast(q.x * w.A2[s]), x[s], dtu * Bt[s]);
         if (has_z) {
           float Ct[S];
-          param_at<kVarC, S>(c_tile, t, warp, w.C, Ct);
+          param_at<kVarC, S>(bc_tile, t, warp, BcPart::kC, w.C, Ct);
           float y = 0.f;
 #pragma unroll
           for (int s = 0; s < S; ++s)
@@ -315,7 +314,7 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlo
           const float4 q = step_tile[t * kTileStride + lane];
           const float dtu = q.x * q.y;
           float Bt[S];
-          param_at<kVarB, S>(b_tile, t, warp, w.B, Bt);
+          param_at<kVarB, S>(bc_tile, t, warp, BcPart::kB, w.B, Bt);
 #pragma unroll
           for (int s = 0; s < S; ++s) {
             decay[i][s] = exp2_fast(q.x * w.A2[s]);
@@ -335,8 +334,7 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlo
         const float dtu = q.x * q.y;
         const float dy = q.z;
         float Bt[S], Ct[S];
-        param_at<kVarB, S>(b_tile, t, warp, w.B, Bt);
-        param_at<kVarC, S>(c_tile, t, warp, w.C, Ct);
+        params_at(bc_tile, t, warp, w, Bt, Ct);
         float P = 0.f, Q = 0.f;
 #pragma unroll
         for (int s = 0; s < S; ++s) {
@@ -461,8 +459,8 @@ template <typename InT, typename BcT, bool kVarB, bool kVarC, int S>
 cudaError_t launch_bwd_variant(const SelectiveScanBwdParams& p, cudaStream_t stream) {
   auto kernel = selective_scan_bwd_kernel<InT, BcT, kVarB, kVarC, S>;
   constexpr size_t kSmem = BwdSmem<InT, BcT, S>::kBytes;
-  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         static_cast<int>(kSmem));
+  static SmemLimit smem_limit;
+  const cudaError_t err = smem_limit.raise(kernel, kSmem);
   if (err != cudaSuccess) return err;
   kernel<<<scan_grid(p), ScanLayout<S>::kThreads, kSmem, stream>>>(p);
   return cudaGetLastError();

@@ -6,6 +6,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <cstdint>
 #include <type_traits>
 
@@ -22,9 +23,13 @@ constexpr float kSoftplusThreshold = 20.f;
 // the loads hit 32 different banks.
 constexpr int kTileStride = kScanChannelsPerBlock + 1;
 constexpr int kTileFloats = kScanChunk * kTileStride;
-// Row stride of a (time, state) tile of B or C: the slab's 16 states, read as 16-byte vectors.
-constexpr int kParamTileStride = kScanSlabStates;
-constexpr int kParamTileFloats = kScanChunk * kParamTileStride;
+// B and C of a chunk are staged together as a (time, 2 x 16) float tile. Per time step, each
+// warp's S states hold their S values of B, then their S values of C: at S = 2 a warp reads both
+// B[t] and C[t] of its states in one 16-byte broadcast (two reads were a fifth of the forward's
+// shared-memory traffic), at S = 4 in two.
+constexpr int kBcTileStride = 2 * kScanSlabStates;
+constexpr int kBcTileFloats = kScanChunk * kBcTileStride;
+enum class BcPart { kB = 0, kC = 1 };
 constexpr unsigned kFullMask = 0xffffffffu;
 
 // 2^x on the special-function unit (relative error ~2^-22); exponents arrive pre-scaled by log2 e.
@@ -235,16 +240,20 @@ struct RawTile {
       out[e] = vector_element<T>(v, e);
   }
 
-  // Writes this thread's units transposed into a (time, row) float tile: tile[t * stride + row].
-  __device__ static __forceinline__ void transpose_to(uint4* raw, float* tile, int stride) {
+  // Writes this thread's units transposed into a (time, column) float tile:
+  // tile[t * stride + column_of(row)].
+  template <typename ColumnOf>
+  __device__ static __forceinline__ void transpose_to(uint4* raw, float* tile, int stride,
+                                                      ColumnOf column_of) {
 #pragma unroll
     for (int i = 0; i < kPerThread; ++i) {
       if (!owns(i)) continue;
       float v[kVec];
       read(raw, i, v);
+      const int column = column_of(row(i));
 #pragma unroll
       for (int e = 0; e < kVec; ++e)
-        tile[(col(i) + e) * stride + row(i)] = v[e];
+        tile[(col(i) + e) * stride + column] = v[e];
     }
   }
 };
@@ -331,13 +340,26 @@ struct ScanWeights {
   }
 };
 
-// B[t] and C[t] of this warp's S states: one 8- or 16-byte read of the staged tile when
+// Column of state n's B or C in the staged (time, 2 x 16) tile (see kBcTileStride).
+template <int S>
+__device__ __forceinline__ int bc_column(int n, BcPart part) {
+  return (n / S) * 2 * S + static_cast<int>(part) * S + n % S;
+}
+
+// Stages this thread's raw units of B or C (rows = the slab's states) into the B/C tile.
+template <typename Par, int S>
+__device__ __forceinline__ void stage_bc(uint4* raw, float* bc_tile, BcPart part) {
+  Par::transpose_to(raw, bc_tile, kBcTileStride, [part](int n) { return bc_column<S>(n, part); });
+}
+
+// B[t] or C[t] of this warp's S states: one 8- or 16-byte broadcast read of the staged tile when
 // input-dependent, else the fixed per-channel values.
 template <bool kVar, int S>
-__device__ __forceinline__ void param_at(const float* tile, int t, int warp,
+__device__ __forceinline__ void param_at(const float* bc_tile, int t, int warp, BcPart part,
                                          const float (&fixed)[S], float (&out)[S]) {
+  static_assert(S == 2 || S == 4, "2 or 4 states per thread");
   if constexpr (kVar) {
-    const float* src = &tile[t * kParamTileStride + warp * S];
+    const float* src = &bc_tile[t * kBcTileStride + warp * 2 * S + static_cast<int>(part) * S];
     if constexpr (S == 4) {
       const float4 v = *reinterpret_cast<const float4*>(src);
       out[0] = v.x;
@@ -345,7 +367,6 @@ __device__ __forceinline__ void param_at(const float* tile, int t, int warp,
       out[2] = v.z;
       out[3] = v.w;
     } else {
-      static_assert(S == 2, "2 or 4 states per thread");
       const float2 v = *reinterpret_cast<const float2*>(src);
       out[0] = v.x;
       out[1] = v.y;
@@ -356,6 +377,46 @@ __device__ __forceinline__ void param_at(const float* tile, int t, int warp,
       out[s] = fixed[s];
   }
 }
+
+// B[t] and C[t] of this warp's S states; both input-dependent at S = 2: one 16-byte read.
+template <bool kVarB, bool kVarC, int S>
+__device__ __forceinline__ void params_at(const float* bc_tile, int t, int warp,
+                                          const ScanWeights<kVarB, kVarC, S>& w, float (&Bt)[S],
+                                          float (&Ct)[S]) {
+  if constexpr (kVarB && kVarC && S == 2) {
+    const float4 v = *reinterpret_cast<const float4*>(&bc_tile[t * kBcTileStride + warp * 4]);
+    Bt[0] = v.x;
+    Bt[1] = v.y;
+    Ct[0] = v.z;
+    Ct[1] = v.w;
+  } else {
+    param_at<kVarB, S>(bc_tile, t, warp, BcPart::kB, w.B, Bt);
+    param_at<kVarC, S>(bc_tile, t, warp, BcPart::kC, w.C, Ct);
+  }
+}
+
+// Launches `kernel` with kSmem bytes of dynamic shared memory. The limit above 48 KB is a
+// per-device attribute that persists, so it is raised on a device's first launch only: setting it
+// on every launch was host time in every call, which the caller waits for when the GPU is idle.
+// One instance per kernel (a static in each launcher).
+class SmemLimit {
+ public:
+  template <typename Kernel>
+  cudaError_t raise(Kernel kernel, size_t bytes) {
+    int device = 0;
+    cudaError_t err = cudaGetDevice(&device);
+    if (err != cudaSuccess) return err;
+    const uint64_t bit = device < 64 ? uint64_t{1} << device : 0;
+    if (bit != 0 && (raised_.load(std::memory_order_acquire) & bit) != 0) return cudaSuccess;
+    err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               static_cast<int>(bytes));
+    if (err == cudaSuccess) raised_.fetch_or(bit, std::memory_order_release);
+    return err;
+  }
+
+ private:
+  std::atomic<uint64_t> raised_{0};  // bit d: set on device d
+};
 
 inline dim3 scan_grid(const SelectiveScanFwdParams& p) {
   return dim3(static_cast<unsigned>(p.n_groups * p.tiles_per_group), static_cast<unsigned>(p.batch),

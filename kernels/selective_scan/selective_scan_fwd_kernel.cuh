@@ -24,7 +24,7 @@ struct FwdSmem {
   static constexpr size_t kRawBytes = kFwdStages * kStageUnits * sizeof(uint4);
   static constexpr size_t kDtBytes = kScanChunk * kTileStride * sizeof(float2);        // (T, 33)
   static constexpr size_t kYPartBytes = Layout::kWarps * kTileFloats * sizeof(float);  // (W, T, 33)
-  static constexpr size_t kParamBytes = 2 * kParamTileFloats * sizeof(float);  // 2 x (T, 16)
+  static constexpr size_t kParamBytes = kBcTileFloats * sizeof(float);  // (T, 2 x 16)
   static constexpr size_t kBytes = kRawBytes + kDtBytes + kYPartBytes + kParamBytes;
 };
 
@@ -39,8 +39,7 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
   uint4* raw = reinterpret_cast<uint4*>(smem_vec);  // (stages, units)
   float2* dt_tile = reinterpret_cast<float2*>(raw + kFwdStages * Smem::kStageUnits);  // (T, 33)
   float* y_part = reinterpret_cast<float*>(dt_tile + kScanChunk * kTileStride);       // (W, T, 33)
-  float* b_tile = y_part + kWarps * kTileFloats;                                      // (T, 16)
-  float* c_tile = b_tile + kParamTileFloats;                                          // (T, 16)
+  float* bc_tile = y_part + kWarps * kTileFloats;  // (T, 2 x 16)
   auto raw_u = [&](int stage) { return raw + stage * Smem::kStageUnits; };
   auto raw_delta = [&](int stage) { return raw_u(stage) + In::kSmemVec4s; };
   auto raw_z = [&](int stage) { return raw_u(stage) + 2 * In::kSmemVec4s; };
@@ -119,8 +118,8 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
         dt_tile[(c + e) * kTileStride + r] = make_float2(dt, dt * u[e]);
       }
     }
-    if constexpr (kVarB) Par::transpose_to(raw_b(stage), b_tile, kParamTileStride);
-    if constexpr (kVarC) Par::transpose_to(raw_c(stage), c_tile, kParamTileStride);
+    if constexpr (kVarB) stage_bc<Par, S>(raw_b(stage), bc_tile, BcPart::kB);
+    if constexpr (kVarC) stage_bc<Par, S>(raw_c(stage), bc_tile, BcPart::kC);
     __syncthreads();
 
     float* yp = y_part + warp * kTileFloats;
@@ -128,8 +127,7 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
     for (int t = 0; t < kScanChunk; ++t) {
       const float2 q = dt_tile[t * kTileStride + lane];  // (dt, dt u)
       float Bt[S], Ct[S];
-      param_at<kVarB, S>(b_tile, t, warp, w.B, Bt);
-      param_at<kVarC, S>(c_tile, t, warp, w.C, Ct);
+      params_at(bc_tile, t, warp, w, Bt, Ct);
       float y = 0.f;
 #pragma unroll
       for (int s = 0; s < S; ++s) {
@@ -198,8 +196,8 @@ template <typename InT, typename BcT, bool kVarB, bool kVarC, int S>
 cudaError_t launch_fwd_variant(const SelectiveScanFwdParams& p, cudaStream_t stream) {
   auto kernel = selective_scan_fwd_kernel<InT, BcT, kVarB, kVarC, S>;
   constexpr size_t kSmem = FwdSmem<InT, BcT, S>::kBytes;
-  cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                         static_cast<int>(kSmem));
+  static SmemLimit smem_limit;
+  const cudaError_t err = smem_limit.raise(kernel, kSmem);
   if (err != cudaSuccess) return err;
   kernel<<<scan_grid(p), ScanLayout<S>::kThreads, kSmem, stream>>>(p);
   return cudaGetLastError();

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <limits>
 #include <utility>
+#include <vector>
 
 #include "kernel_dtype.h"
 #include "selective_scan/selective_scan_launch.h"
@@ -254,22 +255,25 @@ void finish_backward_slabs(const ScanCall& c, bool delta_softplus, const at::Ten
 
 // Gathers the sums of the backward's float32 partials, then does them all in one launch. Each call
 // returns the tensor the launch fills: of `dtype` when the kernel writes that type, float32
-// otherwise (the caller casts after launch()).
+// otherwise (the caller casts after launch()). The partials are raw float32 arrays, row-major
+// with the sizes given (they share one allocation, see PartialsWorkspace).
 class PartialSums {
  public:
+  explicit PartialSums(const at::TensorOptions& f32) : f32_(f32) {}
   // (B, rest...) -> (rest...): the sum over batch.
-  at::Tensor over_batch(const at::Tensor& partial, at::ScalarType dtype) {
-    const at::IntArrayRef rest = partial.sizes().slice(1);
+  at::Tensor over_batch(const float* partial, at::IntArrayRef sizes, at::ScalarType dtype) {
+    const at::IntArrayRef rest = sizes.slice(1);
     const int64_t count = c10::multiply_integers(rest);
-    return add(partial, rest, dtype, /*inner=*/count, /*outer_stride=*/0, partial.size(0), count);
+    return add(partial, rest, dtype, /*inner=*/count, /*outer_stride=*/0, sizes[0], count);
   }
   // (B, G, tiles, N, L) -> `shape`: the sum over channel tiles into (B, G, N, L), or over groups
   // and tiles into (B, N, L) (an ungrouped B next to a grouped C). Either way the summed
   // dimensions sit together between the leading ones and (N, L).
-  at::Tensor over_tiles(const at::Tensor& partial, at::IntArrayRef shape, at::ScalarType dtype) {
-    const int64_t inner = partial.size(3) * partial.size(4);
+  at::Tensor over_tiles(const float* partial, at::IntArrayRef sizes, at::IntArrayRef shape,
+                        at::ScalarType dtype) {
+    const int64_t inner = sizes[3] * sizes[4];
     const int64_t outputs = c10::multiply_integers(shape);
-    const int64_t terms = outputs == 0 ? 0 : partial.numel() / outputs;
+    const int64_t terms = outputs == 0 ? 0 : c10::multiply_integers(sizes) / outputs;
     return add(partial, shape, dtype, inner, terms * inner, terms, inner);
   }
   void launch() {
@@ -277,13 +281,13 @@ class PartialSums {
   }
 
  private:
-  at::Tensor add(const at::Tensor& partial, at::IntArrayRef shape, at::ScalarType dtype,
-                 int64_t inner, int64_t outer_stride, int64_t terms, int64_t term_stride) {
-    TORCH_INTERNAL_ASSERT(p_.n_sums < k::kMaxScanPartialSums && partial.is_contiguous());
+  at::Tensor add(const float* partial, at::IntArrayRef shape, at::ScalarType dtype, int64_t inner,
+                 int64_t outer_stride, int64_t terms, int64_t term_stride) {
+    TORCH_INTERNAL_ASSERT(p_.n_sums < k::kMaxScanPartialSums);
     const bool kernel_writes = dtype == at::kFloat || dtype == at::kBFloat16 || dtype == at::kHalf;
-    at::Tensor out = at::empty(shape, partial.options().dtype(kernel_writes ? dtype : at::kFloat));
+    at::Tensor out = at::empty(shape, f32_.dtype(kernel_writes ? dtype : at::kFloat));
     k::ScanPartialSum& sum = p_.sums[p_.n_sums++];
-    sum.src = partial.data_ptr<float>();
+    sum.src = partial;
     sum.dst = out.data_ptr();
     sum.dst_dtype = kernel_dtype(out.scalar_type(), kFn);
     sum.count = out.numel();
@@ -293,7 +297,38 @@ class PartialSums {
     sum.term_stride = term_stride;
     return out;
   }
+  at::TensorOptions f32_;
   k::ScanPartialSumsParams p_;
+};
+
+// The backward kernel's float32 partials (of dA, dB, dC, dD, ddelta_bias) carved out of one
+// allocation: they live only until the sums launch, and every allocation is host time before the
+// backward kernel starts.
+class PartialsWorkspace {
+ public:
+  // Reserves a partial of these sizes (none if `wanted` is false); returns its slot.
+  int reserve(std::vector<int64_t> sizes, bool wanted = true) {
+    const int slot = static_cast<int>(sizes_.size());
+    offsets_.push_back(total_);
+    if (wanted) total_ += c10::multiply_integers(sizes);
+    wanted_.push_back(wanted);
+    sizes_.push_back(std::move(sizes));
+    return slot;
+  }
+  void allocate(const at::TensorOptions& f32) {
+    buffer_ = new_output({std::max<int64_t>(1, total_)}, f32);
+  }
+  float* data(int slot) const {
+    return wanted_[slot] ? buffer_.data_ptr<float>() + offsets_[slot] : nullptr;
+  }
+  at::IntArrayRef sizes(int slot) const { return sizes_[slot]; }
+
+ private:
+  std::vector<std::vector<int64_t>> sizes_;
+  std::vector<int64_t> offsets_;
+  std::vector<bool> wanted_;
+  int64_t total_ = 0;
+  at::Tensor buffer_;
 };
 
 Gradients run_backward(const ScanCall& c, bool delta_softplus, const at::Tensor& checkpoints,
@@ -321,21 +356,23 @@ Gradients run_backward(const ScanCall& c, bool delta_softplus, const at::Tensor&
   if (dlast_in.defined()) dlast = dlast_in.to(at::kFloat).contiguous();
 
   const int64_t L = s.seqlen;
-  auto param_partial = [&](bool var) {
-    return var ? new_output({s.batch, s.n_groups, c.tiles_per_group, s.dstate, L}, f32)
-               : new_output({s.batch, s.dim, s.dstate}, f32);
+  auto param_partial_sizes = [&](bool var) -> std::vector<int64_t> {
+    if (var) return {s.batch, s.n_groups, c.tiles_per_group, s.dstate, L};
+    return {s.batch, s.dim, s.dstate};
   };
-  const at::Tensor dA_partial = new_output({s.batch, s.dim, s.dstate}, f32);
-  const at::Tensor dB_partial = param_partial(c.var_B());
-  const at::Tensor dC_partial = param_partial(c.var_C());
+  PartialsWorkspace partials;
+  const int dA_slot = partials.reserve({s.batch, s.dim, s.dstate});
+  const int dB_slot = partials.reserve(param_partial_sizes(c.var_B()));
+  const int dC_slot = partials.reserve(param_partial_sizes(c.var_C()));
+  const int dD_slot = partials.reserve({s.batch, s.dim}, fused && c.D.defined());
+  const int dbias_slot = partials.reserve({s.batch, s.dim}, fused && c.delta_bias.defined());
+  partials.allocate(f32);
   if (c.initial_state.defined()) g.dinitial_state = new_output({s.batch, s.dim, s.dstate}, f32);
-  at::Tensor dD_partial, dbias_partial, P_partial, Q_partial, y_partial;
+  at::Tensor P_partial, Q_partial, y_partial;
   if (fused) {
     g.du = new_output({s.batch, s.dim, L}, in_opts);
     g.ddelta = new_output({s.batch, s.dim, L}, in_opts);
     if (c.z.defined()) g.dz = new_output({s.batch, s.dim, L}, in_opts);
-    if (c.D.defined()) dD_partial = new_output({s.batch, s.dim}, f32);
-    if (c.delta_bias.defined()) dbias_partial = new_output({s.batch, s.dim}, f32);
   } else {
     P_partial = new_output({c.n_slabs, s.batch, s.dim, L}, f32);
     Q_partial = new_output({c.n_slabs, s.batch, s.dim, L}, f32);
@@ -354,11 +391,11 @@ Gradients run_backward(const ScanCall& c, bool delta_softplus, const at::Tensor&
   p.du = ptr(g.du);
   p.ddelta = ptr(g.ddelta);
   p.dz = ptr(g.dz);
-  p.dA_partial = fptr(dA_partial);
-  p.dB_partial = fptr(dB_partial);
-  p.dC_partial = fptr(dC_partial);
-  p.dD_partial = fptr(dD_partial);
-  p.ddelta_bias_partial = fptr(dbias_partial);
+  p.dA_partial = partials.data(dA_slot);
+  p.dB_partial = partials.data(dB_slot);
+  p.dC_partial = partials.data(dC_slot);
+  p.dD_partial = partials.data(dD_slot);
+  p.ddelta_bias_partial = partials.data(dbias_slot);
   p.dinitial_state = fptr(g.dinitial_state);
   p.P_partial = fptr(P_partial);
   p.Q_partial = fptr(Q_partial);
@@ -366,14 +403,19 @@ Gradients run_backward(const ScanCall& c, bool delta_softplus, const at::Tensor&
   C10_CUDA_CHECK(
       k::launch_selective_scan_bwd(p, c.input_dtype, c.bc_dtype, at::cuda::getCurrentCUDAStream()));
 
-  PartialSums sums;
-  g.dA = sums.over_batch(dA_partial, at::kFloat);
-  g.dB = c.var_B() ? sums.over_tiles(dB_partial, c.B.sizes(), c.B_dtype)
-                   : sums.over_batch(dB_partial, c.B_dtype);
-  g.dC = c.var_C() ? sums.over_tiles(dC_partial, c.C.sizes(), c.C_dtype)
-                   : sums.over_batch(dC_partial, c.C_dtype);
-  if (fused && c.D.defined()) g.dD = sums.over_batch(dD_partial, at::kFloat);
-  if (fused && c.delta_bias.defined()) g.ddelta_bias = sums.over_batch(dbias_partial, at::kFloat);
+  PartialSums sums(f32);
+  const auto over_batch = [&](int slot, at::ScalarType dtype) {
+    return sums.over_batch(partials.data(slot), partials.sizes(slot), dtype);
+  };
+  const auto param_sum = [&](int slot, bool var, const at::Tensor& param, at::ScalarType dtype) {
+    return var ? sums.over_tiles(partials.data(slot), partials.sizes(slot), param.sizes(), dtype)
+               : over_batch(slot, dtype);
+  };
+  g.dA = over_batch(dA_slot, at::kFloat);
+  g.dB = param_sum(dB_slot, c.var_B(), c.B, c.B_dtype);
+  g.dC = param_sum(dC_slot, c.var_C(), c.C, c.C_dtype);
+  if (fused && c.D.defined()) g.dD = over_batch(dD_slot, at::kFloat);
+  if (fused && c.delta_bias.defined()) g.ddelta_bias = over_batch(dbias_slot, at::kFloat);
   sums.launch();
   g.dB = g.dB.to(c.B_dtype);  // no-ops unless the kernel could not write that dtype
   g.dC = g.dC.to(c.C_dtype);
@@ -408,16 +450,17 @@ SelectiveScanInputs make_inputs(const at::Tensor& u, const at::Tensor& delta, co
 }
 
 // Autograd node: the forward keeps the chunk checkpoints, the backward runs the backward kernel.
+// The forward kernel is launched before the node is built (`launched` holds its outputs): the
+// node's bookkeeping then overlaps the kernel instead of delaying its start.
 class SelectiveScanFunction : public torch::autograd::Function<SelectiveScanFunction> {
  public:
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, at::Tensor u,
                                                 at::Tensor delta, at::Tensor A, at::Tensor B,
                                                 at::Tensor C, at::Tensor D, at::Tensor z,
                                                 at::Tensor delta_bias, at::Tensor initial_state,
-                                                bool delta_softplus, int64_t present) {
-    const ScanCall c =
-        prepare(make_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state, present));
-    ForwardOutputs out = run_forward(c, delta_softplus, /*keep_checkpoints=*/true);
+                                                bool delta_softplus, int64_t present,
+                                                const ForwardOutputs* launched) {
+    const ForwardOutputs& out = *launched;
     // An unused output's gradient stays undefined instead of a tensor of zeros: the backward
     // treats an undefined last-state gradient as zero without reading memory.
     ctx->set_materialize_grads(false);
@@ -458,6 +501,9 @@ SelectiveScanOutputs selective_scan_cuda(const SelectiveScanInputs& in,
                                          const SelectiveScanOptions& options) {
   SelectiveScanOutputs out;
   if (at::GradMode::is_enabled() && any_requires_grad(in)) {
+    const ScanCall call = prepare(in);
+    const ForwardOutputs launched =
+        run_forward(call, options.delta_softplus, /*keep_checkpoints=*/true);
     const at::Tensor absent = at::empty({0}, in.u.options());
     const auto or_absent = [&](const at::Tensor& t) { return t.defined() ? t : absent; };
     const int64_t present = (in.D.defined() ? kHasD : 0) | (in.z.defined() ? kHasZ : 0) |
@@ -465,7 +511,8 @@ SelectiveScanOutputs selective_scan_cuda(const SelectiveScanInputs& in,
                             (in.initial_state.defined() ? kHasInitialState : 0);
     torch::autograd::variable_list r = SelectiveScanFunction::apply(
         in.u, in.delta, in.A, in.B, in.C, or_absent(in.D), or_absent(in.z),
-        or_absent(in.delta_bias), or_absent(in.initial_state), options.delta_softplus, present);
+        or_absent(in.delta_bias), or_absent(in.initial_state), options.delta_softplus, present,
+        &launched);
     out.y = r[0];
     if (options.return_last_state) out.last_state = r[1];
   } else {
