@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "causal_conv1d/causal_conv1d_params.h"
+#include "causal_conv1d/causal_conv1d_rows_kernel.cuh"
 #include "common/element_convert.cuh"
 
 namespace ssmkit::kernels::detail {
@@ -190,13 +191,15 @@ inline dim3 conv_grid(const CausalConv1dParams& p) {
 inline bool conv_params_ok(const CausalConv1dParams& p) {
   return p.width >= 1 && p.width <= kConvMaxWidth && p.batch >= 1 && p.batch <= 65535 &&
          p.dim >= 1 && (p.dim + kConvTileChannels - 1) / kConvTileChannels <= 65535 &&
-         p.seqlen >= 1 && p.n_time_tiles == (p.seqlen + kConvTileTime - 1) / kConvTileTime &&
+         p.seqlen >= 1 &&
+         p.n_time_tiles == (p.seqlen + conv_time_tile_steps(p) - 1) / conv_time_tile_steps(p) &&
          p.n_time_tiles <= 0x7fffffff;
 }
 
 template <typename T>
 cudaError_t launch_conv_fwd(const CausalConv1dParams& p, cudaStream_t stream) {
   if (!conv_params_ok(p)) return cudaErrorInvalidValue;
+  if (conv_uses_rows(p)) return launch_conv_rows_fwd<T>(p, stream);
   causal_conv1d_fwd_kernel<T><<<conv_grid(p), kConvThreads, 0, stream>>>(p);
   return cudaGetLastError();
 }
@@ -204,6 +207,7 @@ cudaError_t launch_conv_fwd(const CausalConv1dParams& p, cudaStream_t stream) {
 template <typename T>
 cudaError_t launch_conv_bwd(const CausalConv1dBwdParams& p, cudaStream_t stream) {
   if (!conv_params_ok(p)) return cudaErrorInvalidValue;
+  if (conv_uses_rows(p)) return launch_conv_rows_bwd<T>(p, stream);
   causal_conv1d_bwd_kernel<T><<<conv_grid(p), kConvThreads, 0, stream>>>(p);
   return cudaGetLastError();
 }

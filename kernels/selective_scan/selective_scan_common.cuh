@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "common/element_convert.cuh"
+#include "common/element_vector.cuh"
 #include "selective_scan/selective_scan_params.h"
 
 namespace ssmkit::kernels::detail {
@@ -79,71 +80,6 @@ __device__ __forceinline__ float sigmoid(float x) {
 // Whether elements of type T take the fast softplus and sigmoid.
 template <typename T>
 constexpr bool kFastMathFor = !std::is_same_v<T, float>;
-
-// Bits of one element; 16-byte vectors are handled as uint4 so that a load in flight holds plain
-// registers until its first use.
-template <typename T>
-__device__ __forceinline__ uint32_t bits_of(T v);
-template <>
-__device__ __forceinline__ uint32_t bits_of<float>(float v) {
-  return __float_as_uint(v);
-}
-template <>
-__device__ __forceinline__ uint32_t bits_of<__nv_bfloat16>(__nv_bfloat16 v) {
-  return __bfloat16_as_ushort(v);
-}
-template <>
-__device__ __forceinline__ uint32_t bits_of<__half>(__half v) {
-  return __half_as_ushort(v);
-}
-
-template <typename T>
-__device__ __forceinline__ float float_from_bits(uint32_t bits);
-template <>
-__device__ __forceinline__ float float_from_bits<float>(uint32_t bits) {
-  return __uint_as_float(bits);
-}
-template <>
-__device__ __forceinline__ float float_from_bits<__nv_bfloat16>(uint32_t bits) {
-  return __uint_as_float(bits << 16);
-}
-template <>
-__device__ __forceinline__ float float_from_bits<__half>(uint32_t bits) {
-  return __half2float(__ushort_as_half(static_cast<unsigned short>(bits)));
-}
-
-__device__ __forceinline__ uint32_t& word_of(uint4& v, int w) {
-  return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
-}
-__device__ __forceinline__ uint32_t word_of(const uint4& v, int w) {
-  return w == 0 ? v.x : w == 1 ? v.y : w == 2 ? v.z : v.w;
-}
-
-// Element e of a 16-byte vector of T, as float. e is a compile-time constant after unrolling.
-template <typename T>
-__device__ __forceinline__ float vector_element(const uint4& v, int e) {
-  if constexpr (sizeof(T) == 4) {
-    return float_from_bits<T>(word_of(v, e));
-  } else {
-    return float_from_bits<T>((word_of(v, e / 2) >> (16 * (e % 2))) & 0xffffu);
-  }
-}
-
-template <typename T>
-__device__ __forceinline__ void set_vector_element(uint4& v, int e, T value) {
-  if constexpr (sizeof(T) == 4) {
-    word_of(v, e) = bits_of<T>(value);
-  } else {
-    uint32_t& w = word_of(v, e / 2);
-    const int shift = 16 * (e % 2);
-    w = (w & ~(0xffffu << shift)) | (bits_of<T>(value) << shift);
-  }
-}
-
-template <int kBytes>
-__device__ __forceinline__ bool aligned_to(const void* p) {
-  return (reinterpret_cast<uintptr_t>(p) & (kBytes - 1)) == 0;
-}
 
 // Asynchronous global -> shared copy of 16 bytes (bypassing L1: every input is read once) or 8.
 template <int kBytes>
@@ -257,37 +193,6 @@ struct RawTile {
     }
   }
 };
-
-// Stores the first `count` of kN floats to dst as OutT: whole 16- or 8-byte stores when all kN
-// fit and dst is aligned, else element by element.
-template <typename OutT, int kN>
-__device__ __forceinline__ void store_values(OutT* dst, const float (&v)[kN], int64_t count) {
-  constexpr int kBytes = kN * static_cast<int>(sizeof(OutT));
-  constexpr int kPiece = kBytes % 16 == 0 ? 16 : kBytes % 8 == 0 ? 8 : 0;
-  if constexpr (kPiece > 0) {
-    if (count >= kN && aligned_to<kPiece>(dst)) {
-      constexpr int kPer = kPiece / static_cast<int>(sizeof(OutT));
-#pragma unroll
-      for (int piece = 0; piece < kN / kPer; ++piece) {
-        uint4 w = make_uint4(0, 0, 0, 0);
-#pragma unroll
-        for (int e = 0; e < kPer; ++e) {
-          set_vector_element<OutT>(w, e, from_float<OutT>(v[piece * kPer + e]));
-        }
-        if constexpr (kPiece == 16) {
-          reinterpret_cast<uint4*>(dst)[piece] = w;
-        } else {
-          reinterpret_cast<uint2*>(dst)[piece] = make_uint2(w.x, w.y);
-        }
-      }
-      return;
-    }
-  }
-#pragma unroll
-  for (int e = 0; e < kN; ++e) {
-    if (e < count) dst[e] = from_float<OutT>(v[e]);
-  }
-}
 
 // Which block of work this is: a batch index, a tile of up to 32 channels inside one group of B
 // and C, and a slab of up to 16 states; lane = channel, warp = four states.

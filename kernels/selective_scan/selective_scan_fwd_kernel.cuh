@@ -39,7 +39,7 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
   uint4* raw = reinterpret_cast<uint4*>(smem_vec);  // (stages, units)
   float2* dt_tile = reinterpret_cast<float2*>(raw + kFwdStages * Smem::kStageUnits);  // (T, 33)
   float* y_part = reinterpret_cast<float*>(dt_tile + kScanChunk * kTileStride);       // (W, T, 33)
-  float* bc_tile = y_part + kWarps * kTileFloats;  // (T, 2 x 16)
+  float* bc_tile = y_part + kWarps * kTileFloats;                                     // (T, 2 x 16)
   auto raw_u = [&](int stage) { return raw + stage * Smem::kStageUnits; };
   auto raw_delta = [&](int stage) { return raw_u(stage) + In::kSmemVec4s; };
   auto raw_z = [&](int stage) { return raw_u(stage) + 2 * In::kSmemVec4s; };

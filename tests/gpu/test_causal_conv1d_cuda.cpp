@@ -1,7 +1,8 @@
 // The CUDA causal conv1d against LibTorch's convolution in float64 on the CPU: output and the
 // gradients of x, weight and bias, over widths, lengths across tile borders, dtypes, SiLU on and
-// off, and contiguous or transposed (channel-last, as Mamba passes it) inputs; and a whole Mamba
-// block on CUDA against the same block in float64 on the CPU.
+// off, and three input layouts: contiguous and channel-major (time-contiguous: the row kernels)
+// and channel-last (the staged tiles); and a whole Mamba block on CUDA against the same block in
+// float64 on the CPU.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/autograd.h>
@@ -24,28 +25,45 @@ using ssmkit::testing::relative_error;
 constexpr double kFloat32Tolerance = 1e-5;
 constexpr double kHalfTolerance = 1e-2;
 
+// How x (B, D, L) lies in memory: (B, D, L); (D, B, L), as Mamba's channel-major projections
+// write it; or (B, L, D), the row-major projections' transposed view.
+enum class InputLayout { kContiguous, kChannelMajor, kChannelLast };
+
 struct ConvCase {
   const char* name;
   int64_t batch, dim, seqlen, width;
   at::ScalarType dtype;        // x
   at::ScalarType param_dtype;  // weight and bias (float32 next to 16-bit x: autocast)
-  bool silu, bias, channel_last;
+  bool silu, bias;
+  InputLayout layout;
 };
 
 constexpr auto F32 = at::kFloat;
 constexpr auto BF16 = at::kBFloat16;
 constexpr auto F16 = at::kHalf;
 
+constexpr auto kRows = InputLayout::kContiguous;
+constexpr auto kMajor = InputLayout::kChannelMajor;
+constexpr auto kLast = InputLayout::kChannelLast;
+
 const ConvCase kCases[] = {
-    // name, B, D, L, K, dtype, param dtype, silu, bias, channel-last x
-    {"L1_K4_fp32", 2, 5, 1, 4, F32, F32, true, true, false},
-    {"L100_K4_fp32_channel_last", 2, 37, 100, 4, F32, F32, true, true, true},
-    {"L129_K1_fp32_plain", 3, 64, 129, 1, F32, F32, false, false, false},
-    {"L1000_K8_fp32_channel_last", 1, 33, 1000, 8, F32, F32, true, true, true},
-    {"L257_K3_bf16_autocast", 2, 40, 257, 3, BF16, F32, true, true, true},
-    {"L257_K4_fp16", 2, 40, 257, 4, F16, F16, false, true, false},
-    {"L2048_K4_bf16_nobias", 4, 96, 2048, 4, BF16, BF16, true, false, true},
-    {"L64_K2_fp32_tile", 1, 32, 64, 2, F32, F32, true, true, false},
+    // name, B, D, L, K, dtype, param dtype, silu, bias, layout
+    {"L1_K4_fp32", 2, 5, 1, 4, F32, F32, true, true, kRows},
+    {"L100_K4_fp32_channel_last", 2, 37, 100, 4, F32, F32, true, true, kLast},
+    {"L129_K1_fp32_plain", 3, 64, 129, 1, F32, F32, false, false, kRows},
+    {"L1000_K8_fp32_channel_last", 1, 33, 1000, 8, F32, F32, true, true, kLast},
+    {"L257_K3_bf16_autocast", 2, 40, 257, 3, BF16, F32, true, true, kLast},
+    {"L257_K4_fp16", 2, 40, 257, 4, F16, F16, false, true, kRows},
+    {"L2048_K4_bf16_nobias", 4, 96, 2048, 4, BF16, BF16, true, false, kLast},
+    {"L64_K2_fp32_tile", 1, 32, 64, 2, F32, F32, true, true, kRows},
+    // Row kernels: several time tiles per row, rows whose starts are not 16-byte aligned, short
+    // rows packed several to a warp, the channel-major layout, and every width.
+    {"L2050_K4_bf16_rows_unaligned", 2, 7, 2050, 4, BF16, F32, true, true, kRows},
+    {"L2048_K4_bf16_channel_major", 4, 96, 2048, 4, BF16, F32, true, true, kMajor},
+    {"L24_K4_fp16_packed_rows", 3, 300, 24, 4, F16, F16, true, true, kMajor},
+    {"L700_K8_fp32_channel_major", 2, 19, 700, 8, F32, F32, true, false, kMajor},
+    {"L515_K5_fp32_rows", 1, 9, 515, 5, F32, F32, false, true, kRows},
+    {"L12_K7_bf16_rows", 5, 33, 12, 7, BF16, BF16, true, true, kRows},
 };
 
 class CausalConv1dCuda : public ::testing::TestWithParam<ConvCase> {
@@ -55,17 +73,37 @@ class CausalConv1dCuda : public ::testing::TestWithParam<ConvCase> {
   }
 };
 
-// A differentiable (B, D, L) view of `base`: itself, or the transpose of a (B, L, D) tensor.
-at::Tensor as_input(const at::Tensor& base, bool channel_last) {
-  return channel_last ? base.transpose(1, 2) : base;
+// Values of x laid out as `layout` asks: (B, D, L), (D, B, L) or (B, L, D) memory.
+at::Tensor input_values(const ConvCase& c) {
+  switch (c.layout) {
+    case InputLayout::kChannelMajor:
+      return at::randn({c.dim, c.batch, c.seqlen});
+    case InputLayout::kChannelLast:
+      return at::randn({c.batch, c.seqlen, c.dim});
+    case InputLayout::kContiguous:
+      break;
+  }
+  return at::randn({c.batch, c.dim, c.seqlen});
+}
+
+// A differentiable (B, D, L) view of `base`, a tensor made by input_values.
+at::Tensor as_input(const at::Tensor& base, InputLayout layout) {
+  switch (layout) {
+    case InputLayout::kChannelMajor:
+      return base.transpose(0, 1);
+    case InputLayout::kChannelLast:
+      return base.transpose(1, 2);
+    case InputLayout::kContiguous:
+      break;
+  }
+  return base;
 }
 
 TEST_P(CausalConv1dCuda, MatchesFloat64Convolution) {
   const ConvCase& c = GetParam();
   const double tol = c.dtype == at::kFloat ? kFloat32Tolerance : kHalfTolerance;
   const at::Device cuda(at::kCUDA);
-  const at::Tensor x_values = c.channel_last ? at::randn({c.batch, c.seqlen, c.dim})
-                                             : at::randn({c.batch, c.dim, c.seqlen});
+  const at::Tensor x_values = input_values(c);
   const at::Tensor w_values = at::randn({c.dim, c.width}) * 0.5;
   const at::Tensor b_values = at::randn({c.dim}) * 0.1;
   const at::Tensor dy_values = at::randn({c.batch, c.dim, c.seqlen});
@@ -77,14 +115,14 @@ TEST_P(CausalConv1dCuda, MatchesFloat64Convolution) {
   const at::Tensor x = leaf(x_values, cuda, c.dtype);
   const at::Tensor w = leaf(w_values, cuda, c.param_dtype);
   const at::Tensor b = c.bias ? leaf(b_values, cuda, c.param_dtype) : at::Tensor();
-  ASSERT_TRUE(ssmkit::ops::causal_conv1d_cuda_supports(as_input(x, c.channel_last), c.width));
-  const at::Tensor y = ssmkit::ops::causal_conv1d(as_input(x, c.channel_last), w, b, act);
+  ASSERT_TRUE(ssmkit::ops::causal_conv1d_cuda_supports(as_input(x, c.layout), c.width));
+  const at::Tensor y = ssmkit::ops::causal_conv1d(as_input(x, c.layout), w, b, act);
 
   const at::Device cpu(at::kCPU);
   const at::Tensor x64 = leaf(x.detach(), cpu, at::kDouble);
   const at::Tensor w64 = leaf(w.detach(), cpu, at::kDouble);
   const at::Tensor b64 = c.bias ? leaf(b.detach(), cpu, at::kDouble) : at::Tensor();
-  const at::Tensor y64 = ssmkit::ops::causal_conv1d(as_input(x64, c.channel_last), w64, b64, act);
+  const at::Tensor y64 = ssmkit::ops::causal_conv1d(as_input(x64, c.layout), w64, b64, act);
 
   EXPECT_EQ(y.scalar_type(), c.dtype);
   EXPECT_TRUE(y.is_contiguous());

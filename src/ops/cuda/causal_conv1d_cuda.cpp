@@ -50,11 +50,11 @@ void fill_params(const ConvCall& c, k::CausalConv1dParams* p) {
   p->seqlen = c.x.size(2);
   p->width = static_cast<int>(c.weight.size(1));
   p->silu = c.silu;
-  p->n_time_tiles = ceil_div(p->seqlen, k::kConvTileTime);
   p->x = c.x.data_ptr();
   p->x_batch_stride = c.x.stride(0);
   p->x_dim_stride = c.x.stride(1);
   p->x_time_stride = c.x.stride(2);
+  p->n_time_tiles = ceil_div(p->seqlen, k::conv_time_tile_steps(*p));
   p->weight = c.weight.data_ptr<float>();
   p->bias = c.bias.defined() ? c.bias.data_ptr<float>() : nullptr;
 }
@@ -79,7 +79,7 @@ struct ConvGradients {
 
 ConvGradients run_backward(const ConvCall& c, const at::Tensor& dy_in) {
   const c10::cuda::CUDAGuard guard(c.x.device());
-  const int64_t batch = c.x.size(0), dim = c.x.size(1), seqlen = c.x.size(2);
+  const int64_t batch = c.x.size(0), dim = c.x.size(1);
   const int64_t width = c.weight.size(1);
   const at::TensorOptions f32 = c.x.options().dtype(at::kFloat);
   ConvGradients g;
@@ -91,13 +91,13 @@ ConvGradients run_backward(const ConvCall& c, const at::Tensor& dy_in) {
   }
   at::Tensor dy = dy_in.to(c.x.scalar_type());  // (B, D, L), time contiguous
   if (dy.stride(2) != 1) dy = dy.contiguous();
-  const int64_t tiles = ceil_div(seqlen, k::kConvTileTime);
+  k::CausalConv1dBwdParams p;
+  fill_params(c, &p);
+  const int64_t tiles = p.n_time_tiles;
   const at::Tensor dweight_partial = at::empty({batch, tiles, dim, width}, f32);
   at::Tensor dbias_partial;
   if (c.bias.defined()) dbias_partial = at::empty({batch, tiles, dim}, f32);
 
-  k::CausalConv1dBwdParams p;
-  fill_params(c, &p);
   p.dy = dy.data_ptr();
   p.dy_batch_stride = dy.stride(0);
   p.dy_dim_stride = dy.stride(1);
