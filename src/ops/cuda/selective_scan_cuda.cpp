@@ -482,8 +482,8 @@ class SelectiveScanFunction : public torch::autograd::Function<SelectiveScanFunc
     at::Tensor dout = grad_outputs[0];  // (B, D, L)
     if (!dout.defined()) dout = at::zeros_like(c.u);
     Gradients g = run_backward(c, delta_softplus, checkpoints, dout, grad_outputs[1]);
-    return {g.du,          g.ddelta,         g.dA,         g.dB,        g.dC, g.dD, g.dz,
-            g.ddelta_bias, g.dinitial_state, at::Tensor(), at::Tensor()};
+    return {g.du,          g.ddelta,         g.dA,         g.dB,         g.dC,        g.dD, g.dz,
+            g.ddelta_bias, g.dinitial_state, at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
