@@ -159,6 +159,10 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlo
     cp_async_commit();
   };
 
+  UnitChannelValues<In> unit_bias, unit_skip;
+  unit_bias.load(p.delta_bias, blk);
+  unit_skip.load(p.D, blk);
+
   start_copy(p.n_chunks - 1);
   for (int64_t chunk = p.n_chunks - 1; chunk >= 0; --chunk) {
     const int64_t t0 = chunk * kScanChunk;
@@ -172,7 +176,7 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlo
       const int r = In::row(i);
       const int c = In::col(i);
       const bool row_ok = r < blk.n_channels;
-      const float bias = row_ok && p.delta_bias != nullptr ? p.delta_bias[blk.d_begin + r] : 0.f;
+      const float bias = unit_bias.v[i];
       float u[In::kVec], delta[In::kVec], dy[In::kVec];
       In::read(raw_u, i, u);
       In::read(raw_delta, i, delta);
@@ -270,7 +274,7 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlo
         const int64_t offset = (blk.b * p.dim + d) * p.seqlen + t0 + c;
         const int64_t count = p.seqlen - t0 - c;
         if (fused) {
-          const float d_skip = p.D != nullptr ? p.D[d] : 0.f;
+          const float d_skip = unit_skip.v[i];
           float u[In::kVec], z[In::kVec], dout[In::kVec];
           In::read(raw_u, i, u);
           In::read(raw_z, i, z);
@@ -407,7 +411,7 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlo
       const int64_t offset = (blk.b * p.dim + d) * p.seqlen + t0 + c;
       const int64_t count = p.seqlen - t0 - c;
       if (fused) {
-        const float d_skip = p.D != nullptr ? p.D[d] : 0.f;
+        const float d_skip = unit_skip.v[i];
 #pragma unroll
         for (int e = 0; e < In::kVec; ++e) {
           const float4 q = step_tile[(c + e) * kTileStride + r];  // dt, u, dy, softplus'

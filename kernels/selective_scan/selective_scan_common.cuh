@@ -224,6 +224,22 @@ struct ScanBlock {
   }
 };
 
+// A per-channel value (delta_bias or D; 0 when absent) for the row of each of this thread's units.
+// The rows are the same every chunk, so the values are read once before the chunk loop: read
+// inside it, each chunk stalled on a global load.
+template <typename In>
+struct UnitChannelValues {
+  float v[In::kPerThread];
+
+  __device__ __forceinline__ void load(const float* src, const ScanBlock& blk) {
+#pragma unroll
+    for (int i = 0; i < In::kPerThread; ++i) {
+      const bool ok = src != nullptr && In::owns(i) && In::row(i) < blk.n_channels;
+      v[i] = ok ? src[blk.d_begin + In::row(i)] : 0.f;
+    }
+  }
+};
+
 // Per-thread constants of the recurrence: A scaled by log2 e, and B, C when they are fixed (D, N).
 template <bool kVarB, bool kVarC, int S>
 struct ScanWeights {

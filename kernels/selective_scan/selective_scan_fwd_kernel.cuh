@@ -13,6 +13,16 @@ namespace detail {
 
 // Raw input buffers of the forward: the chunk being used and the one being copied in.
 constexpr int kFwdStages = 2;
+// Per-warp partial y is kept in registers for this many steps, then stored as 16-byte vectors:
+// a store after every step kept the compiler from issuing the next steps' shared-memory reads
+// before it (they might alias), so each step waited out the read latency.
+constexpr int kYGroup = 8;
+// Partial y lies (warp, lane, time): a lane's steps are contiguous for the vector stores and the
+// epilogue's vector reads; the row stride, a multiple of 4 floats, keeps 16-byte alignment and
+// spreads a quarter-warp's rows over all banks.
+constexpr int kYRowStride = kScanChunk + 4;
+constexpr int kYWarpFloats = 32 * kYRowStride;
+static_assert(kScanChunk % kYGroup == 0 && kYGroup % 4 == 0, "whole 16-byte groups per chunk");
 
 template <typename InT, typename BcT, int S>
 struct FwdSmem {
@@ -22,8 +32,9 @@ struct FwdSmem {
   // Per stage: u, delta, z, B, C raw units.
   static constexpr int kStageUnits = 3 * In::kSmemVec4s + 2 * Par::kSmemVec4s;
   static constexpr size_t kRawBytes = kFwdStages * kStageUnits * sizeof(uint4);
-  static constexpr size_t kDtBytes = kScanChunk * kTileStride * sizeof(float2);        // (T, 33)
-  static constexpr size_t kYPartBytes = Layout::kWarps * kTileFloats * sizeof(float);  // (W, T, 33)
+  static constexpr size_t kDtBytes = kScanChunk * kTileStride * sizeof(float2);  // (T, 33)
+  static constexpr size_t kYPartBytes =
+      Layout::kWarps * kYWarpFloats * sizeof(float);                    // (W, 32, T+4)
   static constexpr size_t kParamBytes = kBcTileFloats * sizeof(float);  // (T, 2 x 16)
   static constexpr size_t kBytes = kRawBytes + kDtBytes + kYPartBytes + kParamBytes;
 };
@@ -38,8 +49,8 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
   extern __shared__ float4 smem_vec[];
   uint4* raw = reinterpret_cast<uint4*>(smem_vec);  // (stages, units)
   float2* dt_tile = reinterpret_cast<float2*>(raw + kFwdStages * Smem::kStageUnits);  // (T, 33)
-  float* y_part = reinterpret_cast<float*>(dt_tile + kScanChunk * kTileStride);       // (W, T, 33)
-  float* bc_tile = y_part + kWarps * kTileFloats;                                     // (T, 2 x 16)
+  float* y_part = reinterpret_cast<float*>(dt_tile + kScanChunk * kTileStride);  // (W, 32, T+4)
+  float* bc_tile = y_part + kWarps * kYWarpFloats;                               // (T, 2 x 16)
   auto raw_u = [&](int stage) { return raw + stage * Smem::kStageUnits; };
   auto raw_delta = [&](int stage) { return raw_u(stage) + In::kSmemVec4s; };
   auto raw_z = [&](int stage) { return raw_u(stage) + 2 * In::kSmemVec4s; };
@@ -53,6 +64,10 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
   const int warp = blk.warp;
   const bool has_z = p.z != nullptr;
   const bool fused = p.n_slabs == 1;
+
+  UnitChannelValues<In> unit_bias, unit_skip;
+  unit_bias.load(p.delta_bias, blk);
+  unit_skip.load(p.D, blk);
 
   float x[S];
 #pragma unroll
@@ -106,7 +121,7 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
       const int r = In::row(i);
       const int c = In::col(i);
       const bool row_ok = r < blk.n_channels;
-      const float bias = row_ok && p.delta_bias != nullptr ? p.delta_bias[blk.d_begin + r] : 0.f;
+      const float bias = unit_bias.v[i];
       float u[In::kVec], delta[In::kVec];
       In::read(raw_u(stage), i, u);
       In::read(raw_delta(stage), i, delta);
@@ -122,19 +137,27 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
     if constexpr (kVarC) stage_bc<Par, S>(raw_c(stage), bc_tile, BcPart::kC);
     __syncthreads();
 
-    float* yp = y_part + warp * kTileFloats;
+    float* yp = y_part + warp * kYWarpFloats + lane * kYRowStride;
 #pragma unroll
-    for (int t = 0; t < kScanChunk; ++t) {
-      const float2 q = dt_tile[t * kTileStride + lane];  // (dt, dt u)
-      float Bt[S], Ct[S];
-      params_at(bc_tile, t, warp, w, Bt, Ct);
-      float y = 0.f;
+    for (int t0g = 0; t0g < kScanChunk; t0g += kYGroup) {
+      float y[kYGroup];
 #pragma unroll
-      for (int s = 0; s < S; ++s) {
-        x[s] = fmaf(exp2_fast(q.x * w.A2[s]), x[s], q.y * Bt[s]);
-        y = fmaf(Ct[s], x[s], y);
+      for (int i = 0; i < kYGroup; ++i) {
+        const int t = t0g + i;
+        const float2 q = dt_tile[t * kTileStride + lane];  // (dt, dt u)
+        float Bt[S], Ct[S];
+        params_at(bc_tile, t, warp, w, Bt, Ct);
+        float acc = 0.f;
+#pragma unroll
+        for (int s = 0; s < S; ++s) {
+          x[s] = fmaf(exp2_fast(q.x * w.A2[s]), x[s], q.y * Bt[s]);
+          acc = fmaf(Ct[s], x[s], acc);
+        }
+        y[i] = acc;
       }
-      yp[t * kTileStride + lane] = y;
+#pragma unroll
+      for (int i = 0; i < kYGroup; i += 4)
+        *reinterpret_cast<float4*>(yp + t0g + i) = make_float4(y[i], y[i + 1], y[i + 2], y[i + 3]);
     }
     if (p.checkpoints != nullptr && chunk + 1 < p.n_chunks) {
 #pragma unroll
@@ -154,19 +177,27 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
       const int c = In::col(i);
       if (r >= blk.n_channels || t0 + c >= p.seqlen) continue;
       const int64_t d = blk.d_begin + r;
+      static_assert(In::kVec % 4 == 0, "a unit's partial y is read as 16-byte vectors");
       float y[In::kVec];
 #pragma unroll
-      for (int e = 0; e < In::kVec; ++e) {
-        float sum = 0.f;
+      for (int e = 0; e < In::kVec; ++e)
+        y[e] = 0.f;
 #pragma unroll
-        for (int k = 0; k < kWarps; ++k)
-          sum += y_part[k * kTileFloats + (c + e) * kTileStride + r];
-        y[e] = sum;
+      for (int k = 0; k < kWarps; ++k) {
+#pragma unroll
+        for (int e = 0; e < In::kVec; e += 4) {
+          const float4 v =
+              *reinterpret_cast<const float4*>(&y_part[k * kYWarpFloats + r * kYRowStride + c + e]);
+          y[e] += v.x;
+          y[e + 1] += v.y;
+          y[e + 2] += v.z;
+          y[e + 3] += v.w;
+        }
       }
       const int64_t offset = (blk.b * p.dim + d) * p.seqlen + t0 + c;
       const int64_t count = p.seqlen - t0 - c;
       if (fused) {
-        const float d_skip = p.D != nullptr ? p.D[d] : 0.f;
+        const float d_skip = unit_skip.v[i];
         float u[In::kVec];
         In::read(raw_u(stage), i, u);
 #pragma unroll
