@@ -136,6 +136,25 @@ Timing median_timing(const std::function<void(int)>& fn, int warmup, int iters, 
   return {times[mid], host[mid]};
 }
 
+// The host's cost of LibTorch's autograd on this machine, without the scan: one multiply and the
+// gradient of its input on a small CUDA tensor. What the scan's fwd+bwd costs the host beyond this
+// is ssmkit's own set-up.
+void print_autograd_baseline(int warmup, int iters) {
+  const at::Tensor x =
+      at::randn({1024}, at::TensorOptions().device(at::kCUDA)).requires_grad_(true);
+  const at::Tensor dy = at::ones_like(x);
+  const Timing t = median_timing(
+      [&](int) {
+        const at::Tensor y = x * 2.0;
+        torch::autograd::grad({y}, {x}, {dy});
+      },
+      warmup, iters, false);
+  std::printf(
+      "Autograd baseline (y = 2 x on 1024 CUDA floats, then grad of x): %.3f ms by events, host "
+      "%.0f us per call.\n\n",
+      t.ms, t.host_us);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -172,7 +191,8 @@ int main(int argc, char** argv) {
   std::printf(
       "GB/s counts compulsory bytes: forward reads u, delta, B, C and writes y; fwd+bwd adds "
       "reading u, delta, dy, B, C and writing du, ddelta, dB, dC. 'GPU only' runs behind a spin "
-      "kernel, so the host's work overlaps it; 'host us' is the CPU time of the call.\n\n");
+      "kernel, so the host's work overlaps it; 'host us' is the CPU time of the call.\n");
+  print_autograd_baseline(warmup, iters);
   std::printf(
       "| B | D | L | N | dtype | fwd (no grad) ms | GB/s | fwd (grad) ms | vs anchor | "
       "fwd+bwd ms | GB/s | vs anchor | GPU only: fwd (grad) / fwd+bwd ms | host us: fwd (grad) / "
