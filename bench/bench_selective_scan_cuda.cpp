@@ -136,23 +136,30 @@ Timing median_timing(const std::function<void(int)>& fn, int warmup, int iters, 
   return {times[mid], host[mid]};
 }
 
-// The host's cost of LibTorch's autograd on this machine, without the scan: one multiply and the
-// gradient of its input on a small CUDA tensor. What the scan's fwd+bwd costs the host beyond this
-// is ssmkit's own set-up.
-void print_autograd_baseline(int warmup, int iters) {
-  const at::Tensor x =
-      at::randn({1024}, at::TensorOptions().device(at::kCUDA)).requires_grad_(true);
+// Host costs on this machine without the scan: LibTorch's autograd on a trivial graph (one
+// multiply and the gradient of its input on a small CUDA tensor), and CUDA allocations from the
+// caching allocator. What the scan's calls cost the host beyond these is ssmkit's own set-up.
+void print_host_baselines(int warmup, int iters) {
+  const auto cuda = at::TensorOptions().device(at::kCUDA);
+  const at::Tensor x = at::randn({1024}, cuda).requires_grad_(true);
   const at::Tensor dy = at::ones_like(x);
-  const Timing t = median_timing(
+  const Timing autograd = median_timing(
       [&](int) {
         const at::Tensor y = x * 2.0;
         torch::autograd::grad({y}, {x}, {dy});
       },
       warmup, iters, false);
+  constexpr int kAllocations = 8;
+  const Timing allocations = median_timing(
+      [&](int) {
+        for (int i = 0; i < kAllocations; ++i)
+          at::empty({1 << 18}, cuda);
+      },
+      warmup, iters, false);
   std::printf(
-      "Autograd baseline (y = 2 x on 1024 CUDA floats, then grad of x): %.3f ms by events, host "
-      "%.0f us per call.\n\n",
-      t.ms, t.host_us);
+      "Host baselines: y = 2 x on 1024 CUDA floats and the gradient of x, %.0f us per call "
+      "(events %.3f ms); %d CUDA allocations of 1 MB, %.1f us each.\n\n",
+      autograd.host_us, autograd.ms, kAllocations, allocations.host_us / kAllocations);
 }
 
 }  // namespace
@@ -192,12 +199,13 @@ int main(int argc, char** argv) {
       "GB/s counts compulsory bytes: forward reads u, delta, B, C and writes y; fwd+bwd adds "
       "reading u, delta, dy, B, C and writing du, ddelta, dB, dC. 'GPU only' runs behind a spin "
       "kernel, so the host's work overlaps it; 'host us' is the CPU time of the call.\n");
-  print_autograd_baseline(warmup, iters);
+  print_host_baselines(warmup, iters);
   std::printf(
       "| B | D | L | N | dtype | fwd (no grad) ms | GB/s | fwd (grad) ms | vs anchor | "
-      "fwd+bwd ms | GB/s | vs anchor | GPU only: fwd (grad) / fwd+bwd ms | host us: fwd (grad) / "
-      "fwd+bwd |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+      "fwd+bwd ms | GB/s | vs anchor | GPU only: fwd (grad) / fwd+bwd ms | host us: fwd (no grad) "
+      "/ "
+      "fwd (grad) / fwd+bwd | bwd alone: ms / host us |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (int row = 0; row < static_cast<int>(std::size(kAnchors)); ++row) {
     if (only_row >= 0 && row != only_row) continue;
     const AnchorRow& r = kAnchors[row];
@@ -224,23 +232,35 @@ int main(int argc, char** argv) {
       const auto out = ssmkit::ops::selective_scan(s.inputs(), options);
       torch::autograd::grad({out.y}, s.leaves(), {s.dy});
     };
-    const double fwd_infer = median_timing(fwd_infer_fn, warmup, iters, false).ms;
+    // The backward alone: one forward per input set, kept, then its gradient again and again.
+    std::vector<at::Tensor> kept_y;
+    for (const InputSet& set : sets)
+      kept_y.push_back(ssmkit::ops::selective_scan(set.inputs(), options).y);
+    const auto bwd_fn = [&](int i) {
+      const InputSet& s = sets[i % n_sets];
+      torch::autograd::grad({kept_y[i % n_sets]}, s.leaves(), {s.dy}, /*retain_graph=*/true);
+    };
+    const Timing fwd_infer_timing = median_timing(fwd_infer_fn, warmup, iters, false);
+    const double fwd_infer = fwd_infer_timing.ms;
     const Timing fwd_train = median_timing(fwd_train_fn, warmup, iters, false);
     const Timing fwd_bwd = median_timing(fwd_bwd_fn, warmup, iters, false);
     const double fwd_train_gpu = median_timing(fwd_train_fn, warmup, iters, true).ms;
     const double fwd_bwd_gpu = median_timing(fwd_bwd_fn, warmup, iters, true).ms;
+    const Timing bwd_alone = median_timing(bwd_fn, warmup, iters, false);
+    kept_y.clear();
 
     const double fwd_bytes = (3 * bdl + 2 * bnl) * elem;
     const double bwd_bytes = (5 * bdl + 2 * bnl) * elem + 2 * bnl * elem;
     std::printf(
         "| %lld | %lld | %lld | %lld | %s | %.3f | %.0f | %.3f | %.2fx | %.3f | %.0f | %.2fx | "
-        "%.3f / %.3f | %.0f / %.0f |\n",
+        "%.3f / %.3f | %.0f / %.0f / %.0f | %.3f / %.0f |\n",
         static_cast<long long>(r.batch), static_cast<long long>(r.dim),
         static_cast<long long>(r.seqlen), static_cast<long long>(r.dstate),
         r.dtype == at::kFloat ? "fp32" : "bf16", fwd_infer, fwd_bytes / fwd_infer / 1e6,
         fwd_train.ms, r.forward_ms / fwd_train.ms, fwd_bwd.ms,
         (fwd_bytes + bwd_bytes) / fwd_bwd.ms / 1e6, r.forward_backward_ms / fwd_bwd.ms,
-        fwd_train_gpu, fwd_bwd_gpu, fwd_train.host_us, fwd_bwd.host_us);
+        fwd_train_gpu, fwd_bwd_gpu, fwd_infer_timing.host_us, fwd_train.host_us, fwd_bwd.host_us,
+        bwd_alone.ms, bwd_alone.host_us);
     std::fflush(stdout);
   }
   return 0;
