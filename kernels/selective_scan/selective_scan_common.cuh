@@ -375,11 +375,18 @@ inline cudaError_t states_per_thread(const SelectiveScanFwdParams& p, double min
     *states = p.states_per_thread;
     return cudaSuccess;
   }
+  // Multiprocessor counts per device, asked once (a query on every launch was host time).
+  constexpr int kCachedDevices = 64;
+  static std::atomic<int> sm_counts[kCachedDevices] = {};
   int device = 0, sms = 0;
   cudaError_t err = cudaGetDevice(&device);
-  if (err == cudaSuccess)
-    err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
   if (err != cudaSuccess) return err;
+  if (device < kCachedDevices) sms = sm_counts[device].load(std::memory_order_relaxed);
+  if (sms == 0) {
+    err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+    if (err != cudaSuccess) return err;
+    if (device < kCachedDevices) sm_counts[device].store(sms, std::memory_order_relaxed);
+  }
   const double blocks = static_cast<double>(p.n_groups * p.tiles_per_group) *
                         static_cast<double>(p.batch * p.n_slabs);
   *states = blocks >= min_blocks_per_sm * sms ? 4 : 2;

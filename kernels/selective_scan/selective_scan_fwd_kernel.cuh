@@ -223,7 +223,9 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
 
 #pragma unroll
   for (int s = 0; s < S; ++s) {
-    if (w.ok[s]) p.last_state[(blk.b * p.dim + blk.d) * p.dstate + blk.n_begin + s] = x[s];
+    if (w.ok[s] && p.last_state != nullptr) {
+      p.last_state[(blk.b * p.dim + blk.d) * p.dstate + blk.n_begin + s] = x[s];
+    }
   }
 }
 
