@@ -1,9 +1,9 @@
 // Forward selective-scan kernel. One block = (batch, 32 channels of one group, slab of 16 states);
-// lane = channel, warp = S (4 or 2) states. Each thread runs its 4 recurrences sequentially over
+// lane = channel, warp = S (4 or 2) states. Each thread runs its S recurrences sequentially over
 // time in registers, chunk by chunk. Per chunk: the next chunk's inputs start copying
-// asynchronously into the other raw buffer; each thread turns its own 16-byte units of this chunk
-// into (dt, dt u) and the B, C tiles; barrier; scan; barrier; each thread finishes and stores the y
-// of its own units.
+// asynchronously into the other raw buffer; each thread turns its own units of this chunk into
+// (dt, dt u) and the interleaved B/C tile; barrier; scan, partial y per warp; barrier; each thread
+// sums the partials of its own units, finishes and stores their y.
 #pragma once
 
 #include "selective_scan/selective_scan_common.cuh"
