@@ -135,7 +135,13 @@ int main(int argc, char** argv) {
        cxxopts::value<std::string>()->default_value("graph,plain"))
       ("h,help", "this help");
   // clang-format on
-  const auto args = cli.parse(argc, argv);
+  cxxopts::ParseResult args;
+  try {
+    args = cli.parse(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_cmamba_epoch: %s (see --help)\n", e.what());
+    return 1;
+  }
   if (args.count("help")) {
     std::printf("%s\n", cli.help().c_str());
     return 0;

@@ -143,6 +143,15 @@ int main(int argc, char** argv) {
   ssmkit::init_threads(args["threads"].as<int>());
   std::string device_name = args["device"].as<std::string>();
   if (device_name.empty()) device_name = torch::cuda::is_available() ? "cuda" : "cpu";
+  if (device_name != "cpu" && device_name != "cuda") {
+    std::fprintf(stderr, "bench_mamba_block: --device %s: expected cpu or cuda\n",
+                 device_name.c_str());
+    return 1;
+  }
+  if (device_name == "cuda" && !torch::cuda::is_available()) {
+    std::fprintf(stderr, "bench_mamba_block: --device cuda: no CUDA device is available\n");
+    return 1;
+  }
   const torch::Device device(device_name);
   const int reps = args["reps"].as<int>();
   if (reps < 1) {

@@ -141,7 +141,13 @@ int main(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value("1,2"))(
       "isa", "instruction set of the fast path (default: the fastest this CPU runs)",
       cxxopts::value<std::string>()->default_value(""))("h,help", "print this help");
-  const auto flags = cli.parse(argc, argv);
+  cxxopts::ParseResult flags;
+  try {
+    flags = cli.parse(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_selective_scan_cpu: %s (see --help)\n", e.what());
+    return 1;
+  }
   if (flags.count("help")) {
     std::printf("%s\n", cli.help().c_str());
     return 0;

@@ -175,7 +175,13 @@ int main(int argc, char** argv) {
       cxxopts::value<int>()->default_value("-1"))(
       "states", "force the kernels' states per thread (2 or 4; 0: picked by grid size)",
       cxxopts::value<int>()->default_value("0"))("h,help", "print usage");
-  const auto args = cli.parse(argc, argv);
+  cxxopts::ParseResult args;
+  try {
+    args = cli.parse(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_selective_scan_cuda: %s\n%s", e.what(), cli.help().c_str());
+    return 1;
+  }
   if (args.count("help")) {
     std::puts(cli.help().c_str());
     return 0;
@@ -184,6 +190,17 @@ int main(int argc, char** argv) {
   const int warmup = args["warmup"].as<int>();
   const int only_row = args["row"].as<int>();
   const int states = args["states"].as<int>();
+  constexpr int kRows = static_cast<int>(std::size(kAnchors));
+  static_assert(kRows == 8, "the --row message below names rows 0 to 7");
+  const char* bad = iters < 1                                   ? "--iters: expected at least 1"
+                    : warmup < 0                                ? "--warmup: expected 0 or more"
+                    : only_row < -1 || only_row >= kRows        ? "--row: expected -1 (all) to 7"
+                    : states != 0 && states != 2 && states != 4 ? "--states: expected 0, 2 or 4"
+                                                                : nullptr;
+  if (bad != nullptr) {
+    std::fprintf(stderr, "bench_selective_scan_cuda: %s\n", bad);
+    return 1;
+  }
   ssmkit::ops::set_selective_scan_cuda_states_per_thread(states);
   if (!at::hasCUDA()) {
     std::puts("bench_selective_scan_cuda: no CUDA device");
