@@ -149,6 +149,10 @@ void print_host_baselines(int warmup, int iters) {
         torch::autograd::grad({y}, {x}, {dy});
       },
       warmup, iters, false);
+  // One small kernel on an idle GPU: the least any call timed with events can take here (the
+  // launch's host time and its start-up latency).
+  const at::Tensor small = at::empty({1024}, cuda);
+  const Timing one_kernel = median_timing([&](int) { small.zero_(); }, warmup, iters, false);
   constexpr int kAllocations = 8;
   const Timing allocations = median_timing(
       [&](int) {
@@ -158,8 +162,10 @@ void print_host_baselines(int warmup, int iters) {
       warmup, iters, false);
   std::printf(
       "Host baselines: y = 2 x on 1024 CUDA floats and the gradient of x, %.0f us per call "
-      "(events %.3f ms); %d CUDA allocations of 1 MB, %.1f us each.\n\n",
-      autograd.host_us, autograd.ms, kAllocations, allocations.host_us / kAllocations);
+      "(events %.3f ms); one small kernel, %.0f us per call (events %.3f ms); %d CUDA "
+      "allocations of 1 MB, %.1f us each.\n\n",
+      autograd.host_us, autograd.ms, one_kernel.host_us, one_kernel.ms, kAllocations,
+      allocations.host_us / kAllocations);
 }
 
 }  // namespace

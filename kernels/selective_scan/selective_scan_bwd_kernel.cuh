@@ -230,6 +230,7 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlo
 #pragma unroll
       for (int s = 0; s < S; ++s)
         x_sub[j][s] = x[s];
+      float y_sub[kSubChunk];  // stored after the sub-chunk (see P_sub below)
 #pragma unroll
       for (int i = 0; i < kSubChunk; ++i) {
         const int t = j * kSubChunk + i;
@@ -240,15 +241,19 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlo
 #pragma unroll
         for (int s = 0; s < S; ++s)
           x[s] = fmaf(exp2_fast(q.x * w.A2[s]), x[s], dtu * Bt[s]);
+        y_sub[i] = 0.f;
         if (has_z) {
           float Ct[S];
           param_at<kVarC, S>(bc_tile, t, warp, BcPart::kC, w.C, Ct);
-          float y = 0.f;
 #pragma unroll
           for (int s = 0; s < S; ++s)
-            y = fmaf(Ct[s], x[s], y);
-          yp[t * kTileStride + lane] = y;
+            y_sub[i] = fmaf(Ct[s], x[s], y_sub[i]);
         }
+      }
+      if (has_z) {
+#pragma unroll
+        for (int i = 0; i < kSubChunk; ++i)
+          yp[(j * kSubChunk + i) * kTileStride + lane] = y_sub[i];
       }
     }
 
@@ -328,6 +333,9 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlo
         }
       }
       float reduced[kReduced > 0 ? kReduced : 1];
+      // This sub-chunk's per-warp partials of du and ddelta, stored after its last step: a
+      // shared-memory store inside the step loop kept the next step's reads behind it.
+      float P_sub[kSubChunk], Q_sub[kSubChunk];
 #pragma unroll
       for (int i = kSubChunk - 1; i >= 0; --i) {
         const int t = j * kSubChunk + i;
@@ -361,8 +369,8 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlo
           }
           g[s] *= decay[i][s];
         }
-        pp[e] = P;
-        qp[e] = Q;
+        P_sub[i] = P;
+        Q_sub[i] = Q;
         if constexpr (kReduced > 0) {
           if (ri == 0) {  // steps t .. t + kReduceSteps - 1 are complete
             reduce_scatter<kReduced, 16>(reduced, lane);
@@ -380,6 +388,12 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlo
             }
           }
         }
+      }
+#pragma unroll
+      for (int i = 0; i < kSubChunk; ++i) {
+        const int e = (j * kSubChunk + i) * kTileStride + lane;
+        pp[e] = P_sub[i];
+        qp[e] = Q_sub[i];
       }
     }
 #pragma unroll

@@ -131,35 +131,58 @@ struct RawTile {
     return reinterpret_cast<Unit*>(raw) + unit(i);
   }
 
-  // Starts the copy of this thread's units of the chunk at t0: asynchronous where the unit is in
-  // range and aligned, else element by element. Rows >= n_rows and times >= seqlen read as 0.
-  __device__ static __forceinline__ void start(uint4* raw, const T* base, int64_t row_stride,
-                                               int n_rows, int64_t t0, int64_t seqlen) {
+  // Where this thread's units of one input come from, worked out once before the chunk loop (row
+  // offsets, range and alignment: a chunk moves the source by whole 16-byte units), so that
+  // starting a chunk's copy costs an add and a compare per unit. Rows >= n_rows and times >=
+  // seqlen read as 0.
+  struct Source {
+    const T* src[kPerThread];  // the unit at t0 = 0, or null past the last row
+    bool aligned[kPerThread];  // whole-unit copies possible
+    int64_t seqlen;
+
+    __device__ __forceinline__ Source(const T* base, int64_t row_stride, int n_rows,
+                                      int64_t length) {
+      static_assert(kScanChunk * sizeof(T) % kUnitBytes == 0, "chunks keep units aligned");
+      seqlen = length;
 #pragma unroll
-    for (int i = 0; i < kPerThread; ++i) {
-      if (!owns(i)) continue;
-      Unit* dst = at(raw, i);
-      const int r = row(i);
-      const int c = col(i);
-      if (r >= n_rows || t0 + c >= seqlen) {
-        *dst = Unit{};
-        continue;
+      for (int i = 0; i < kPerThread; ++i) {
+        const bool in_rows = owns(i) && row(i) < n_rows;
+        src[i] = in_rows ? base + row(i) * row_stride + col(i) : nullptr;
+        aligned[i] = in_rows && aligned_to<kUnitBytes>(src[i]);
       }
-      const T* src = base + r * row_stride + t0 + c;
-      if (t0 + c + kVec <= seqlen && aligned_to<kUnitBytes>(src)) {
-        cp_async<kUnitBytes>(dst, src);
-      } else {
-        uint4 v = make_uint4(0, 0, 0, 0);
-        for (int e = 0; e < kVec; ++e) {
-          if (t0 + c + e < seqlen) set_vector_element<T>(v, e, src[e]);
-        }
-        if constexpr (kUnitBytes == 16) {
-          *dst = v;
+    }
+
+    // Starts the copy of this thread's units of the chunk at t0: asynchronous where the unit is
+    // in range and aligned, else element by element.
+    __device__ __forceinline__ void start(uint4* raw, int64_t t0) const {
+#pragma unroll
+      for (int i = 0; i < kPerThread; ++i) {
+        if (!owns(i)) continue;
+        Unit* dst = at(raw, i);
+        const int64_t left = seqlen - t0 - col(i);  // steps of the unit inside the sequence
+        if (src[i] == nullptr || left <= 0) {
+          *dst = Unit{};
+        } else if (aligned[i] && left >= kVec) {
+          cp_async<kUnitBytes>(dst, src[i] + t0);
         } else {
-          *dst = make_uint2(v.x, v.y);
+          uint4 v = make_uint4(0, 0, 0, 0);
+          for (int e = 0; e < kVec; ++e) {
+            if (e < left) set_vector_element<T>(v, e, src[i][t0 + e]);
+          }
+          if constexpr (kUnitBytes == 16) {
+            *dst = v;
+          } else {
+            *dst = make_uint2(v.x, v.y);
+          }
         }
       }
     }
+  };
+
+  // The copy of one chunk without a prepared Source (it is worked out on the spot).
+  __device__ static __forceinline__ void start(uint4* raw, const T* base, int64_t row_stride,
+                                               int n_rows, int64_t t0, int64_t seqlen) {
+    Source(base, row_stride, n_rows, seqlen).start(raw, t0);
   }
 
   // This thread's unit i as floats.
@@ -352,11 +375,18 @@ inline cudaError_t states_per_thread(const SelectiveScanFwdParams& p, double min
     *states = p.states_per_thread;
     return cudaSuccess;
   }
+  // Multiprocessor counts per device, asked once (a query on every launch was host time).
+  constexpr int kCachedDevices = 64;
+  static std::atomic<int> sm_counts[kCachedDevices] = {};
   int device = 0, sms = 0;
   cudaError_t err = cudaGetDevice(&device);
-  if (err == cudaSuccess)
-    err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
   if (err != cudaSuccess) return err;
+  if (device < kCachedDevices) sms = sm_counts[device].load(std::memory_order_relaxed);
+  if (sms == 0) {
+    err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+    if (err != cudaSuccess) return err;
+    if (device < kCachedDevices) sm_counts[device].store(sms, std::memory_order_relaxed);
+  }
   const double blocks = static_cast<double>(p.n_groups * p.tiles_per_group) *
                         static_cast<double>(p.batch * p.n_slabs);
   *states = blocks >= min_blocks_per_sm * sms ? 4 : 2;

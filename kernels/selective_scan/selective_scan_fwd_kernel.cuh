@@ -90,18 +90,22 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
   const BcT* c_rows = kVarC ? static_cast<const BcT*>(p.C) + blk.b * p.C_batch_stride +
                                   blk.group * p.C_group_stride + slab_row0 * p.C_dstate_stride
                             : nullptr;
+  // Each input's units located once; starting a chunk's copy then only offsets them.
+  const typename In::Source u_src(u_rows, p.u_dim_stride, blk.n_channels, p.seqlen);
+  const typename In::Source delta_src(delta_rows, p.delta_dim_stride, blk.n_channels, p.seqlen);
+  const typename In::Source z_src(z_rows, p.z_dim_stride, has_z ? blk.n_channels : 0, p.seqlen);
+  const typename Par::Source b_src(b_rows, p.B_dstate_stride, kVarB ? blk.n_slab_rows : 0,
+                                   p.seqlen);
+  const typename Par::Source c_src(c_rows, p.C_dstate_stride, kVarC ? blk.n_slab_rows : 0,
+                                   p.seqlen);
   auto start_copy = [&](int64_t chunk) {
     const int stage = static_cast<int>(chunk % kFwdStages);
     const int64_t t0 = chunk * kScanChunk;
-    In::start(raw_u(stage), u_rows, p.u_dim_stride, blk.n_channels, t0, p.seqlen);
-    In::start(raw_delta(stage), delta_rows, p.delta_dim_stride, blk.n_channels, t0, p.seqlen);
-    if (has_z) In::start(raw_z(stage), z_rows, p.z_dim_stride, blk.n_channels, t0, p.seqlen);
-    if constexpr (kVarB) {
-      Par::start(raw_b(stage), b_rows, p.B_dstate_stride, blk.n_slab_rows, t0, p.seqlen);
-    }
-    if constexpr (kVarC) {
-      Par::start(raw_c(stage), c_rows, p.C_dstate_stride, blk.n_slab_rows, t0, p.seqlen);
-    }
+    u_src.start(raw_u(stage), t0);
+    delta_src.start(raw_delta(stage), t0);
+    if (has_z) z_src.start(raw_z(stage), t0);
+    if constexpr (kVarB) b_src.start(raw_b(stage), t0);
+    if constexpr (kVarC) c_src.start(raw_c(stage), t0);
   };
 
   start_copy(0);
@@ -219,7 +223,9 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
 
 #pragma unroll
   for (int s = 0; s < S; ++s) {
-    if (w.ok[s]) p.last_state[(blk.b * p.dim + blk.d) * p.dstate + blk.n_begin + s] = x[s];
+    if (w.ok[s] && p.last_state != nullptr) {
+      p.last_state[(blk.b * p.dim + blk.d) * p.dstate + blk.n_begin + s] = x[s];
+    }
   }
 }
 

@@ -75,7 +75,7 @@ struct SelectiveScanFwdParams {
   void* y = nullptr;  // (B, D, L) input dtype; written when n_slabs == 1
   float* y_partial =
       nullptr;  // (n_slabs, B, D, L): sum over the slab's states of C x, when n_slabs > 1
-  float* last_state = nullptr;  // (B, D, N)
+  float* last_state = nullptr;  // (B, D, N), or null when not wanted
   float* checkpoints =
       nullptr;  // (B, n_chunks - 1, N, D): state after each chunk but the last, or null
 };

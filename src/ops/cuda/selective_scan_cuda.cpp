@@ -179,12 +179,15 @@ at::Tensor finish_forward_slabs(const ScanCall& c, const at::Tensor& y_partial) 
   return y.to(c.u.scalar_type());
 }
 
-ForwardOutputs run_forward(const ScanCall& c, bool delta_softplus, bool keep_checkpoints) {
+// keep_last_state: allocate and write the final state (an inference call that does not return
+// it skips one allocation, host time before the launch).
+ForwardOutputs run_forward(const ScanCall& c, bool delta_softplus, bool keep_checkpoints,
+                           bool keep_last_state) {
   const SelectiveScanShape& s = c.shape;
   const c10::cuda::CUDAGuard guard(c.u.device());
   const at::TensorOptions f32 = c.u.options().dtype(at::kFloat);
   ForwardOutputs out;
-  out.last_state = new_output({s.batch, s.dim, s.dstate}, f32);
+  if (keep_last_state) out.last_state = new_output({s.batch, s.dim, s.dstate}, f32);
   if (keep_checkpoints) {
     out.checkpoints =
         new_output({s.batch, std::max<int64_t>(1, c.n_chunks - 1), s.dstate, s.dim}, f32);
@@ -204,7 +207,7 @@ ForwardOutputs run_forward(const ScanCall& c, bool delta_softplus, bool keep_che
   fill_params(c, delta_softplus, &p);
   p.y = c.n_slabs == 1 ? out.y.data_ptr() : nullptr;
   p.y_partial = c.n_slabs == 1 ? nullptr : y_partial.data_ptr<float>();
-  p.last_state = out.last_state.data_ptr<float>();
+  p.last_state = keep_last_state ? out.last_state.data_ptr<float>() : nullptr;
   p.checkpoints = keep_checkpoints ? out.checkpoints.data_ptr<float>() : nullptr;
   C10_CUDA_CHECK(
       k::launch_selective_scan_fwd(p, c.input_dtype, c.bc_dtype, at::cuda::getCurrentCUDAStream()));
@@ -503,7 +506,8 @@ SelectiveScanOutputs selective_scan_cuda(const SelectiveScanInputs& in,
   if (at::GradMode::is_enabled() && any_requires_grad(in)) {
     const ScanCall call = prepare(in);
     const ForwardOutputs launched =
-        run_forward(call, options.delta_softplus, /*keep_checkpoints=*/true);
+        run_forward(call, options.delta_softplus, /*keep_checkpoints=*/true,
+                    /*keep_last_state=*/true);
     const at::Tensor absent = at::empty({0}, in.u.options());
     const auto or_absent = [&](const at::Tensor& t) { return t.defined() ? t : absent; };
     const int64_t present = (in.D.defined() ? kHasD : 0) | (in.z.defined() ? kHasZ : 0) |
@@ -516,7 +520,8 @@ SelectiveScanOutputs selective_scan_cuda(const SelectiveScanInputs& in,
     out.y = r[0];
     if (options.return_last_state) out.last_state = r[1];
   } else {
-    ForwardOutputs r = run_forward(prepare(in), options.delta_softplus, false);
+    ForwardOutputs r = run_forward(prepare(in), options.delta_softplus, /*keep_checkpoints=*/false,
+                                   options.return_last_state);
     out.y = r.y;
     if (options.return_last_state) out.last_state = r.last_state;
   }
