@@ -225,7 +225,8 @@ int main(int argc, char** argv) {
   print_host_baselines(warmup, iters);
   std::printf(
       "| B | D | L | N | dtype | fwd (no grad) ms | GB/s | fwd (grad) ms | vs anchor | "
-      "fwd+bwd ms | GB/s | vs anchor | GPU only: fwd (grad) / fwd+bwd ms | host us: fwd (no grad) "
+      "fwd+bwd ms | GB/s | vs anchor | GPU only: fwd (no grad) / fwd (grad) / fwd+bwd ms | host "
+      "us: fwd (no grad) "
       "/ "
       "fwd (grad) / fwd+bwd | bwd alone: ms / host us |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
@@ -267,6 +268,7 @@ int main(int argc, char** argv) {
     const double fwd_infer = fwd_infer_timing.ms;
     const Timing fwd_train = median_timing(fwd_train_fn, warmup, iters, false);
     const Timing fwd_bwd = median_timing(fwd_bwd_fn, warmup, iters, false);
+    const double fwd_infer_gpu = median_timing(fwd_infer_fn, warmup, iters, true).ms;
     const double fwd_train_gpu = median_timing(fwd_train_fn, warmup, iters, true).ms;
     const double fwd_bwd_gpu = median_timing(fwd_bwd_fn, warmup, iters, true).ms;
     const Timing bwd_alone = median_timing(bwd_fn, warmup, iters, false);
@@ -276,14 +278,14 @@ int main(int argc, char** argv) {
     const double bwd_bytes = (5 * bdl + 2 * bnl) * elem + 2 * bnl * elem;
     std::printf(
         "| %lld | %lld | %lld | %lld | %s | %.3f | %.0f | %.3f | %.2fx | %.3f | %.0f | %.2fx | "
-        "%.3f / %.3f | %.0f / %.0f / %.0f | %.3f / %.0f |\n",
+        "%.3f / %.3f / %.3f | %.0f / %.0f / %.0f | %.3f / %.0f |\n",
         static_cast<long long>(r.batch), static_cast<long long>(r.dim),
         static_cast<long long>(r.seqlen), static_cast<long long>(r.dstate),
         r.dtype == at::kFloat ? "fp32" : "bf16", fwd_infer, fwd_bytes / fwd_infer / 1e6,
         fwd_train.ms, r.forward_ms / fwd_train.ms, fwd_bwd.ms,
         (fwd_bytes + bwd_bytes) / fwd_bwd.ms / 1e6, r.forward_backward_ms / fwd_bwd.ms,
-        fwd_train_gpu, fwd_bwd_gpu, fwd_infer_timing.host_us, fwd_train.host_us, fwd_bwd.host_us,
-        bwd_alone.ms, bwd_alone.host_us);
+        fwd_infer_gpu, fwd_train_gpu, fwd_bwd_gpu, fwd_infer_timing.host_us, fwd_train.host_us,
+        fwd_bwd.host_us, bwd_alone.ms, bwd_alone.host_us);
     std::fflush(stdout);
   }
   return 0;
