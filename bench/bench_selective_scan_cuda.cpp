@@ -225,10 +225,8 @@ int main(int argc, char** argv) {
   print_host_baselines(warmup, iters);
   std::printf(
       "| B | D | L | N | dtype | fwd (no grad) ms | GB/s | fwd (grad) ms | vs anchor | "
-      "fwd+bwd ms | GB/s | vs anchor | GPU only: fwd (no grad) / fwd (grad) / fwd+bwd ms | host "
-      "us: fwd (no grad) "
-      "/ "
-      "fwd (grad) / fwd+bwd | bwd alone: ms / host us |\n");
+      "fwd+bwd ms | GB/s | vs anchor | GPU only: fwd (no grad) / fwd (grad) / fwd+bwd ms | "
+      "host us: fwd (no grad) / fwd (grad) / fwd+bwd | bwd alone: ms / host us |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (int row = 0; row < static_cast<int>(std::size(kAnchors)); ++row) {
     if (only_row >= 0 && row != only_row) continue;
