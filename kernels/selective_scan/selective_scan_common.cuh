@@ -155,10 +155,16 @@ struct RawTile {
     // Starts the copy of this thread's units of the chunk at t0: asynchronous where the unit is
     // in range and aligned, else element by element.
     __device__ __forceinline__ void start(uint4* raw, int64_t t0) const {
+      // Every chunk but the last lies wholly inside the sequence: no per-unit range check.
+      const bool interior = t0 + kScanChunk <= seqlen;
 #pragma unroll
       for (int i = 0; i < kPerThread; ++i) {
         if (!owns(i)) continue;
         Unit* dst = at(raw, i);
+        if (interior && aligned[i]) {
+          cp_async<kUnitBytes>(dst, src[i] + t0);
+          continue;
+        }
         const int64_t left = seqlen - t0 - col(i);  // steps of the unit inside the sequence
         if (src[i] == nullptr || left <= 0) {
           *dst = Unit{};

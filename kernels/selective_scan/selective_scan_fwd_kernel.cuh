@@ -98,9 +98,13 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
                                    p.seqlen);
   const typename Par::Source c_src(c_rows, p.C_dstate_stride, kVarC ? blk.n_slab_rows : 0,
                                    p.seqlen);
-  auto start_copy = [&](int64_t chunk) {
-    const int stage = static_cast<int>(chunk % kFwdStages);
-    const int64_t t0 = chunk * kScanChunk;
+  // Time indices fit in int (the host checks L <= kScanMaxSeqlen): 32-bit loop arithmetic, where
+  // 64-bit compares and products were a good part of the per-chunk instructions.
+  const int seqlen = static_cast<int>(p.seqlen);
+  const int n_chunks = static_cast<int>(p.n_chunks);
+  auto start_copy = [&](int chunk) {
+    const int stage = chunk % kFwdStages;
+    const int t0 = chunk * kScanChunk;
     u_src.start(raw_u(stage), t0);
     delta_src.start(raw_delta(stage), t0);
     if (has_z) z_src.start(raw_z(stage), t0);
@@ -108,12 +112,29 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
     if constexpr (kVarC) c_src.start(raw_c(stage), t0);
   };
 
+  // This thread's first checkpoint (chunk 0, its first state); one chunk's checkpoints are
+  // N * D floats further. Worked out once: recomputing the 64-bit index per chunk cost 40
+  // instructions.
+  float* checkpoint =
+      p.checkpoints == nullptr
+          ? nullptr
+          : p.checkpoints + (blk.b * (p.n_chunks - 1) * p.dstate + blk.n_begin) * p.dim + blk.d;
+  const int64_t checkpoint_chunk_stride = p.dstate * p.dim;
+  // Where this thread's units of y (or of this slab's partial y) start (t0 = 0).
+  InT* const y_out = static_cast<InT*>(p.y);
+  float* const y_partial_out =
+      fused ? nullptr : p.y_partial + blk.slab * p.batch * p.dim * p.seqlen;
+  int64_t y_unit_offset[In::kPerThread];
+#pragma unroll
+  for (int i = 0; i < In::kPerThread; ++i)
+    y_unit_offset[i] = (blk.b * p.dim + blk.d_begin + In::row(i)) * p.seqlen + In::col(i);
+
   start_copy(0);
   cp_async_commit();
-  for (int64_t chunk = 0; chunk < p.n_chunks; ++chunk) {
-    const int stage = static_cast<int>(chunk % kFwdStages);
-    const int64_t t0 = chunk * kScanChunk;
-    if (chunk + 1 < p.n_chunks) start_copy(chunk + 1);
+  for (int chunk = 0; chunk < n_chunks; ++chunk) {
+    const int stage = chunk % kFwdStages;
+    const int t0 = chunk * kScanChunk;
+    if (chunk + 1 < n_chunks) start_copy(chunk + 1);
     cp_async_commit();
     cp_async_wait<1>();  // this thread's copies of this chunk have landed
 
@@ -124,7 +145,7 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
       if (!In::owns(i)) continue;
       const int r = In::row(i);
       const int c = In::col(i);
-      const bool row_ok = r < blk.n_channels;
+      const int steps_in = r < blk.n_channels ? seqlen - t0 - c : 0;  // the unit's steps in range
       const float bias = unit_bias.v[i];
       float u[In::kVec], delta[In::kVec];
       In::read(raw_u(stage), i, u);
@@ -133,7 +154,7 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
       for (int e = 0; e < In::kVec; ++e) {
         const float v = delta[e] + bias;
         float dt = p.delta_softplus ? softplus<kFastMathFor<InT>>(v) : v;
-        dt = row_ok && t0 + c + e < p.seqlen ? dt : 0.f;
+        dt = e < steps_in ? dt : 0.f;
         dt_tile[(c + e) * kTileStride + r] = make_float2(dt, dt * u[e]);
       }
     }
@@ -163,13 +184,12 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
       for (int i = 0; i < kYGroup; i += 4)
         *reinterpret_cast<float4*>(yp + t0g + i) = make_float4(y[i], y[i + 1], y[i + 2], y[i + 3]);
     }
-    if (p.checkpoints != nullptr && chunk + 1 < p.n_chunks) {
+    if (checkpoint != nullptr && chunk + 1 < n_chunks) {
 #pragma unroll
       for (int s = 0; s < S; ++s) {
-        const int64_t i =
-            ((blk.b * (p.n_chunks - 1) + chunk) * p.dstate + blk.n_begin + s) * p.dim + blk.d;
-        if (w.ok[s]) p.checkpoints[i] = x[s];
+        if (w.ok[s]) checkpoint[s * p.dim] = x[s];
       }
+      checkpoint += checkpoint_chunk_stride;
     }
     __syncthreads();
 
@@ -179,27 +199,23 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
       if (!In::owns(i)) continue;
       const int r = In::row(i);
       const int c = In::col(i);
-      if (r >= blk.n_channels || t0 + c >= p.seqlen) continue;
-      const int64_t d = blk.d_begin + r;
+      const int count = seqlen - t0 - c;  // the unit's steps in range
+      if (r >= blk.n_channels || count <= 0) continue;
       static_assert(In::kVec % 4 == 0, "a unit's partial y is read as 16-byte vectors");
       float y[In::kVec];
-#pragma unroll
-      for (int e = 0; e < In::kVec; ++e)
-        y[e] = 0.f;
 #pragma unroll
       for (int k = 0; k < kWarps; ++k) {
 #pragma unroll
         for (int e = 0; e < In::kVec; e += 4) {
           const float4 v =
               *reinterpret_cast<const float4*>(&y_part[k * kYWarpFloats + r * kYRowStride + c + e]);
-          y[e] += v.x;
-          y[e + 1] += v.y;
-          y[e + 2] += v.z;
-          y[e + 3] += v.w;
+          y[e] = k == 0 ? v.x : y[e] + v.x;
+          y[e + 1] = k == 0 ? v.y : y[e + 1] + v.y;
+          y[e + 2] = k == 0 ? v.z : y[e + 2] + v.z;
+          y[e + 3] = k == 0 ? v.w : y[e + 3] + v.w;
         }
       }
-      const int64_t offset = (blk.b * p.dim + d) * p.seqlen + t0 + c;
-      const int64_t count = p.seqlen - t0 - c;
+      const int64_t offset = y_unit_offset[i] + t0;
       if (fused) {
         const float d_skip = unit_skip.v[i];
         float u[In::kVec];
@@ -214,9 +230,9 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
           for (int e = 0; e < In::kVec; ++e)
             y[e] *= z[e] * sigmoid<kFastMathFor<InT>>(z[e]);
         }
-        store_values<InT>(static_cast<InT*>(p.y) + offset, y, count);
+        store_values<InT>(y_out + offset, y, count);
       } else {
-        store_values<float>(p.y_partial + blk.slab * p.batch * p.dim * p.seqlen + offset, y, count);
+        store_values<float>(y_partial_out + offset, y, count);
       }
     }
   }

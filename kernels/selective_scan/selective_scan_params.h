@@ -11,6 +11,9 @@ namespace ssmkit::kernels {
 // Time steps a block stages in shared memory at a time; the forward also saves the state once per
 // chunk for the backward. 32 steps of fp32 are one 128-byte line per channel row.
 constexpr int kScanChunk = 32;
+// Longest sequence the kernels take: time indices, chunk counts and in-range step counts are int
+// inside them.
+constexpr int64_t kScanMaxSeqlen = (int64_t{1} << 31) - 1 - kScanChunk;
 // Channels per block, one per lane: (channel, time) tiles load coalesced, and the sums of dB and
 // dC over channels are warp reductions.
 constexpr int kScanChannelsPerBlock = 32;

@@ -94,6 +94,8 @@ ScanCall prepare(const SelectiveScanInputs& in) {
   }
   TORCH_CHECK(s.batch <= kMaxBatch, kFn, ": 'u' has batch ", s.batch, ", supported up to ",
               kMaxBatch);
+  TORCH_CHECK(s.seqlen <= k::kScanMaxSeqlen, kFn, ": 'u' has length ", s.seqlen,
+              ", supported up to ", k::kScanMaxSeqlen);
 
   c.u = last_dim_contiguous(in.u);
   c.delta = last_dim_contiguous(in.delta);
