@@ -32,7 +32,8 @@ struct FwdSmem {
   // Per stage: u, delta, z, B, C raw units.
   static constexpr int kStageUnits = 3 * In::kSmemVec4s + 2 * Par::kSmemVec4s;
   static constexpr size_t kRawBytes = kFwdStages * kStageUnits * sizeof(uint4);
-  static constexpr size_t kDtBytes = kScanChunk * kTileStride * sizeof(float2);  // (T, 33)
+  static constexpr size_t kDtBytes =
+      kScanChunk / 2 * kTileStride * sizeof(float4);  // (T / 2, 33) step pairs
   static constexpr size_t kYPartBytes =
       Layout::kWarps * kYWarpFloats * sizeof(float);                    // (W, 32, T+4)
   static constexpr size_t kParamBytes = kBcTileFloats * sizeof(float);  // (T, 2 x 16)
@@ -48,9 +49,13 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
   constexpr int kWarps = Smem::Layout::kWarps;
   extern __shared__ float4 smem_vec[];
   uint4* raw = reinterpret_cast<uint4*>(smem_vec);  // (stages, units)
-  float2* dt_tile = reinterpret_cast<float2*>(raw + kFwdStages * Smem::kStageUnits);  // (T, 33)
-  float* y_part = reinterpret_cast<float*>(dt_tile + kScanChunk * kTileStride);  // (W, 32, T+4)
-  float* bc_tile = y_part + kWarps * kYWarpFloats;                               // (T, 2 x 16)
+  // (dt, dt u) of steps 2j and 2j + 1 of a channel side by side: the scan reads two steps with
+  // one 16-byte load.
+  float4* dt_pairs =
+      reinterpret_cast<float4*>(raw + kFwdStages * Smem::kStageUnits);  // (T / 2, 33)
+  float* y_part =
+      reinterpret_cast<float*>(dt_pairs + kScanChunk / 2 * kTileStride);  // (W, 32, T+4)
+  float* bc_tile = y_part + kWarps * kYWarpFloats;                        // (T, 2 x 16)
   auto raw_u = [&](int stage) { return raw + stage * Smem::kStageUnits; };
   auto raw_delta = [&](int stage) { return raw_u(stage) + In::kSmemVec4s; };
   auto raw_z = [&](int stage) { return raw_u(stage) + 2 * In::kSmemVec4s; };
@@ -150,12 +155,18 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
       float u[In::kVec], delta[In::kVec];
       In::read(raw_u(stage), i, u);
       In::read(raw_delta(stage), i, delta);
+      float dt[In::kVec];
 #pragma unroll
       for (int e = 0; e < In::kVec; ++e) {
         const float v = delta[e] + bias;
-        float dt = p.delta_softplus ? softplus<kFastMathFor<InT>>(v) : v;
-        dt = e < steps_in ? dt : 0.f;
-        dt_tile[(c + e) * kTileStride + r] = make_float2(dt, dt * u[e]);
+        dt[e] = p.delta_softplus ? softplus<kFastMathFor<InT>>(v) : v;
+        dt[e] = e < steps_in ? dt[e] : 0.f;
+      }
+      static_assert(In::kVec % 2 == 0, "units hold whole step pairs");
+#pragma unroll
+      for (int e = 0; e < In::kVec; e += 2) {
+        dt_pairs[(c + e) / 2 * kTileStride + r] =
+            make_float4(dt[e], dt[e] * u[e], dt[e + 1], dt[e + 1] * u[e + 1]);
       }
     }
     if constexpr (kVarB) stage_bc<Par, S>(raw_b(stage), bc_tile, BcPart::kB);
@@ -166,16 +177,20 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
 #pragma unroll
     for (int t0g = 0; t0g < kScanChunk; t0g += kYGroup) {
       float y[kYGroup];
+      static_assert(kYGroup % 2 == 0, "groups of whole step pairs");
+      float4 q2;  // (dt, dt u) of a step pair, read at the pair's first step
 #pragma unroll
       for (int i = 0; i < kYGroup; ++i) {
         const int t = t0g + i;
-        const float2 q = dt_tile[t * kTileStride + lane];  // (dt, dt u)
+        if (i % 2 == 0) q2 = dt_pairs[t / 2 * kTileStride + lane];
+        const float dt = i % 2 == 0 ? q2.x : q2.z;
+        const float dtu = i % 2 == 0 ? q2.y : q2.w;
         float Bt[S], Ct[S];
         params_at(bc_tile, t, warp, w, Bt, Ct);
         float acc = 0.f;
 #pragma unroll
         for (int s = 0; s < S; ++s) {
-          x[s] = fmaf(exp2_fast(q.x * w.A2[s]), x[s], q.y * Bt[s]);
+          x[s] = fmaf(exp2_fast(dt * w.A2[s]), x[s], dtu * Bt[s]);
           acc = fmaf(Ct[s], x[s], acc);
         }
         y[i] = acc;
