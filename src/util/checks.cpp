@@ -8,18 +8,22 @@ namespace ssmkit {
 std::string shape_string(at::IntArrayRef sizes) {
   std::ostringstream out;
   out << '[';
-  for (size_t i = 0; i < sizes.size(); ++i) out << (i ? ", " : "") << sizes[i];
+  for (size_t i = 0; i < sizes.size(); ++i)
+    out << (i ? ", " : "") << sizes[i];
   out << ']';
   return out.str();
 }
 
 namespace {
-std::string expected_string(const std::vector<int64_t>& expected) {
+std::string expected_string(at::IntArrayRef expected) {
   std::ostringstream out;
   out << '[';
   for (size_t i = 0; i < expected.size(); ++i) {
     out << (i ? ", " : "");
-    if (expected[i] < 0) out << '*'; else out << expected[i];
+    if (expected[i] < 0)
+      out << '*';
+    else
+      out << expected[i];
   }
   out << ']';
   return out.str();
@@ -31,7 +35,7 @@ void check_defined(const at::Tensor& t, const char* fn, const char* name) {
 }
 
 void check_shape(const at::Tensor& t, const char* fn, const char* name, const char* layout,
-                 std::vector<int64_t> expected) {
+                 at::IntArrayRef expected) {
   check_defined(t, fn, name);
   bool ok = t.dim() == static_cast<int64_t>(expected.size());
   for (size_t i = 0; ok && i < expected.size(); ++i) {
@@ -50,8 +54,8 @@ void check_rank(const at::Tensor& t, const char* fn, const char* name, const cha
 
 void check_same_device(const at::Tensor& t, const at::Tensor& reference, const char* fn,
                        const char* name, const char* reference_name) {
-  TORCH_CHECK(t.device() == reference.device(), fn, ": '", name, "' is on ", t.device(),
-              " but '", reference_name, "' is on ", reference.device(),
+  TORCH_CHECK(t.device() == reference.device(), fn, ": '", name, "' is on ", t.device(), " but '",
+              reference_name, "' is on ", reference.device(),
               "; all tensors must be on one device");
 }
 

@@ -19,9 +19,11 @@ std::string shape_string(at::IntArrayRef sizes);
 void check_defined(const at::Tensor& t, const char* fn, const char* name);
 
 // Throws unless `t` has exactly the shape `expected`; a -1 entry matches any size.
-// `layout` names the dimensions for the message, e.g. "(B, D, L)".
+// `layout` names the dimensions for the message, e.g. "(B, D, L)". Takes a view of the sizes (a
+// braced list at the call), so a passing check allocates nothing: it runs before every kernel
+// launch of the ops.
 void check_shape(const at::Tensor& t, const char* fn, const char* name, const char* layout,
-                 std::vector<int64_t> expected);
+                 at::IntArrayRef expected);
 
 // Throws unless t.dim() == rank.
 void check_rank(const at::Tensor& t, const char* fn, const char* name, const char* layout,

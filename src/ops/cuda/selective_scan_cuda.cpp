@@ -9,6 +9,7 @@
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/util/accumulate.h>
+#include <c10/util/strides.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
@@ -40,6 +41,15 @@ at::Tensor new_output(at::IntArrayRef sizes, const at::TensorOptions& options) {
   if (g_poison_outputs.load(std::memory_order_relaxed)) {
     t.fill_(std::numeric_limits<double>::quiet_NaN());
   }
+  return t;
+}
+
+// A contiguous tensor of `sizes` over `buffer`'s storage from element `offset` on. Not a view in
+// autograd's sense (set_ rather than narrow): the final state goes back to the caller, who may
+// modify it in place.
+at::Tensor storage_view(const at::Tensor& buffer, int64_t offset, at::IntArrayRef sizes) {
+  at::Tensor t = at::empty({0}, buffer.options());
+  t.set_(buffer.storage(), buffer.storage_offset() + offset, sizes, c10::contiguous_strides(sizes));
   return t;
 }
 
@@ -189,11 +199,23 @@ ForwardOutputs run_forward(const ScanCall& c, bool delta_softplus, bool keep_che
   const c10::cuda::CUDAGuard guard(c.u.device());
   const at::TensorOptions f32 = c.u.options().dtype(at::kFloat);
   ForwardOutputs out;
-  if (keep_last_state) out.last_state = new_output({s.batch, s.dim, s.dstate}, f32);
-  if (keep_checkpoints) {
-    out.checkpoints =
-        new_output({s.batch, std::max<int64_t>(1, c.n_chunks - 1), s.dstate, s.dim}, f32);
+  // The checkpoints and the final state share one allocation: each allocation before the launch
+  // is host time the GPU waits for on an idle device. The kernel takes raw pointers; the two
+  // tensors over that storage are made after the launch.
+  const std::vector<int64_t> checkpoint_sizes = {s.batch, std::max<int64_t>(1, c.n_chunks - 1),
+                                                 s.dstate, s.dim};
+  const int64_t checkpoint_count = keep_checkpoints ? c10::multiply_integers(checkpoint_sizes) : 0;
+  const int64_t state_count = keep_last_state ? s.batch * s.dim * s.dstate : 0;
+  at::Tensor states;  // (checkpoint_count + state_count) float32
+  if (checkpoint_count + state_count > 0) {
+    states = new_output({checkpoint_count + state_count}, f32);
   }
+  auto finish_states = [&] {
+    if (keep_checkpoints) out.checkpoints = storage_view(states, 0, checkpoint_sizes);
+    if (keep_last_state) {
+      out.last_state = storage_view(states, checkpoint_count, {s.batch, s.dim, s.dstate});
+    }
+  };
   at::Tensor y_partial;  // (slabs, B, D, L)
   if (c.n_slabs == 1) {
     out.y = new_output({s.batch, s.dim, s.seqlen}, c.u.options());
@@ -202,6 +224,7 @@ ForwardOutputs run_forward(const ScanCall& c, bool delta_softplus, bool keep_che
   }
   if (c.empty()) {
     if (!out.y.defined()) out.y = at::empty({s.batch, s.dim, s.seqlen}, c.u.options());
+    finish_states();
     return out;
   }
 
@@ -209,10 +232,12 @@ ForwardOutputs run_forward(const ScanCall& c, bool delta_softplus, bool keep_che
   fill_params(c, delta_softplus, &p);
   p.y = c.n_slabs == 1 ? out.y.data_ptr() : nullptr;
   p.y_partial = c.n_slabs == 1 ? nullptr : y_partial.data_ptr<float>();
-  p.last_state = keep_last_state ? out.last_state.data_ptr<float>() : nullptr;
-  p.checkpoints = keep_checkpoints ? out.checkpoints.data_ptr<float>() : nullptr;
+  float* const states_data = states.defined() ? states.data_ptr<float>() : nullptr;
+  p.checkpoints = keep_checkpoints ? states_data : nullptr;
+  p.last_state = keep_last_state ? states_data + checkpoint_count : nullptr;
   C10_CUDA_CHECK(
       k::launch_selective_scan_fwd(p, c.input_dtype, c.bc_dtype, at::cuda::getCurrentCUDAStream()));
+  finish_states();
   if (c.n_slabs > 1) out.y = finish_forward_slabs(c, y_partial);
   return out;
 }
