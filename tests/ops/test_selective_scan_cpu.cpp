@@ -212,6 +212,11 @@ ScanRun reference_run(const SelectiveScanInputs& in, const Case& c,
 // and the dtypes of both.
 void expect_matches_reference(const Case& c, double tol) {
   SCOPED_TRACE(c.describe() + " isa=" + ssmkit::ops::selective_scan_cpu_isa());
+  // Random values drawn from a seed fixed per case, so every run checks the same values. Unseeded,
+  // about one run in fifty failed at float32 on the case with one channel: the gradient of D is
+  // then a single sum of B * L signed terms, and when they nearly cancel the float32 sum's
+  // relative error exceeds 1e-5 although every term is right.
+  torch::manual_seed(std::hash<std::string>{}(c.describe()));
   const SelectiveScanInputs in = make_inputs(c);
   const SelectiveScanInputs in64 = to_float64(in);
   const at::Tensor grad_y = torch::randn({c.batch, c.dim, c.seqlen}, torch::kDouble);
