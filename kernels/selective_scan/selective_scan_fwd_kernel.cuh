@@ -144,7 +144,11 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
     cp_async_wait<1>();  // this thread's copies of this chunk have landed
 
     // dt = softplus(delta + bias) and dt u, once per (channel, time), from this thread's units;
-    // 0 outside the sequence or the tile, so that padded steps leave the state unchanged.
+    // 0 outside the sequence or the tile, so that padded steps leave the state unchanged. With one
+    // unit per thread the skip term D u is kept for the epilogue, which then need not read and
+    // convert u again (with more, the registers it holds through the scan cost more than that).
+    constexpr bool kKeepSkip = In::kPerThread == 1;
+    float skip[In::kPerThread][In::kVec];
 #pragma unroll
     for (int i = 0; i < In::kPerThread; ++i) {
       if (!In::owns(i)) continue;
@@ -160,7 +164,12 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
       for (int e = 0; e < In::kVec; ++e) {
         const float v = delta[e] + bias;
         dt[e] = p.delta_softplus ? softplus<kFastMathFor<InT>>(v) : v;
-        dt[e] = e < steps_in ? dt[e] : 0.f;
+        if constexpr (kKeepSkip) skip[i][e] = unit_skip.v[i] * u[e];
+      }
+      if (steps_in < In::kVec) {  // only in the last chunk, or past the tile's channels
+#pragma unroll
+        for (int e = 0; e < In::kVec; ++e)
+          dt[e] = e < steps_in ? dt[e] : 0.f;
       }
       static_assert(In::kVec % 2 == 0, "units hold whole step pairs");
 #pragma unroll
@@ -232,12 +241,17 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
       }
       const int64_t offset = y_unit_offset[i] + t0;
       if (fused) {
-        const float d_skip = unit_skip.v[i];
-        float u[In::kVec];
-        In::read(raw_u(stage), i, u);
+        if constexpr (kKeepSkip) {
 #pragma unroll
-        for (int e = 0; e < In::kVec; ++e)
-          y[e] = fmaf(d_skip, u[e], y[e]);
+          for (int e = 0; e < In::kVec; ++e)
+            y[e] += skip[i][e];
+        } else {
+          float u[In::kVec];
+          In::read(raw_u(stage), i, u);
+#pragma unroll
+          for (int e = 0; e < In::kVec; ++e)
+            y[e] = fmaf(unit_skip.v[i], u[e], y[e]);
+        }
         if (has_z) {
           float z[In::kVec];
           In::read(raw_z(stage), i, z);
