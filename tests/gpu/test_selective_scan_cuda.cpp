@@ -299,4 +299,21 @@ TEST(SelectiveScanCudaErrors, NamesUnsupportedDtypeAndDevice) {
   EXPECT_NE(msg.find("'A' is on cpu"), std::string::npos) << msg;
 }
 
+// A length past the kernels' int time indices is refused before anything is copied or launched.
+// The inputs are broadcast views (stride 0 along time), so the test allocates almost nothing.
+TEST(SelectiveScanCudaErrors, NamesLengthBeyondTheKernelsLimit) {
+  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device";
+  const auto cuda = at::TensorOptions().device(at::kCUDA);
+  const int64_t too_long = int64_t{1} << 31;
+  SelectiveScanInputs in;
+  in.u = at::zeros({1, 2, 1}, cuda).expand({1, 2, too_long});
+  in.delta = in.u;
+  in.A = -at::ones({2, 4}, cuda);
+  in.B = at::zeros({1, 4, 1}, cuda).expand({1, 4, too_long});
+  in.C = in.B;
+  const std::string msg = error_of(in);
+  EXPECT_NE(msg.find("'u' has length 2147483648, supported up to 2147483615"), std::string::npos)
+      << msg;
+}
+
 }  // namespace

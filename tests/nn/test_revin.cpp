@@ -54,8 +54,10 @@ TEST(RevIN, RoundTripRestoresInputForEveryVariant) {
       revin->to(torch::kDouble);
       if (affine) {
         torch::NoGradGuard no_grad;
+        // Weights in [1.5, 2.5): randn + 2 lands near zero now and then, where the eps^2 / weight
+        // error below passes the tolerance (a clean-clone run failed with 2.7e-9).
         for (auto& p : revin->parameters())
-          p.copy_(torch::randn_like(p) + 2.0);
+          p.copy_(torch::rand_like(p) + 1.5);
       }
       const at::Tensor x = offset_series(2, 23, 5);
       const auto out = revin->normalize(x);

@@ -8,7 +8,7 @@ namespace ssmkit::ops {
 
 // Same contract as selective_scan(), for CUDA tensors: inputs (u, delta, z, and input-dependent B,
 // C) float32, bfloat16 or float16; A, D, delta_bias, initial_state float32; state size N <= 256;
-// batch <= 65535. When autograd needs it, the forward also keeps the state every 32 steps,
+// batch <= 65535; length L <= 2^31 - 33. When autograd needs it, the forward also keeps the state every 32 steps,
 // (B, L / 32, N, D) float32, for the backward; nothing of size (B, L, D, N) is stored.
 SelectiveScanOutputs selective_scan_cuda(const SelectiveScanInputs& in,
                                          const SelectiveScanOptions& options = {});
