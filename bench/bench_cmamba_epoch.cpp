@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_flags.h"
 #include "ssmkit/data/channel_mixup_batch_source.h"
 #include "ssmkit/data/forecast_npz.h"
 #include "ssmkit/data/tensor_batch_source.h"
@@ -135,17 +136,7 @@ int main(int argc, char** argv) {
        cxxopts::value<std::string>()->default_value("graph,plain"))
       ("h,help", "this help");
   // clang-format on
-  cxxopts::ParseResult args;
-  try {
-    args = cli.parse(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_cmamba_epoch: %s (see --help)\n", e.what());
-    return 1;
-  }
-  if (args.count("help")) {
-    std::printf("%s\n", cli.help().c_str());
-    return 0;
-  }
+  const cxxopts::ParseResult args = ssmkit::bench::parse_flags_or_exit(cli, argc, argv);
   const models::CMambaOptions anchor;
   at::Tensor inputs, targets;  // (N, 96, 7)
   const std::string data_path = args["data"].as<std::string>();

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_flags.h"
 #include "ssmkit/nn/mamba.h"
 #include "ssmkit/ops/selective_scan.h"
 #include "ssmkit/train/mixed_precision.h"
@@ -129,17 +130,7 @@ int main(int argc, char** argv) {
       "layout",
       "projection layout: auto (channel-major on CUDA), row or channel (to compare the two)",
       cxxopts::value<std::string>()->default_value("auto"))("h,help", "print help");
-  cxxopts::ParseResult args;
-  try {
-    args = cli.parse(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_mamba_block: %s\n%s", e.what(), cli.help().c_str());
-    return 1;
-  }
-  if (args.count("help")) {
-    std::printf("%s", cli.help().c_str());
-    return 0;
-  }
+  const cxxopts::ParseResult args = ssmkit::bench::parse_flags_or_exit(cli, argc, argv);
   ssmkit::init_threads(args["threads"].as<int>());
   std::string device_name = args["device"].as<std::string>();
   if (device_name.empty()) device_name = torch::cuda::is_available() ? "cuda" : "cpu";

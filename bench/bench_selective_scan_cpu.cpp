@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_flags.h"
 #include "ssmkit/ops/selective_scan.h"
 #include "ssmkit/ops/selective_scan_cpu.h"
 
@@ -141,17 +142,7 @@ int main(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value("1,2"))(
       "isa", "instruction set of the fast path (default: the fastest this CPU runs)",
       cxxopts::value<std::string>()->default_value(""))("h,help", "print this help");
-  cxxopts::ParseResult flags;
-  try {
-    flags = cli.parse(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_selective_scan_cpu: %s (see --help)\n", e.what());
-    return 1;
-  }
-  if (flags.count("help")) {
-    std::printf("%s\n", cli.help().c_str());
-    return 0;
-  }
+  const cxxopts::ParseResult flags = ssmkit::bench::parse_flags_or_exit(cli, argc, argv);
   const int reps = flags["reps"].as<int>();
   const int reference_reps = flags["reference-reps"].as<int>();
   if (reps < 1 || reference_reps < 1) {

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_flags.h"
 #include "ssmkit/ops/selective_scan.h"
 #include "ssmkit/ops/selective_scan_cuda.h"
 
@@ -181,17 +182,7 @@ int main(int argc, char** argv) {
       cxxopts::value<int>()->default_value("-1"))(
       "states", "force the kernels' states per thread (2 or 4; 0: picked by grid size)",
       cxxopts::value<int>()->default_value("0"))("h,help", "print usage");
-  cxxopts::ParseResult args;
-  try {
-    args = cli.parse(argc, argv);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_selective_scan_cuda: %s\n%s", e.what(), cli.help().c_str());
-    return 1;
-  }
-  if (args.count("help")) {
-    std::puts(cli.help().c_str());
-    return 0;
-  }
+  const cxxopts::ParseResult args = ssmkit::bench::parse_flags_or_exit(cli, argc, argv);
   const int iters = args["iters"].as<int>();
   const int warmup = args["warmup"].as<int>();
   const int only_row = args["row"].as<int>();

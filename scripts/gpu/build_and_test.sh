@@ -9,6 +9,7 @@
 #   SSMKIT_STEPS      steps to run                    (default "build test bench ncu sass sanitize";
 #                     also: bench-states (the scan benchmark with each kernel layout forced);
 #                     ncu-source (stalls per SASS instruction of the forward, CSV in the logs);
+#                     kernel-time (forward kernel time and instructions at bf16 32x256x512);
 #                     with SSMKIT_TARGETS=all also: block (Mamba block benchmark), blockprof (its
 #                     kernels' times, Nsight Systems or Compute), epoch (cMamba
 #                     epoch, graph and plain steps), cputests (the CPU suites, one process per
@@ -114,6 +115,20 @@ profile() {
   done
 }
 
+# Forward kernel time and instruction count at bf16 32x256x512 (the row that misses the goal),
+# inference launches (no checkpoints) and training launches (with), three of each. The bench's
+# forwards at that row run in this order: 20 training ones (one per rotated input set, kept for
+# the backward's timing), 35 inference ones (5 warm-up, 30 timed), then 35 training ones.
+kernel_time() {
+  local bench="$build/bench/bench_selective_scan_cuda"
+  for skip in 30 68; do
+    echo "### launches $((skip + 1))-$((skip + 3)) ($([ "$skip" = 30 ] && echo inference || echo training))"
+    ncu --clock-control none --metrics gpu__time_duration.sum,smsp__inst_executed.sum \
+      -k regex:selective_scan_fwd_kernel --launch-skip "$skip" -c 3 "$bench" --row 7 --iters 30 \
+      --warmup 5
+  done
+}
+
 # Stall reasons per SASS instruction of the forward kernel at the two bf16 rows that miss the goal
 # (32x256x512, 4x2048x8192): Nsight Compute's full set, its source page as CSV in the logs.
 source_profile() {
@@ -146,7 +161,7 @@ block_profile() {
 }
 
 export root debs build logs deps jobs targets build_apps
-export -f configure compile sass profile source_profile block_profile
+export -f configure compile sass profile kernel_time source_profile block_profile
 status=0
 if wants build; then
   STEP_LOG=build step configure 300 configure || status=1
@@ -205,6 +220,9 @@ if wants cputests-preload && [ -x "$build/tests/ssmkit_tests" ]; then
     --test-dir "$build" -L cpu -E install_and_find_package -j "$jobs" --timeout 300 || status=1
 fi
 if wants ncu && [ -x "$build/bench/bench_selective_scan_cuda" ]; then step ncu 240 profile || true; fi
+if wants kernel-time && [ -x "$build/bench/bench_selective_scan_cuda" ]; then
+  step kernel-time 120 kernel_time || true
+fi
 if wants ncu-source && [ -x "$build/bench/bench_selective_scan_cuda" ]; then
   step ncu-source 240 source_profile || true
 fi
