@@ -181,24 +181,29 @@ int main(int argc, char** argv) {
       "row", "only this row of the anchor table (0-based; -1: all)",
       cxxopts::value<int>()->default_value("-1"))(
       "states", "force the kernels' states per thread (2 or 4; 0: picked by grid size)",
-      cxxopts::value<int>()->default_value("0"))("h,help", "print usage");
+      cxxopts::value<int>()->default_value("0"))(
+      "pipelined", "force the forward kernel: 1 pipelined, 0 plain (-1: picked by grid size)",
+      cxxopts::value<int>()->default_value("-1"))("h,help", "print usage");
   const cxxopts::ParseResult args = ssmkit::bench::parse_flags_or_exit(cli, argc, argv);
   const int iters = args["iters"].as<int>();
   const int warmup = args["warmup"].as<int>();
   const int only_row = args["row"].as<int>();
   const int states = args["states"].as<int>();
+  const int pipelined = args["pipelined"].as<int>();
   constexpr int kRows = static_cast<int>(std::size(kAnchors));
   static_assert(kRows == 8, "the --row message below names rows 0 to 7");
   const char* bad = iters < 1                                   ? "--iters: expected at least 1"
                     : warmup < 0                                ? "--warmup: expected 0 or more"
                     : only_row < -1 || only_row >= kRows        ? "--row: expected -1 (all) to 7"
                     : states != 0 && states != 2 && states != 4 ? "--states: expected 0, 2 or 4"
+                    : pipelined < -1 || pipelined > 1           ? "--pipelined: expected -1, 0 or 1"
                                                                 : nullptr;
   if (bad != nullptr) {
     std::fprintf(stderr, "bench_selective_scan_cuda: %s\n", bad);
     return 1;
   }
   ssmkit::ops::set_selective_scan_cuda_states_per_thread(states);
+  ssmkit::ops::set_selective_scan_cuda_forward_pipelined(pipelined);
   if (!at::hasCUDA()) {
     std::puts("bench_selective_scan_cuda: no CUDA device");
     return 1;
@@ -207,8 +212,11 @@ int main(int argc, char** argv) {
   std::printf(
       "selective scan, CUDA: u, delta (B, D, L); B, C (B, 1, N, L); D, delta_bias; softplus; "
       "no z. Median of %d, ms. Ratio = anchor / ssmkit (higher is better). States per thread: "
-      "%s.\n",
-      iters, states == 0 ? "picked by grid size" : std::to_string(states).c_str());
+      "%s; forward kernel: %s.\n",
+      iters, states == 0 ? "picked by grid size" : std::to_string(states).c_str(),
+      pipelined < 0    ? "picked by grid size"
+      : pipelined == 1 ? "pipelined"
+                       : "plain");
   std::printf(
       "GB/s counts compulsory bytes: forward reads u, delta, B, C and writes y; fwd+bwd adds "
       "reading u, delta, dy, B, C and writing du, ddelta, dB, dC. 'GPU only' runs behind a spin "

@@ -81,6 +81,17 @@ __device__ __forceinline__ float sigmoid(float x) {
 template <typename T>
 constexpr bool kFastMathFor = !std::is_same_v<T, float>;
 
+// Named barriers (ids 1 to 15; 0 is __syncthreads') between groups of warps of a block: the
+// barrier completes when `threads` threads in all have reached it, some only arriving (not
+// waiting), some waiting. Shared-memory writes before the arrival are visible to the waiters.
+// Whole warps take part.
+__device__ __forceinline__ void named_barrier_sync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
+}
+__device__ __forceinline__ void named_barrier_arrive(int id, int threads) {
+  asm volatile("bar.arrive %0, %1;" ::"r"(id), "r"(threads) : "memory");
+}
+
 // Asynchronous global -> shared copy of 16 bytes (bypassing L1: every input is read once) or 8.
 template <int kBytes>
 __device__ __forceinline__ void cp_async(void* smem_dst, const void* gmem_src) {
@@ -103,10 +114,11 @@ __device__ __forceinline__ void cp_async_wait() {
 
 // A (kRows x kScanChunk) tile of a row-major global array (rows `row_stride` elements apart, time
 // contiguous), staged raw in shared memory as 16-byte units (8-byte ones when 16-byte units would
-// leave threads without one), unit-major. Thread j owns units j, j + kThreads, ...: it copies them
-// in and is the only one to read them (so a wait on its own copies is enough, no barrier),
-// converting to float as it goes.
-template <typename T, int kRows, int kThreads>
+// leave threads without one), unit-major. Thread kFirstThread + j owns units j, j + kThreads, ...:
+// it copies them in and is the only one to read them (so a wait on its own copies is enough, no
+// barrier), converting to float as it goes. Threads below kFirstThread take no part (in a
+// warp-specialised kernel they do other work).
+template <typename T, int kRows, int kThreads, int kFirstThread = 0>
 struct RawTile {
   static constexpr int kTileBytes = kRows * kScanChunk * static_cast<int>(sizeof(T));
   static constexpr int kUnitBytes = kTileBytes / 16 >= kThreads ? 16 : 8;
@@ -120,7 +132,7 @@ struct RawTile {
   static_assert(32 % kUnitsPerRow == 0, "a row's units must sit in one warp");
 
   __device__ static __forceinline__ int unit(int i) {
-    return static_cast<int>(threadIdx.x) + i * kThreads;
+    return static_cast<int>(threadIdx.x) - kFirstThread + i * kThreads;
   }
   __device__ static __forceinline__ bool owns(int i) {
     return kUnits % kThreads == 0 || unit(i) < kUnits;
@@ -373,6 +385,32 @@ inline dim3 scan_grid(const SelectiveScanFwdParams& p) {
               static_cast<unsigned>(p.n_slabs));
 }
 
+// The current device's multiprocessor count, asked once per device (a query on every launch was
+// host time).
+inline cudaError_t multiprocessor_count(int* sms) {
+  constexpr int kCachedDevices = 64;
+  static std::atomic<int> sm_counts[kCachedDevices] = {};
+  int device = 0;
+  cudaError_t err = cudaGetDevice(&device);
+  if (err != cudaSuccess) return err;
+  *sms = device < kCachedDevices ? sm_counts[device].load(std::memory_order_relaxed) : 0;
+  if (*sms != 0) return cudaSuccess;
+  err = cudaDeviceGetAttribute(sms, cudaDevAttrMultiProcessorCount, device);
+  if (err != cudaSuccess) return err;
+  if (device < kCachedDevices) sm_counts[device].store(*sms, std::memory_order_relaxed);
+  return cudaSuccess;
+}
+
+// Blocks per multiprocessor of a launch's grid.
+inline cudaError_t blocks_per_multiprocessor(const SelectiveScanFwdParams& p, double* blocks) {
+  int sms = 0;
+  const cudaError_t err = multiprocessor_count(&sms);
+  if (err != cudaSuccess) return err;
+  *blocks = static_cast<double>(p.n_groups * p.tiles_per_group) *
+            static_cast<double>(p.batch * p.n_slabs) / sms;
+  return cudaSuccess;
+}
+
 // States per thread for this launch: as asked, or 4 when the grid gives every multiprocessor
 // at least min_blocks_per_sm blocks, else 2.
 inline cudaError_t states_per_thread(const SelectiveScanFwdParams& p, double min_blocks_per_sm,
@@ -381,21 +419,10 @@ inline cudaError_t states_per_thread(const SelectiveScanFwdParams& p, double min
     *states = p.states_per_thread;
     return cudaSuccess;
   }
-  // Multiprocessor counts per device, asked once (a query on every launch was host time).
-  constexpr int kCachedDevices = 64;
-  static std::atomic<int> sm_counts[kCachedDevices] = {};
-  int device = 0, sms = 0;
-  cudaError_t err = cudaGetDevice(&device);
+  double blocks = 0;
+  const cudaError_t err = blocks_per_multiprocessor(p, &blocks);
   if (err != cudaSuccess) return err;
-  if (device < kCachedDevices) sms = sm_counts[device].load(std::memory_order_relaxed);
-  if (sms == 0) {
-    err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-    if (err != cudaSuccess) return err;
-    if (device < kCachedDevices) sm_counts[device].store(sms, std::memory_order_relaxed);
-  }
-  const double blocks = static_cast<double>(p.n_groups * p.tiles_per_group) *
-                        static_cast<double>(p.batch * p.n_slabs);
-  *states = blocks >= min_blocks_per_sm * sms ? 4 : 2;
+  *states = blocks >= min_blocks_per_sm ? 4 : 2;
   return cudaSuccess;
 }
 

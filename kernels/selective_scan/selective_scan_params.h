@@ -59,6 +59,7 @@ struct SelectiveScanFwdParams {
   bool var_C = false;
   bool delta_softplus = false;
   int states_per_thread = 0;  // 2 or 4; 0 picks by grid size
+  int fwd_pipelined = -1;     // forward kernel: 1 pipelined, 0 plain, -1 picked by grid size
 
   const void* u = nullptr;  // (B, D, L) input dtype
   int64_t u_batch_stride = 0, u_dim_stride = 0;

@@ -9,7 +9,8 @@
 #   SSMKIT_STEPS      steps to run                    (default "build test bench ncu sass sanitize";
 #                     also: bench-states (the scan benchmark with each kernel layout forced);
 #                     ncu-source (stalls per SASS instruction of the forward, CSV in the logs);
-#                     kernel-time (forward kernel time and instructions at bf16 32x256x512);
+#                     kernel-time (forward kernel time and instructions at bf16 32x256x512,
+#                     for each --pipelined value in SSMKIT_KERNEL_TIME_PIPELINED, default -1);
 #                     with SSMKIT_TARGETS=all also: block (Mamba block benchmark), blockprof (its
 #                     kernels' times, Nsight Systems or Compute), epoch (cMamba
 #                     epoch, graph and plain steps), cputests (the CPU suites, one process per
@@ -121,11 +122,14 @@ profile() {
 # the backward's timing), 35 inference ones (5 warm-up, 30 timed), then 35 training ones.
 kernel_time() {
   local bench="$build/bench/bench_selective_scan_cuda"
-  for skip in 30 68; do
-    echo "### launches $((skip + 1))-$((skip + 3)) ($([ "$skip" = 30 ] && echo inference || echo training))"
-    ncu --clock-control none --metrics gpu__time_duration.sum,smsp__inst_executed.sum \
-      -k regex:selective_scan_fwd_kernel --launch-skip "$skip" -c 3 "$bench" --row 7 --iters 30 \
-      --warmup 5
+  for pipelined in ${SSMKIT_KERNEL_TIME_PIPELINED:--1}; do
+    for skip in 30 68; do
+      echo "### forward kernel $pipelined (1 pipelined, 0 plain, -1 picked), launches" \
+        "$((skip + 1))-$((skip + 3)) ($([ "$skip" = 30 ] && echo inference || echo training))"
+      ncu --clock-control none --metrics gpu__time_duration.sum,smsp__inst_executed.sum \
+        -k regex:selective_scan_fwd --launch-skip "$skip" -c 3 "$bench" --row 7 --iters 30 \
+        --warmup 5 --pipelined "$pipelined"
+    done
   done
 }
 
@@ -135,7 +139,7 @@ source_profile() {
   local bench="$build/bench/bench_selective_scan_cuda"
   for row in 7 5; do
     ncu --clock-control none --set full --import-source no -f -o "$logs/fwd_row$row" \
-      -k "regex:selective_scan_fwd_kernel" -c 1 "$bench" --row "$row" --iters 1 --warmup 0 &&
+      -k "regex:selective_scan_fwd" -c 1 "$bench" --row "$row" --iters 1 --warmup 0 &&
       ncu -i "$logs/fwd_row$row.ncu-rep" --page source --csv --print-source sass \
         >"$logs/fwd_row${row}_sass.csv"
     ncu -i "$logs/fwd_row$row.ncu-rep" --page details --section WarpStateStats \
@@ -178,11 +182,14 @@ fi
 if wants bench && [ -x "$build/bench/bench_selective_scan_cuda" ]; then
   step bench 240 "$build/bench/bench_selective_scan_cuda" || status=1
 fi
-# Both kernel layouts forced, to check the choice by grid size.
+# Each kernel layout forced (states per thread, pipelined forward), to check the choice by grid
+# size.
 if wants bench-states && [ -x "$build/bench/bench_selective_scan_cuda" ]; then
-  for states in 2 4; do
-    STEP_LOG=bench step "bench-states-$states" 180 "$build/bench/bench_selective_scan_cuda" \
-      --states "$states" || status=1
+  for layout in "2 0" "4 0" "0 1"; do
+    read -r states pipelined <<<"$layout"
+    STEP_LOG=bench step "bench-states-$states-pipelined-$pipelined" 180 \
+      "$build/bench/bench_selective_scan_cuda" --states "$states" --pipelined "$pipelined" ||
+      status=1
   done
 fi
 if wants block && [ -x "$build/bench/bench_mamba_block" ]; then

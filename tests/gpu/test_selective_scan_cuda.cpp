@@ -24,8 +24,15 @@ using ssmkit::testing::relative_error;
 // outputs and gradients stored in bfloat16/float16.
 constexpr double kFloat32Tolerance = 1e-5;
 constexpr double kHalfTolerance = 1e-2;
-// The kernels' two thread layouts.
-constexpr int kStatesPerThread[] = {2, 4};
+// The kernels' thread layouts, each forced: the plain forward (and the backward) with 2 and with
+// 4 states per thread, and the pipelined forward (the backward then picked by grid size).
+struct KernelChoice {
+  const char* name;
+  int states_per_thread;
+  int forward_pipelined;
+};
+constexpr KernelChoice kKernelChoices[] = {
+    {"plain, 2 states", 2, 0}, {"plain, 4 states", 4, 0}, {"pipelined forward", 0, 1}};
 
 enum class Layout { kFixed, kVariable, kGrouped };
 
@@ -197,6 +204,7 @@ class SelectiveScanCuda : public ::testing::TestWithParam<Case> {
   void TearDown() override {
     ssmkit::ops::set_selective_scan_cuda_poison_outputs(false);
     ssmkit::ops::set_selective_scan_cuda_states_per_thread(0);
+    ssmkit::ops::set_selective_scan_cuda_forward_pipelined(-1);
   }
 };
 
@@ -218,10 +226,11 @@ TEST_P(SelectiveScanCuda, MatchesFloat64Reference) {
   const std::vector<std::string> names = Leaves::names(leaves);
   const std::vector<at::Tensor> inputs = leaves.defined();
 
-  // Both thread layouts of the kernels (picked by grid size in real use).
-  for (const int states : kStatesPerThread) {
-    SCOPED_TRACE("states per thread: " + std::to_string(states));
-    ssmkit::ops::set_selective_scan_cuda_states_per_thread(states);
+  // Every kernel layout (picked by grid size in real use).
+  for (const KernelChoice& choice : kKernelChoices) {
+    SCOPED_TRACE(choice.name);
+    ssmkit::ops::set_selective_scan_cuda_states_per_thread(choice.states_per_thread);
+    ssmkit::ops::set_selective_scan_cuda_forward_pipelined(choice.forward_pipelined);
     const Result got =
         run(leaves, inputs_of(leaves, c.strided), options, ScanBackend::kAuto, dy, dlast);
     EXPECT_EQ(got.y.scalar_type(), c.dtype);

@@ -35,6 +35,7 @@ constexpr double kSoftplusThreshold = 20.0;
 
 std::atomic<bool> g_poison_outputs{false};
 std::atomic<int> g_states_per_thread{0};
+std::atomic<int> g_fwd_pipelined{-1};
 
 at::Tensor new_output(at::IntArrayRef sizes, const at::TensorOptions& options) {
   at::Tensor t = at::empty(sizes, options);
@@ -156,6 +157,7 @@ void fill_params(const ScanCall& c, bool delta_softplus, k::SelectiveScanFwdPara
   p->var_C = c.var_C();
   p->delta_softplus = delta_softplus;
   p->states_per_thread = g_states_per_thread.load(std::memory_order_relaxed);
+  p->fwd_pipelined = g_fwd_pipelined.load(std::memory_order_relaxed);
   p->u = c.u.data_ptr();
   p->u_batch_stride = c.u.stride(0);
   p->u_dim_stride = c.u.stride(1);
@@ -563,6 +565,13 @@ void set_selective_scan_cuda_states_per_thread(int states) {
   TORCH_CHECK(states == 0 || states == 2 || states == 4,
               "set_selective_scan_cuda_states_per_thread: ", states, " given, expected 0, 2 or 4");
   g_states_per_thread.store(states, std::memory_order_relaxed);
+}
+
+void set_selective_scan_cuda_forward_pipelined(int pipelined) {
+  TORCH_CHECK(pipelined >= -1 && pipelined <= 1,
+              "set_selective_scan_cuda_forward_pipelined: ", pipelined,
+              " given, expected -1, 0 or 1");
+  g_fwd_pipelined.store(pipelined, std::memory_order_relaxed);
 }
 
 }  // namespace ssmkit::ops
