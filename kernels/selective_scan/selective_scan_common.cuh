@@ -81,17 +81,6 @@ __device__ __forceinline__ float sigmoid(float x) {
 template <typename T>
 constexpr bool kFastMathFor = !std::is_same_v<T, float>;
 
-// Named barriers (ids 1 to 15; 0 is __syncthreads') between groups of warps of a block: the
-// barrier completes when `threads` threads in all have reached it, some only arriving (not
-// waiting), some waiting. Shared-memory writes before the arrival are visible to the waiters.
-// Whole warps take part.
-__device__ __forceinline__ void named_barrier_sync(int id, int threads) {
-  asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
-}
-__device__ __forceinline__ void named_barrier_arrive(int id, int threads) {
-  asm volatile("bar.arrive %0, %1;" ::"r"(id), "r"(threads) : "memory");
-}
-
 // Asynchronous global -> shared copy of 16 bytes (bypassing L1: every input is read once) or 8.
 template <int kBytes>
 __device__ __forceinline__ void cp_async(void* smem_dst, const void* gmem_src) {

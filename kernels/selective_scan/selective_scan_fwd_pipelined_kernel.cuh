@@ -1,14 +1,13 @@
 // Pipelined forward selective-scan kernel: the plain forward's steps (stage, scan, finish) split
-// between warps, so that the scan never waits for the other two. One block = (batch, 32 channels
-// of one group, slab of 16 states), 8 warps:
-//   - 4 scan warps (lane = channel, warp = 4 states) scan chunk after chunk, each waiting only
-//     until its chunk is staged;
-//   - 4 helper warps copy the inputs in (3 raw stages), stage chunk k + 1 ((dt, dt u), B/C) and
-//     finish chunk k - 1 (sum of partial y, D u, z gate, store) while chunk k is being scanned.
-// Staged tiles and partial y sit in a ring of 2 slots handed over with named barriers, not
-// __syncthreads: in the plain kernel every warp waits at two block-wide barriers per chunk, and
-// with two blocks per multiprocessor (small grids) the exponential unit idles through the
-// staging and finishing phases.
+// between warps, so that the scan warps do nothing but scan. One block = (batch, 32 channels of
+// one group, slab of 16 states), 8 warps:
+//   - 4 scan warps (lane = channel, warp = 4 states) scan chunk k;
+//   - meanwhile 4 helper warps finish chunk k - 1 (sum of partial y, D u, z gate, store), copy
+//     chunk k + 2 in (3 raw stages) and stage chunk k + 1 ((dt, dt u), B/C);
+//   - one barrier, and on to chunk k + 1.
+// Staged tiles and partial y sit in a ring of 2 slots. In the plain kernel every warp takes every
+// step, with two barriers per chunk: with two blocks per multiprocessor (small grids), the
+// exponential unit idled through the staging and finishing phases.
 #pragma once
 
 #include "selective_scan/selective_scan_fwd_chunk.cuh"
@@ -24,13 +23,8 @@ constexpr int kPipeThreads = kPipeFirstHelperThread + kPipeHelperThreads;
 // Built for two blocks per multiprocessor (128 registers a thread): the kernel is for grids of at
 // most that many blocks.
 constexpr int kPipeBlocksPerSm = 2;
-constexpr int kPipeSlots = 2;      // staged chunk + partial y, per chunk in flight
+constexpr int kPipeSlots = 2;      // staged chunk + partial y: the one scanned, the one staged
 constexpr int kPipeRawStages = 3;  // raw inputs: finishing, staging, copying
-// Named barrier ids: slot s is staged (helpers arrive, scan warps wait) at kStagedBarrier + s,
-// scanned (scan warps arrive, helpers wait) at kScannedBarrier + s.
-constexpr int kStagedBarrier = 1;
-constexpr int kScannedBarrier = kStagedBarrier + kPipeSlots;
-static_assert(kScannedBarrier + kPipeSlots <= 16, "16 hardware barriers per block");
 
 template <typename InT, typename BcT>
 struct FwdPipeSmem {
@@ -69,6 +63,7 @@ __global__ void __launch_bounds__(kPipeThreads, kPipeBlocksPerSm)
   const int seqlen = static_cast<int>(p.seqlen);
   const int n_chunks = static_cast<int>(p.n_chunks);
 
+  // Both roles pass the same barriers: one after the prologue, one after every chunk.
   if (blk.warp < kPipeScanWarps) {
     ScanWeights<kVarB, kVarC, kPipeStates> w;
     w.load(p, blk);
@@ -76,13 +71,13 @@ __global__ void __launch_bounds__(kPipeThreads, kPipeBlocksPerSm)
     load_initial_state(p, blk, w, x);
     CheckpointWriter<kPipeStates> checkpoint(p, blk);
     const int y_row = blk.warp * kYWarpFloats + blk.lane * kYRowStride;
+    __syncthreads();  // chunk 0 staged
     for (int chunk = 0; chunk < n_chunks; ++chunk) {
       const int slot = chunk % kPipeSlots;
-      named_barrier_sync(kStagedBarrier + slot, kPipeThreads);
       scan_chunk<kVarB, kVarC, kPipeStates>(dt_pairs(slot), bc_tile(slot), blk.warp, blk.lane, w, x,
                                             y_part(slot) + y_row);
       checkpoint.write(x, w, chunk + 1 == n_chunks);
-      named_barrier_arrive(kScannedBarrier + slot, kPipeThreads);
+      __syncthreads();  // chunk scanned, the next one staged
     }
     store_last_state(p, blk, w, x);
     return;
@@ -99,8 +94,8 @@ __global__ void __launch_bounds__(kPipeThreads, kPipeBlocksPerSm)
   y_unit_offsets<In>(p, blk, y_unit_offset);
   const FwdSources<InT, BcT, kVarB, kVarC, In, Par> src(p, blk);
 
-  // Every iteration commits one copy group (empty past the last chunk), so that "all but the
-  // newest group landed" always means the chunk about to be staged.
+  // Every call commits one copy group (empty past the last chunk), so that "all but the newest
+  // group landed" always means the chunk about to be staged.
   auto start_copy = [&](int chunk) {
     if (chunk < n_chunks) {
       const int stage = chunk % kPipeRawStages;
@@ -120,24 +115,21 @@ __global__ void __launch_bounds__(kPipeThreads, kPipeBlocksPerSm)
                             skip, blk.n_channels, seqlen - chunk * kScanChunk, p.delta_softplus);
     if constexpr (kVarB) stage_bc<Par, kPipeStates>(raw_b(stage), bc_tile(slot), BcPart::kB);
     if constexpr (kVarC) stage_bc<Par, kPipeStates>(raw_c(stage), bc_tile(slot), BcPart::kC);
-    named_barrier_arrive(kStagedBarrier + slot, kPipeThreads);
   };
   auto finish_chunk = [&](int chunk) {
-    const int stage = chunk % kPipeRawStages;
-    const int slot = chunk % kPipeSlots;
-    named_barrier_sync(kScannedBarrier + slot, kPipeThreads);
-    finish_y<InT, In, kPipeScanWarps>(y_part(slot), raw_u(stage), raw_z(stage), unit_skip, skip,
-                                      y_unit_offset, out, chunk * kScanChunk, seqlen,
-                                      blk.n_channels);
+    finish_y<InT, In, kPipeScanWarps>(y_part(chunk % kPipeSlots), raw_u(chunk % kPipeRawStages),
+                                      raw_z(chunk % kPipeRawStages), unit_skip, skip, y_unit_offset,
+                                      out, chunk * kScanChunk, seqlen, blk.n_channels);
   };
 
   for (int chunk = 0; chunk < kPipeRawStages; ++chunk)
     start_copy(chunk);
   cp_async_wait<kPipeRawStages - 1>();
   stage_chunk(0);
+  __syncthreads();
   for (int chunk = 0; chunk < n_chunks; ++chunk) {
     // While the scan warps scan `chunk`: finish the one before (its slot and raw stage are then
-    // free), copy into that raw stage, stage the one after into that slot.
+    // free: chunk + 2 is copied into that stage), stage the one after into the other slot.
     if (chunk > 0) {
       finish_chunk(chunk - 1);
       start_copy(chunk + 2);
@@ -146,6 +138,7 @@ __global__ void __launch_bounds__(kPipeThreads, kPipeBlocksPerSm)
       cp_async_wait<1>();
       stage_chunk(chunk + 1);
     }
+    __syncthreads();
   }
   finish_chunk(n_chunks - 1);
 }
