@@ -119,17 +119,20 @@ cudaError_t launch_fwd_variant(const SelectiveScanFwdParams& p, cudaStream_t str
 }
 
 // Which forward kernel runs: as asked (p.fwd_pipelined, p.states_per_thread), else the pipelined
-// one when the grid fits in one wave of it, the plain one with 4 states per thread otherwise.
-// Measured on the H200 with each forced (docs/perf.md): the plain forward is faster with 4 states
-// than with 2 at every row of the benchmark table.
+// one when the grid fits in one wave of it (two blocks per multiprocessor where its shared memory
+// allows), the plain one with 4 states per thread otherwise. Measured with each forced
+// (docs/perf.md): the pipelined kernel is the fastest at 2 blocks per multiprocessor or fewer,
+// and the plain forward is faster with 4 states than with 2 at every row of the benchmark table.
 template <typename InT, typename BcT, bool kVarB, bool kVarC>
 cudaError_t launch_fwd_layout(const SelectiveScanFwdParams& p, cudaStream_t stream) {
   bool pipelined = p.fwd_pipelined == 1;
   if (p.fwd_pipelined < 0 && p.states_per_thread == 0) {
     double blocks = 0;
-    const cudaError_t err = blocks_per_multiprocessor(p, &blocks);
+    int fit = 0;
+    cudaError_t err = blocks_per_multiprocessor(p, &blocks);
+    if (err == cudaSuccess) err = blocks_by_shared_memory(FwdPipeSmem<InT, BcT>::kBytes, &fit);
     if (err != cudaSuccess) return err;
-    pipelined = blocks <= kPipeBlocksPerSm;
+    pipelined = blocks <= (fit < kPipeBlocksPerSm ? fit : kPipeBlocksPerSm);
   }
   if (pipelined) return launch_fwd_pipelined<InT, BcT, kVarB, kVarC>(p, stream);
   return p.states_per_thread == 2 ? launch_fwd_variant<InT, BcT, kVarB, kVarC, 2>(p, stream)
