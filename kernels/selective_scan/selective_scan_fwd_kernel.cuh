@@ -21,9 +21,8 @@ struct FwdSmem {
   using Layout = ScanLayout<S>;
   using In = RawTile<InT, kScanChannelsPerBlock, Layout::kThreads>;
   using Par = RawTile<BcT, kScanSlabStates, Layout::kThreads>;
-  // Per stage: u, delta, z, B, C raw units.
-  static constexpr int kStageUnits = 3 * In::kSmemVec4s + 2 * Par::kSmemVec4s;
-  static constexpr size_t kRawBytes = kFwdStages * kStageUnits * sizeof(uint4);
+  using Raw = FwdRawStage<In, Par>;
+  static constexpr size_t kRawBytes = kFwdStages * Raw::kVec4s * sizeof(uint4);
   static constexpr size_t kDtBytes = kDtPairVec4s * sizeof(float4);  // (T / 2, 33) step pairs
   static constexpr size_t kYPartBytes =
       Layout::kWarps * kYWarpFloats * sizeof(float);                    // (W, 32, T+4)
@@ -39,15 +38,12 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
   using Par = typename Smem::Par;
   constexpr int kWarps = Smem::Layout::kWarps;
   extern __shared__ float4 smem_vec[];
-  uint4* raw = reinterpret_cast<uint4*>(smem_vec);  // (stages, units)
-  float4* dt_pairs = reinterpret_cast<float4*>(raw + kFwdStages * Smem::kStageUnits);  // (T/2, 33)
+  using Raw = typename Smem::Raw;
+  uint4* raw_base = reinterpret_cast<uint4*>(smem_vec);  // (stages, units)
+  auto raw = [&](int stage) { return Raw{raw_base + stage * Raw::kVec4s}; };
+  float4* dt_pairs = reinterpret_cast<float4*>(raw_base + kFwdStages * Raw::kVec4s);  // (T/2, 33)
   float* y_part = reinterpret_cast<float*>(dt_pairs + kDtPairVec4s);  // (W, 32, T+4)
   float* bc_tile = y_part + kWarps * kYWarpFloats;                    // (T, 2 x 16)
-  auto raw_u = [&](int stage) { return raw + stage * Smem::kStageUnits; };
-  auto raw_delta = [&](int stage) { return raw_u(stage) + In::kSmemVec4s; };
-  auto raw_z = [&](int stage) { return raw_u(stage) + 2 * In::kSmemVec4s; };
-  auto raw_b = [&](int stage) { return raw_u(stage) + 3 * In::kSmemVec4s; };
-  auto raw_c = [&](int stage) { return raw_b(stage) + Par::kSmemVec4s; };
 
   const ScanBlock blk(p, S);
   ScanWeights<kVarB, kVarC, S> w;
@@ -69,13 +65,7 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
   const int seqlen = static_cast<int>(p.seqlen);
   const int n_chunks = static_cast<int>(p.n_chunks);
   auto start_copy = [&](int chunk) {
-    const int stage = chunk % kFwdStages;
-    const int t0 = chunk * kScanChunk;
-    src.u.start(raw_u(stage), t0);
-    src.delta.start(raw_delta(stage), t0);
-    if (out.has_z) src.z.start(raw_z(stage), t0);
-    if constexpr (kVarB) src.b.start(raw_b(stage), t0);
-    if constexpr (kVarC) src.c.start(raw_c(stage), t0);
+    src.start(raw(chunk % kFwdStages), chunk * kScanChunk, out.has_z);
   };
   CheckpointWriter<S> checkpoint(p, blk);
   int64_t y_unit_offset[In::kPerThread];
@@ -90,10 +80,10 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
     cp_async_commit();
     cp_async_wait<1>();  // this thread's copies of this chunk have landed
 
-    stage_dt_pairs<InT, In>(raw_u(stage), raw_delta(stage), dt_pairs, unit_bias, unit_skip, skip,
-                            blk.n_channels, seqlen - t0, p.delta_softplus);
-    if constexpr (kVarB) stage_bc<Par, S>(raw_b(stage), bc_tile, BcPart::kB);
-    if constexpr (kVarC) stage_bc<Par, S>(raw_c(stage), bc_tile, BcPart::kC);
+    stage_dt_pairs<InT, In>(raw(stage).u(), raw(stage).delta(), dt_pairs, unit_bias, unit_skip,
+                            skip, blk.n_channels, seqlen - t0, p.delta_softplus);
+    if constexpr (kVarB) stage_bc<Par, S>(raw(stage).b(), bc_tile, BcPart::kB);
+    if constexpr (kVarC) stage_bc<Par, S>(raw(stage).c(), bc_tile, BcPart::kC);
     __syncthreads();
 
     scan_chunk<kVarB, kVarC, S>(dt_pairs, bc_tile, blk.warp, blk.lane, w, x,
@@ -101,8 +91,8 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
     checkpoint.write(x, w, chunk + 1 == n_chunks);
     __syncthreads();
 
-    finish_y<InT, In, kWarps>(y_part, raw_u(stage), raw_z(stage), unit_skip, skip, y_unit_offset,
-                              out, t0, seqlen, blk.n_channels);
+    finish_y<InT, In, kWarps>(y_part, raw(stage).u(), raw(stage).z(), unit_skip, skip,
+                              y_unit_offset, out, t0, seqlen, blk.n_channels);
   }
   store_last_state(p, blk, w, x);
 }
