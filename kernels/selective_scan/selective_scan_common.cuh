@@ -374,43 +374,19 @@ inline dim3 scan_grid(const SelectiveScanFwdParams& p) {
               static_cast<unsigned>(p.n_slabs));
 }
 
-// An attribute of the current device, asked once per device (a query on every launch was host
-// time). One cache per attribute.
-template <cudaDeviceAttr kAttr>
-inline cudaError_t device_attribute(int* value) {
+// The current device's multiprocessor count, asked once per device (a query on every launch was
+// host time).
+inline cudaError_t multiprocessor_count(int* sms) {
   constexpr int kCachedDevices = 64;
-  static std::atomic<int> cached[kCachedDevices] = {};  // value + 1; 0: not asked yet
+  static std::atomic<int> sm_counts[kCachedDevices] = {};
   int device = 0;
   cudaError_t err = cudaGetDevice(&device);
   if (err != cudaSuccess) return err;
-  const int known = device < kCachedDevices ? cached[device].load(std::memory_order_relaxed) : 0;
-  if (known != 0) {
-    *value = known - 1;
-    return cudaSuccess;
-  }
-  err = cudaDeviceGetAttribute(value, kAttr, device);
+  *sms = device < kCachedDevices ? sm_counts[device].load(std::memory_order_relaxed) : 0;
+  if (*sms != 0) return cudaSuccess;
+  err = cudaDeviceGetAttribute(sms, cudaDevAttrMultiProcessorCount, device);
   if (err != cudaSuccess) return err;
-  if (device < kCachedDevices) cached[device].store(*value + 1, std::memory_order_relaxed);
-  return cudaSuccess;
-}
-
-inline cudaError_t multiprocessor_count(int* sms) {
-  return device_attribute<cudaDevAttrMultiProcessorCount>(sms);
-}
-
-// How many blocks of a kernel that takes smem_bytes of dynamic shared memory fit on one
-// multiprocessor of the current device by shared memory alone (0: not even one).
-inline cudaError_t blocks_by_shared_memory(size_t smem_bytes, int* blocks) {
-  int per_block = 0, per_sm = 0, reserved = 0;
-  cudaError_t err = device_attribute<cudaDevAttrMaxSharedMemoryPerBlockOptin>(&per_block);
-  if (err == cudaSuccess)
-    err = device_attribute<cudaDevAttrMaxSharedMemoryPerMultiprocessor>(&per_sm);
-  if (err == cudaSuccess)
-    err = device_attribute<cudaDevAttrReservedSharedMemoryPerBlock>(&reserved);
-  if (err != cudaSuccess) return err;
-  *blocks = smem_bytes > static_cast<size_t>(per_block)
-                ? 0
-                : static_cast<int>(static_cast<size_t>(per_sm) / (smem_bytes + reserved));
+  if (device < kCachedDevices) sm_counts[device].store(*sms, std::memory_order_relaxed);
   return cudaSuccess;
 }
 

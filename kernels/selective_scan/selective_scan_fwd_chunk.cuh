@@ -208,20 +208,6 @@ __device__ __forceinline__ const BcT* slab_rows(const void* base, int64_t batch_
          blk.slab * kScanSlabStates * dstate_stride;
 }
 
-// One raw stage of a forward block's inputs in shared memory: the units of u, delta, z, B and C
-// of one chunk, back to back.
-template <typename In, typename Par>
-struct FwdRawStage {
-  static constexpr int kVec4s = 3 * In::kSmemVec4s + 2 * Par::kSmemVec4s;  // size in 16-byte words
-  uint4* base;
-
-  __device__ __forceinline__ uint4* u() const { return base; }
-  __device__ __forceinline__ uint4* delta() const { return base + In::kSmemVec4s; }
-  __device__ __forceinline__ uint4* z() const { return base + 2 * In::kSmemVec4s; }
-  __device__ __forceinline__ uint4* b() const { return base + 3 * In::kSmemVec4s; }
-  __device__ __forceinline__ uint4* c() const { return b() + Par::kSmemVec4s; }
-};
-
 // The copy sources of a forward block's five inputs, located once before the chunk loop.
 template <typename InT, typename BcT, bool kVarB, bool kVarC, typename In, typename Par>
 struct FwdSources {
@@ -241,16 +227,6 @@ struct FwdSources {
         c(kVarC ? slab_rows<BcT>(p.C, p.C_batch_stride, p.C_group_stride, p.C_dstate_stride, blk)
                 : nullptr,
           p.C_dstate_stride, kVarC ? blk.n_slab_rows : 0, p.seqlen) {}
-
-  // Starts copying this thread's units of the chunk at t0 into a raw stage.
-  __device__ __forceinline__ void start(const FwdRawStage<In, Par>& stage, int t0,
-                                        bool has_z) const {
-    u.start(stage.u(), t0);
-    delta.start(stage.delta(), t0);
-    if (has_z) z.start(stage.z(), t0);
-    if constexpr (kVarB) b.start(stage.b(), t0);
-    if constexpr (kVarC) c.start(stage.c(), t0);
-  }
 };
 
 // A thread's checkpoints: the state after each chunk but the last, (B, n_chunks - 1, N, D).

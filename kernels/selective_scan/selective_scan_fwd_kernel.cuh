@@ -21,8 +21,9 @@ struct FwdSmem {
   using Layout = ScanLayout<S>;
   using In = RawTile<InT, kScanChannelsPerBlock, Layout::kThreads>;
   using Par = RawTile<BcT, kScanSlabStates, Layout::kThreads>;
-  using Raw = FwdRawStage<In, Par>;
-  static constexpr size_t kRawBytes = kFwdStages * Raw::kVec4s * sizeof(uint4);
+  // Per stage: u, delta, z, B, C raw units.
+  static constexpr int kStageUnits = 3 * In::kSmemVec4s + 2 * Par::kSmemVec4s;
+  static constexpr size_t kRawBytes = kFwdStages * kStageUnits * sizeof(uint4);
   static constexpr size_t kDtBytes = kDtPairVec4s * sizeof(float4);  // (T / 2, 33) step pairs
   static constexpr size_t kYPartBytes =
       Layout::kWarps * kYWarpFloats * sizeof(float);                    // (W, 32, T+4)
@@ -38,12 +39,15 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
   using Par = typename Smem::Par;
   constexpr int kWarps = Smem::Layout::kWarps;
   extern __shared__ float4 smem_vec[];
-  using Raw = typename Smem::Raw;
-  uint4* raw_base = reinterpret_cast<uint4*>(smem_vec);  // (stages, units)
-  auto raw = [&](int stage) { return Raw{raw_base + stage * Raw::kVec4s}; };
-  float4* dt_pairs = reinterpret_cast<float4*>(raw_base + kFwdStages * Raw::kVec4s);  // (T/2, 33)
+  uint4* raw = reinterpret_cast<uint4*>(smem_vec);  // (stages, units)
+  float4* dt_pairs = reinterpret_cast<float4*>(raw + kFwdStages * Smem::kStageUnits);  // (T/2, 33)
   float* y_part = reinterpret_cast<float*>(dt_pairs + kDtPairVec4s);  // (W, 32, T+4)
   float* bc_tile = y_part + kWarps * kYWarpFloats;                    // (T, 2 x 16)
+  auto raw_u = [&](int stage) { return raw + stage * Smem::kStageUnits; };
+  auto raw_delta = [&](int stage) { return raw_u(stage) + In::kSmemVec4s; };
+  auto raw_z = [&](int stage) { return raw_u(stage) + 2 * In::kSmemVec4s; };
+  auto raw_b = [&](int stage) { return raw_u(stage) + 3 * In::kSmemVec4s; };
+  auto raw_c = [&](int stage) { return raw_b(stage) + Par::kSmemVec4s; };
 
   const ScanBlock blk(p, S);
   ScanWeights<kVarB, kVarC, S> w;
@@ -65,7 +69,13 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
   const int seqlen = static_cast<int>(p.seqlen);
   const int n_chunks = static_cast<int>(p.n_chunks);
   auto start_copy = [&](int chunk) {
-    src.start(raw(chunk % kFwdStages), chunk * kScanChunk, out.has_z);
+    const int stage = chunk % kFwdStages;
+    const int t0 = chunk * kScanChunk;
+    src.u.start(raw_u(stage), t0);
+    src.delta.start(raw_delta(stage), t0);
+    if (out.has_z) src.z.start(raw_z(stage), t0);
+    if constexpr (kVarB) src.b.start(raw_b(stage), t0);
+    if constexpr (kVarC) src.c.start(raw_c(stage), t0);
   };
   CheckpointWriter<S> checkpoint(p, blk);
   int64_t y_unit_offset[In::kPerThread];
@@ -80,10 +90,10 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
     cp_async_commit();
     cp_async_wait<1>();  // this thread's copies of this chunk have landed
 
-    stage_dt_pairs<InT, In>(raw(stage).u(), raw(stage).delta(), dt_pairs, unit_bias, unit_skip,
-                            skip, blk.n_channels, seqlen - t0, p.delta_softplus);
-    if constexpr (kVarB) stage_bc<Par, S>(raw(stage).b(), bc_tile, BcPart::kB);
-    if constexpr (kVarC) stage_bc<Par, S>(raw(stage).c(), bc_tile, BcPart::kC);
+    stage_dt_pairs<InT, In>(raw_u(stage), raw_delta(stage), dt_pairs, unit_bias, unit_skip, skip,
+                            blk.n_channels, seqlen - t0, p.delta_softplus);
+    if constexpr (kVarB) stage_bc<Par, S>(raw_b(stage), bc_tile, BcPart::kB);
+    if constexpr (kVarC) stage_bc<Par, S>(raw_c(stage), bc_tile, BcPart::kC);
     __syncthreads();
 
     scan_chunk<kVarB, kVarC, S>(dt_pairs, bc_tile, blk.warp, blk.lane, w, x,
@@ -91,8 +101,8 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
     checkpoint.write(x, w, chunk + 1 == n_chunks);
     __syncthreads();
 
-    finish_y<InT, In, kWarps>(y_part, raw(stage).u(), raw(stage).z(), unit_skip, skip,
-                              y_unit_offset, out, t0, seqlen, blk.n_channels);
+    finish_y<InT, In, kWarps>(y_part, raw_u(stage), raw_z(stage), unit_skip, skip, y_unit_offset,
+                              out, t0, seqlen, blk.n_channels);
   }
   store_last_state(p, blk, w, x);
 }
@@ -109,20 +119,17 @@ cudaError_t launch_fwd_variant(const SelectiveScanFwdParams& p, cudaStream_t str
 }
 
 // Which forward kernel runs: as asked (p.fwd_pipelined, p.states_per_thread), else the pipelined
-// one when the grid fits in one wave of it (two blocks per multiprocessor where its shared memory
-// allows), the plain one with 4 states per thread otherwise. Measured with each forced
-// (docs/perf.md): the pipelined kernel is the fastest at 2 blocks per multiprocessor or fewer,
-// and the plain forward is faster with 4 states than with 2 at every row of the benchmark table.
+// one when the grid fits in one wave of it, the plain one with 4 states per thread otherwise.
+// Measured on the H200 with each forced (docs/perf.md): the plain forward is faster with 4 states
+// than with 2 at every row of the benchmark table.
 template <typename InT, typename BcT, bool kVarB, bool kVarC>
 cudaError_t launch_fwd_layout(const SelectiveScanFwdParams& p, cudaStream_t stream) {
   bool pipelined = p.fwd_pipelined == 1;
   if (p.fwd_pipelined < 0 && p.states_per_thread == 0) {
     double blocks = 0;
-    int fit = 0;
-    cudaError_t err = blocks_per_multiprocessor(p, &blocks);
-    if (err == cudaSuccess) err = blocks_by_shared_memory(FwdPipeSmem<InT, BcT>::kBytes, &fit);
+    const cudaError_t err = blocks_per_multiprocessor(p, &blocks);
     if (err != cudaSuccess) return err;
-    pipelined = blocks <= (fit < kPipeBlocksPerSm ? fit : kPipeBlocksPerSm);
+    pipelined = blocks <= kPipeBlocksPerSm;
   }
   if (pipelined) return launch_fwd_pipelined<InT, BcT, kVarB, kVarC>(p, stream);
   return p.states_per_thread == 2 ? launch_fwd_variant<InT, BcT, kVarB, kVarC, 2>(p, stream)

@@ -30,13 +30,14 @@ template <typename InT, typename BcT>
 struct FwdPipeSmem {
   using In = RawTile<InT, kScanChannelsPerBlock, kPipeHelperThreads, kPipeFirstHelperThread>;
   using Par = RawTile<BcT, kScanSlabStates, kPipeHelperThreads, kPipeFirstHelperThread>;
-  using Raw = FwdRawStage<In, Par>;
+  // Per raw stage: u, delta, z, B, C units.
+  static constexpr int kStageUnits = 3 * In::kSmemVec4s + 2 * Par::kSmemVec4s;
   // Per slot, in 16-byte words: (dt, dt u) step pairs (T / 2, 33), partial y (W, 32, T+4) and the
   // B/C tile (T, 2 x 16).
   static constexpr int kYPartVec4s = kPipeScanWarps * kYWarpFloats / 4;
   static constexpr int kSlotVec4s = kDtPairVec4s + kYPartVec4s + kBcTileFloats / 4;
   static constexpr size_t kBytes =
-      (kPipeRawStages * Raw::kVec4s + kPipeSlots * kSlotVec4s) * sizeof(uint4);
+      (kPipeRawStages * kStageUnits + kPipeSlots * kSlotVec4s) * sizeof(uint4);
 };
 
 template <typename InT, typename BcT, bool kVarB, bool kVarC>
@@ -46,13 +47,16 @@ __global__ void __launch_bounds__(kPipeThreads, kPipeBlocksPerSm)
   using In = typename Smem::In;
   using Par = typename Smem::Par;
   extern __shared__ float4 smem_vec[];
-  using Raw = typename Smem::Raw;
-  uint4* raw_base = reinterpret_cast<uint4*>(smem_vec);  // (stages, units)
-  auto raw = [&](int chunk) { return Raw{raw_base + chunk % kPipeRawStages * Raw::kVec4s}; };
-  float4* slots = reinterpret_cast<float4*>(raw_base + kPipeRawStages * Raw::kVec4s);
+  uint4* raw = reinterpret_cast<uint4*>(smem_vec);  // (stages, units)
+  float4* slots = reinterpret_cast<float4*>(raw + kPipeRawStages * Smem::kStageUnits);
   auto dt_pairs = [&](int slot) { return slots + slot * Smem::kSlotVec4s; };
   auto y_part = [&](int slot) { return reinterpret_cast<float*>(dt_pairs(slot) + kDtPairVec4s); };
   auto bc_tile = [&](int slot) { return y_part(slot) + kPipeScanWarps * kYWarpFloats; };
+  auto raw_u = [&](int stage) { return raw + stage * Smem::kStageUnits; };
+  auto raw_delta = [&](int stage) { return raw_u(stage) + In::kSmemVec4s; };
+  auto raw_z = [&](int stage) { return raw_u(stage) + 2 * In::kSmemVec4s; };
+  auto raw_b = [&](int stage) { return raw_u(stage) + 3 * In::kSmemVec4s; };
+  auto raw_c = [&](int stage) { return raw_b(stage) + Par::kSmemVec4s; };
 
   const ScanBlock blk(p, kPipeStates);
   // Time indices fit in int (the host checks L <= kScanMaxSeqlen).
@@ -93,21 +97,29 @@ __global__ void __launch_bounds__(kPipeThreads, kPipeBlocksPerSm)
   // Every call commits one copy group (empty past the last chunk), so that "all but the newest
   // group landed" always means the chunk about to be staged.
   auto start_copy = [&](int chunk) {
-    if (chunk < n_chunks) src.start(raw(chunk), chunk * kScanChunk, out.has_z);
+    if (chunk < n_chunks) {
+      const int stage = chunk % kPipeRawStages;
+      const int t0 = chunk * kScanChunk;
+      src.u.start(raw_u(stage), t0);
+      src.delta.start(raw_delta(stage), t0);
+      if (out.has_z) src.z.start(raw_z(stage), t0);
+      if constexpr (kVarB) src.b.start(raw_b(stage), t0);
+      if constexpr (kVarC) src.c.start(raw_c(stage), t0);
+    }
     cp_async_commit();
   };
   auto stage_chunk = [&](int chunk) {
+    const int stage = chunk % kPipeRawStages;
     const int slot = chunk % kPipeSlots;
-    stage_dt_pairs<InT, In>(raw(chunk).u(), raw(chunk).delta(), dt_pairs(slot), unit_bias,
-                            unit_skip, skip, blk.n_channels, seqlen - chunk * kScanChunk,
-                            p.delta_softplus);
-    if constexpr (kVarB) stage_bc<Par, kPipeStates>(raw(chunk).b(), bc_tile(slot), BcPart::kB);
-    if constexpr (kVarC) stage_bc<Par, kPipeStates>(raw(chunk).c(), bc_tile(slot), BcPart::kC);
+    stage_dt_pairs<InT, In>(raw_u(stage), raw_delta(stage), dt_pairs(slot), unit_bias, unit_skip,
+                            skip, blk.n_channels, seqlen - chunk * kScanChunk, p.delta_softplus);
+    if constexpr (kVarB) stage_bc<Par, kPipeStates>(raw_b(stage), bc_tile(slot), BcPart::kB);
+    if constexpr (kVarC) stage_bc<Par, kPipeStates>(raw_c(stage), bc_tile(slot), BcPart::kC);
   };
   auto finish_chunk = [&](int chunk) {
-    finish_y<InT, In, kPipeScanWarps>(y_part(chunk % kPipeSlots), raw(chunk).u(), raw(chunk).z(),
-                                      unit_skip, skip, y_unit_offset, out, chunk * kScanChunk,
-                                      seqlen, blk.n_channels);
+    finish_y<InT, In, kPipeScanWarps>(y_part(chunk % kPipeSlots), raw_u(chunk % kPipeRawStages),
+                                      raw_z(chunk % kPipeRawStages), unit_skip, skip, y_unit_offset,
+                                      out, chunk * kScanChunk, seqlen, blk.n_channels);
   };
 
   for (int chunk = 0; chunk < kPipeRawStages; ++chunk)
