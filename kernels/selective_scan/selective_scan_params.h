@@ -32,10 +32,11 @@ struct ScanLayout {
   static constexpr int kThreads = 32 * kWarps;
   static_assert(kScanSlabStates % kStates == 0, "warps must tile the slab");
 };
-// Grids of fewer blocks than this many per multiprocessor use 2 states per thread, forward and
-// backward. Measured on the H200 with both layouts forced: 4 states win at 2.9 blocks per
-// multiprocessor (B 8, D 1536: forward 0.31 vs 0.44 ms), 2 states at 1.9 (B 4, D 2048, L 8192:
-// forward + backward 3.8 vs 4.8 ms).
+// Grids of fewer blocks than this many per multiprocessor use 2 states per thread in the backward
+// (the forward picks between its pipelined kernel and 4 states per thread: see
+// selective_scan_fwd_kernel.cuh). Measured on the H200 with both layouts forced: 4 states win
+// at 2.9 blocks per multiprocessor (B 8, D 1536: forward 0.31 vs 0.44 ms), 2 states at 1.9 (B 4, D
+// 2048, L 8192: forward + backward 3.8 vs 4.8 ms).
 constexpr double kMinBlocksPerSmForFourStates = 2.5;
 
 // Element types of the (B, D, L) inputs and of input-dependent B and C.
