@@ -120,8 +120,9 @@ cudaError_t launch_fwd_variant(const SelectiveScanFwdParams& p, cudaStream_t str
 
 // Which forward kernel runs: as asked (p.fwd_pipelined, p.states_per_thread), else the pipelined
 // one when the grid fits in one wave of it, the plain one with 4 states per thread otherwise.
-// Measured on the H200 with each forced (docs/perf.md): the plain forward is faster with 4 states
-// than with 2 at every row of the benchmark table.
+// Measured with each forced (docs/perf.md, H200 and H100): the pipelined kernel is the fastest
+// at 2 blocks per multiprocessor or fewer, and the plain forward is faster with 4 states than
+// with 2 at every row of the benchmark table.
 template <typename InT, typename BcT, bool kVarB, bool kVarC>
 cudaError_t launch_fwd_layout(const SelectiveScanFwdParams& p, cudaStream_t stream) {
   bool pipelined = p.fwd_pipelined == 1;

@@ -116,7 +116,7 @@ profile() {
   done
 }
 
-# Forward kernel time and instruction count at bf16 32x256x512 (the row that misses the goal),
+# Forward kernel time and instruction count at bf16 32x256x512 (the row closest to the goal),
 # inference launches (no checkpoints) and training launches (with), three of each. The bench's
 # forwards at that row run in this order: 20 training ones (one per rotated input set, kept for
 # the backward's timing), 35 inference ones (5 warm-up, 30 timed), then 35 training ones.
@@ -133,8 +133,8 @@ kernel_time() {
   done
 }
 
-# Stall reasons per SASS instruction of the forward kernel at the two bf16 rows that miss the goal
-# (32x256x512, 4x2048x8192): Nsight Compute's full set, its source page as CSV in the logs.
+# Stall reasons per SASS instruction of the forward kernel at the two bf16 rows on its smallest
+# grids (32x256x512, 4x2048x8192): Nsight Compute's full set, its source page as CSV in the logs.
 source_profile() {
   local bench="$build/bench/bench_selective_scan_cuda"
   for row in 7 5; do
