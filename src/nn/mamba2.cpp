@@ -4,10 +4,11 @@
 
 #include <torch/torch.h>
 
-#include <cmath>
 #include <string>
+#include <vector>
 
 #include "ssmkit/io/error.h"
+#include "ssmkit/nn/mamba_init_checks.h"
 #include "ssmkit/nn/rms_norm.h"
 #include "ssmkit/ops/causal_conv1d.h"
 #include "ssmkit/ops/ssd_scan.h"
@@ -106,23 +107,12 @@ Mamba2Impl::Mamba2Impl(const Mamba2Options& options) : options_(options) {
       "in_proj",
       torch::nn::Linear(
           torch::nn::LinearOptions(options_.d_model, options_.d_in_proj()).bias(options_.bias)));
-  // PyTorch's Conv1d default for a depthwise conv: uniform in +-1/sqrt(fan_in), fan_in = d_conv.
-  const double conv_bound = 1.0 / std::sqrt(static_cast<double>(options_.d_conv));
-  conv_weight = register_parameter(
-      "conv_weight", torch::empty({conv_dim, options_.d_conv}).uniform_(-conv_bound, conv_bound));
-  if (options_.conv_bias) {
-    conv_bias =
-        register_parameter("conv_bias", torch::empty({conv_dim}).uniform_(-conv_bound, conv_bound));
-  }
-  {
-    // dt starts at softplus(dt_bias): the bias is the inverse softplus of a dt drawn log-uniformly
-    // in [dt_min, dt_max] per head.
-    const double log_min = std::log(options_.dt_min);
-    const double log_max = std::log(options_.dt_max);
-    const at::Tensor dt = torch::exp(torch::rand({heads}) * (log_max - log_min) + log_min)
-                              .clamp_min(options_.dt_init_floor);  // (H)
-    dt_bias = register_parameter("dt_bias", dt + torch::log(-torch::expm1(-dt)));
-  }
+  DepthwiseConvInit conv = init_depthwise_conv(conv_dim, options_.d_conv, options_.conv_bias);
+  conv_weight = register_parameter("conv_weight", conv.weight);
+  if (options_.conv_bias) conv_bias = register_parameter("conv_bias", conv.bias);
+  // One dt per head, starting log-uniform in [dt_min, dt_max].
+  dt_bias = register_parameter(
+      "dt_bias", init_dt_bias(heads, options_.dt_min, options_.dt_max, options_.dt_init_floor));
   A_log =
       register_parameter("A_log", torch::log(torch::empty({heads}).uniform_(kAInitMin, kAInitMax)));
   D = register_parameter("D", torch::ones({heads}));
@@ -137,17 +127,7 @@ at::ScalarType Mamba2Impl::scan_type() const {
 }
 
 void Mamba2Impl::check_input(const at::Tensor& x, int64_t rank, const char* fn) const {
-  if (rank == 3) {
-    check_shape(x, fn, "x", "(B, L, d_model)", {-1, -1, options_.d_model});
-    TORCH_CHECK(x.size(1) >= 1, fn, ": 'x' has shape ", shape_string(x.sizes()),
-                ", expected L >= 1");
-  } else {
-    check_shape(x, fn, "x", "(B, d_model)", {-1, options_.d_model});
-  }
-  check_same_device(x, in_proj->weight, fn, "x", "the block's parameters");
-  TORCH_CHECK(x.scalar_type() == in_proj->weight.scalar_type(), fn, ": 'x' has dtype ",
-              c10::toString(x.scalar_type()), ", expected the parameters' dtype (",
-              c10::toString(in_proj->weight.scalar_type()), ")");
+  check_block_input(x, rank, options_.d_model, in_proj->weight, fn);
 }
 
 void Mamba2Impl::check_cache(const Mamba2Cache& cache, int64_t batch, const char* fn) const {
@@ -155,11 +135,7 @@ void Mamba2Impl::check_cache(const Mamba2Cache& cache, int64_t batch, const char
               {batch, options_.conv_dim(), options_.d_conv});
   check_shape(cache.ssm_state, fn, "cache.ssm_state", "(B, H, P, N)",
               {batch, options_.nheads(), options_.headdim, options_.d_state});
-  check_same_device(cache.conv_state, in_proj->weight, fn, "cache.conv_state",
-                    "the block's parameters");
-  check_same_device(cache.ssm_state, in_proj->weight, fn, "cache.ssm_state",
-                    "the block's parameters");
-  check_dtype(cache.ssm_state, fn, "cache.ssm_state", {at::kFloat, at::kDouble});
+  check_cache_placement(cache.conv_state, cache.ssm_state, in_proj->weight, fn);
 }
 
 Mamba2Cache Mamba2Impl::make_cache(int64_t batch) const {
