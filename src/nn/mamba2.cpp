@@ -186,7 +186,7 @@ at::Tensor Mamba2Impl::run(const at::Tensor& x, Mamba2Cache* cache, const char* 
   const at::Tensor zxbcdt = in_proj(x);  // (B, L, d_in_proj)
   auto parts = zxbcdt.split_with_sizes({options_.d_inner(), options_.conv_dim(), options_.nheads()},
                                        -1);  // z, xBC, dt
-  // The conv reads (B, conv_dim, L); the transposed views are taken in place.
+  // The conv op takes (B, channels, L): a transposed view, not a copy (the op reads any strides).
   const at::Tensor xbc_t = parts[1].transpose(1, 2);  // (B, conv_dim, L)
   const at::Tensor conv =                             // (B, conv_dim, L)
       cache != nullptr

@@ -78,7 +78,8 @@ class Mamba2Impl : public torch::nn::Module {
   torch::nn::Linear out_proj{nullptr};  // d_inner -> d_model
 
  private:
-  // The scan's inputs of a (B, L) span, in the scan's precision where they are the block's own.
+  // The scan's inputs for a (B, L) span: dt and A in the scan's precision, x, B and C in the
+  // activations' dtype (the scan casts them).
   struct ScanInputs {
     at::Tensor x;   // (B, L, H, P)
     at::Tensor dt;  // (B, L, H) after softplus
@@ -93,7 +94,7 @@ class Mamba2Impl : public torch::nn::Module {
                          at::ScalarType scan_type) const;
   // D skip, gated RMSNorm and out_proj of the scan's output.
   at::Tensor finish(const at::Tensor& y,       // (B, L, H, P) scan output
-                    const ScanInputs& in,      //
+                    const ScanInputs& in,      // its x (the skip) and dt (the precision)
                     const at::Tensor& z,       // (B, L, d_inner) gate
                     at::ScalarType out_type);  // -> (B, L, d_model)
   void check_input(const at::Tensor& x, int64_t rank, const char* fn) const;
