@@ -5,6 +5,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "ssmkit/cli/run_main.h"
 #include "ssmkit/io/error.h"
 #include "ssmkit/io/series_preparation.h"
 
@@ -93,20 +94,13 @@ ssmkit::io::PrepareOptions parse_flags(int argc, char** argv, bool& help) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
+  return ssmkit::cli::run_main(kProgram, argc, argv, [](int count, char** words) {
     bool help = false;
-    const ssmkit::io::PrepareOptions options = parse_flags(argc, argv, help);
+    const ssmkit::io::PrepareOptions options = parse_flags(count, words, help);
     if (help) return 0;
     const ssmkit::io::PreparedData data = ssmkit::io::run_prepare_data(options);
     std::cout << ssmkit::io::prepare_summary(data, options) << "wrote " << options.output_file
               << std::endl;
     return 0;
-  } catch (const ssmkit::InputError& e) {
-    std::cerr << kProgram << ": " << e.what() << std::endl;
-  } catch (const cxxopts::exceptions::exception& e) {
-    std::cerr << kProgram << ": " << e.what() << " (see --help)" << std::endl;
-  } catch (const std::exception& e) {
-    std::cerr << kProgram << ": error: " << e.what() << std::endl;
-  }
-  return 1;
+  });
 }

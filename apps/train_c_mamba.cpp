@@ -13,21 +13,21 @@
 #include <string>
 #include <vector>
 
+#include "ssmkit/cli/run_main.h"
+#include "ssmkit/cli/training_program.h"
 #include "ssmkit/data/channel_mixup_batch_source.h"
 #include "ssmkit/data/forecast_npz.h"
 #include "ssmkit/data/tensor_batch_source.h"
 #include "ssmkit/io/error.h"
+#include "ssmkit/metrics/regression_evaluation.h"
 #include "ssmkit/models/cmamba.h"
 #include "ssmkit/models/registry.h"
+#include "ssmkit/report/curves_callback.h"
+#include "ssmkit/report/forecast_report.h"
+#include "ssmkit/report/tensorboard_callback.h"
 #include "ssmkit/train/checkpoint.h"
-#include "ssmkit/train/curves_callback.h"
 #include "ssmkit/train/device.h"
-#include "ssmkit/train/forecast_report.h"
-#include "ssmkit/train/regression_evaluation.h"
 #include "ssmkit/train/seed.h"
-#include "ssmkit/train/tensorboard_callback.h"
-#include "ssmkit/train/training_error.h"
-#include "ssmkit/train/training_program.h"
 #include "ssmkit/util/threads.h"
 #include "ssmkit/util/trace.h"
 
@@ -40,15 +40,14 @@ using namespace ssmkit;
 constexpr const char* kProgram = "train_c_mamba";
 constexpr const char* kForecastMode = "forecast";
 constexpr const char* kModelName = "CMamba";
-constexpr int kExitFailure = 1;
 
 // Defaults of the original Python training script.
 constexpr double kDefaultLearningRate = 1e-3;
 constexpr int64_t kDefaultEpochs = 10;
 constexpr int64_t kDefaultBatchSize = 32;
-// The official CMamba protocol: Adam, early stopping after 3 epochs without improvement, seed 2021.
+// The official CMamba protocol: Adam, early stopping after 3 epochs without improvement (and the
+// default seed, train::kDefaultSeed).
 constexpr int64_t kDefaultPatience = 3;
-constexpr int64_t kDefaultSeed = 2021;
 
 const char* const kUsage =
     "usage: train_c_mamba --train_dataset FILE.npz [--test_dataset FILE.npz] [options]\n"
@@ -79,8 +78,7 @@ const ModelFlag kModelFlags[] = {
 };
 
 json default_config() {
-  json config = train::training_config_defaults();
-  config["run"]["seed"] = kDefaultSeed;
+  json config = cli::training_config_defaults();
   config["optimizer"]["name"] = "adam";
   config["optimizer"]["lr"] = kDefaultLearningRate;
   config["trainer"]["epochs"] = kDefaultEpochs;
@@ -91,8 +89,8 @@ json default_config() {
   return config;
 }
 
-std::vector<train::ConfigFlag> config_flags() {
-  std::vector<train::ConfigFlag> flags = {
+std::vector<cli::ConfigFlag> config_flags() {
+  std::vector<cli::ConfigFlag> flags = {
       {"train_dataset", "data.train_dataset",
        "prepare_data .npz with X_train/y_train and X_val/y_val"},
       {"test_dataset", "data.test_dataset",
@@ -103,19 +101,12 @@ std::vector<train::ConfigFlag> config_flags() {
   for (const ModelFlag& m : kModelFlags)
     flags.push_back({m.flag, std::string("model.config.") + m.key, m.help});
   // The common training flags, with the Python script's names for the rate and the epochs.
-  for (train::ConfigFlag flag : train::training_flags()) {
+  for (cli::ConfigFlag flag : cli::training_flags()) {
     if (flag.flag == "lr") flag.flag = "learning_rate";
     if (flag.flag == "epochs") flag.flag = "num_epochs";
     flags.push_back(flag);
   }
   return flags;
-}
-
-// cxxopts accepts stray positional words silently; a typo there must not pass.
-void reject_unmatched(const cxxopts::ParseResult& args) {
-  if (!args.unmatched().empty()) {
-    throw InputError("unexpected argument '" + args.unmatched().front() + "'\n" + kUsage);
-  }
 }
 
 // The flag that sets model key `key`, for messages ("--forecast_len" for pred_len).
@@ -132,13 +123,8 @@ std::shared_ptr<models::Model> build_model(const json& model_section) {
   try {
     return models::create_model(name, model_section.at("config"));
   } catch (const InputError& e) {
-    const std::string message = e.what();
-    for (const ModelFlag& m : kModelFlags) {
-      if (message.find(std::string("'") + m.key + "'") != std::string::npos) {
-        throw InputError(flag_of_model_key(m.key) + ": " + message);
-      }
-    }
-    throw;
+    if (e.key().empty()) throw;
+    throw InputError(flag_of_model_key(e.key()) + ": " + e.what(), e.key());
   }
 }
 
@@ -177,7 +163,7 @@ train::LossFn make_loss(const std::string& name) {
   throw InputError("--loss: '" + name + "' is unknown, expected mse or mae");
 }
 
-void print_report(const train::ForecastReport& report, const train::ForecastOutputFiles& files) {
+void print_report(const report::ForecastReport& report, const report::ForecastOutputFiles& files) {
   std::printf("%s: %lld %s windows: MSE %.4f MAE %.4f (normalised), MSE %.4f MAE %.4f (original)\n",
               kProgram, static_cast<long long>(report.windows), report.split.c_str(),
               report.normalized.mse, report.normalized.mae, report.original.mse,
@@ -191,25 +177,25 @@ void print_report(const train::ForecastReport& report, const train::ForecastOutp
 
 int run_training(int argc, char** argv) {
   const json defaults = default_config();
-  const std::vector<train::ConfigFlag> flags = config_flags();
+  const std::vector<cli::ConfigFlag> flags = config_flags();
   cxxopts::Options options(kProgram,
                            "Trains CMamba on prepare_data forecasting windows and tests the best "
                            "weights; `train_c_mamba forecast --help` scores a saved checkpoint.");
-  train::add_config_flags(options, flags, defaults);
+  cli::add_config_flags(options, flags, defaults);
   options.add_options("program")("threads", "CPU threads (0: SSMKIT_NUM_THREADS or all cores)",
                                  cxxopts::value<int>()->default_value("0"))(
       "trace_shapes", "log every block's input and output shapes",
       cxxopts::value<bool>()->default_value("false"))("h,help", "print this help");
-  const cxxopts::ParseResult args = options.parse(argc, argv);
+  const cli::ParsedArguments args = cli::parse_arguments(options, argc, argv);
   if (args.count("help") > 0) {
     std::cout << options.help() << std::endl;
     return 0;
   }
-  reject_unmatched(args);
+  json config = cli::resolve_training_config(args, flags, defaults);
+  if (cli::print_config_if_asked(args, config, std::cout)) return 0;
   const int threads = init_threads(args["threads"].as<int>());
   if (args["trace_shapes"].as<bool>()) set_trace_shapes(true);
 
-  json config = train::resolve_training_config(args, flags, defaults);
   json& data_section = config["data"];
   const std::string train_path = data_section.at("train_dataset").get<std::string>();
   if (train_path.empty()) throw InputError("--train_dataset: missing\n" + std::string(kUsage));
@@ -263,12 +249,12 @@ int run_training(int argc, char** argv) {
   }
   data::BatchSource& train_source = mixed ? static_cast<data::BatchSource&>(*mixed) : train_batches;
 
-  train::TrainingSession session(config, *trainable, loss, train_source.num_batches());
+  cli::TrainingSession session(config, *trainable, loss, train_source.num_batches());
   train::Trainer& trainer = session.trainer();
   const train::RunDirectory& run = session.run();
-  trainer.set_evaluation_metrics(std::make_shared<train::RegressionEvaluation>());
-  trainer.add_callback(std::make_shared<train::TensorBoardCallback>(run.file("tensorboard")));
-  trainer.add_callback(std::make_shared<train::TrainingCurvesCallback>(
+  trainer.set_evaluation_metrics(std::make_shared<metrics::RegressionEvaluation>());
+  trainer.add_callback(std::make_shared<report::TensorBoardCallback>(run.file("tensorboard")));
+  trainer.add_callback(std::make_shared<report::TrainingCurvesCallback>(
       run.file("training_curves.png"), trainer.log(),
       std::string("CMamba on ") + fs::path(train_path).filename().string()));
   spdlog::info("{}: {} train / {} val / {} test windows of {} -> {} steps, {} channels; {} threads",
@@ -277,13 +263,13 @@ int run_training(int argc, char** argv) {
 
   const train::FitResult fit = trainer.fit(train_source, &val_batches, &test_batches);
   // fit() left the best weights in the model for its test pass.
-  const train::ForecastReport report =
-      train::evaluate_forecasts(*trainable, test_data, "test", batch_size, trainer.device());
+  const report::ForecastReport report =
+      report::evaluate_forecasts(*trainable, test_data, "test", batch_size, trainer.device());
   const json context = {{"checkpoint", run.checkpoint("best")},
                         {"status", fit.end.status},
                         {"epochs_completed", fit.end.epochs_completed},
                         {"best_epoch", fit.end.best_epoch}};
-  print_report(report, train::write_forecast_outputs(run.path(), report, test_data, context));
+  print_report(report, report::write_forecast_outputs(run.path(), report, test_data, context));
   std::printf("%s: run folder %s (%s after %lld epochs)\n", kProgram, run.path().c_str(),
               fit.end.status.c_str(), static_cast<long long>(fit.end.epochs_completed));
   return 0;
@@ -323,12 +309,11 @@ int run_forecast(int argc, char** argv) {
        cxxopts::value<int>()->default_value("0"))
       ("h,help", "print this help");
   // clang-format on
-  const cxxopts::ParseResult args = options.parse(argc, argv);
+  const cli::ParsedArguments args = cli::parse_arguments(options, argc, argv);
   if (args.count("help") > 0) {
     std::cout << options.help() << std::endl;
     return 0;
   }
-  reject_unmatched(args);
   for (const char* required : {"checkpoint", "test_dataset", "output_dir"}) {
     if (args.count(required) == 0) {
       throw InputError(std::string("--") + required + ": missing\n" + kUsage);
@@ -367,30 +352,24 @@ int run_forecast(int argc, char** argv) {
   }
   spdlog::info("{} forecast: {} (epoch {}), {} {} windows", kProgram, checkpoint, state.epoch,
                data.split(split).size(), split);
-  const train::ForecastReport report =
-      train::evaluate_forecasts(*trainable, data, split, batch_size, device);
+  const report::ForecastReport report =
+      report::evaluate_forecasts(*trainable, data, split, batch_size, device);
   const json context = {{"checkpoint", checkpoint}, {"checkpoint_epoch", state.epoch}};
-  print_report(report, train::write_forecast_outputs(args["output_dir"].as<std::string>(), report,
-                                                     data, context));
+  print_report(report, report::write_forecast_outputs(args["output_dir"].as<std::string>(), report,
+                                                      data, context));
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    if (argc > 1 && std::string(argv[1]) == kForecastMode) return run_forecast(argc - 1, argv + 1);
-    return run_training(argc, argv);
-  } catch (const InputError& e) {
-    std::cerr << kProgram << ": " << e.what() << std::endl;
-  } catch (const train::TrainingError& e) {
-    std::cerr << kProgram << ": training failed: " << e.what() << std::endl;
-  } catch (const cxxopts::exceptions::exception& e) {
-    std::cerr << kProgram << ": " << e.what() << "\n" << kUsage << std::endl;
-  } catch (const c10::Error& e) {
-    std::cerr << kProgram << ": error: " << e.what_without_backtrace() << std::endl;
-  } catch (const std::exception& e) {
-    std::cerr << kProgram << ": error: " << e.what() << std::endl;
-  }
-  return kExitFailure;
+  return cli::run_main(
+      kProgram, argc, argv,
+      [](int count, char** words) {
+        if (count > 1 && std::string(words[1]) == kForecastMode) {
+          return run_forecast(count - 1, words + 1);
+        }
+        return run_training(count, words);
+      },
+      kUsage);
 }

@@ -35,17 +35,14 @@ endif()
 find_package(Torch REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(cxxopts REQUIRED)
-find_package(Eigen3 3.3 REQUIRED NO_MODULE)
 find_package(Threads REQUIRED)
 
 set(SSMKIT_OPTIONAL_LIBS "")
 set(SSMKIT_PUBLIC_DEFINITIONS "")
 
-# TensorBoard event files are encoded by hand (src/train/protobuf_wire.h), so the writer needs no
+# TensorBoard event files are encoded by hand (io/protobuf_wire.h), so the writer needs no
 # protobuf and is always built. When protobuf and protoc are installed, the tests parse the files
 # back with classes generated from proto/*.proto (a subset of TensorFlow's definitions).
-set(SSMKIT_WITH_TENSORBOARD ON)
-list(APPEND SSMKIT_PUBLIC_DEFINITIONS SSMKIT_WITH_TENSORBOARD=1)
 set(SSMKIT_HAVE_PROTOBUF OFF)
 find_package(Protobuf QUIET)
 if(Protobuf_FOUND AND Protobuf_PROTOC_EXECUTABLE)

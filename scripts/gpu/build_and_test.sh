@@ -87,7 +87,7 @@ sanitize_filter='Grid/SelectiveScanCuda.MatchesFloat64Reference/L1_*:Grid/Select
 race_filter='Grid/SelectiveScanCuda.MatchesFloat64Reference/L100_N16_fp32_var_all:Grid/SelectiveScanCuda.MatchesFloat64Reference/L300_N12_bf16_strided:Grid/SelectiveScanCuda.MatchesFloat64Reference/L100_N256_fp16_fixB_varC:Grid/CausalConv1dCuda.MatchesFloat64Convolution/L100_K4_fp32_channel_last:Grid/CausalConv1dCuda.MatchesFloat64Convolution/L257_K3_bf16_autocast:Grid/CausalConv1dCuda.MatchesFloat64Convolution/L64_K2_fp32_tile'
 
 sass() {
-  local dir="$build/CMakeFiles/ssmkit.dir/kernels/selective_scan"
+  local dir="$build/CMakeFiles/ssmkit_ops.dir/kernels/cuda/selective_scan"
   for f in "$dir"/*.o; do
     echo "### $(basename "$f")"
     cuobjdump -sass "$f" | awk '

@@ -8,6 +8,9 @@
 #include "ssmkit/io/error.h"
 #include "ssmkit/io/timestamp.h"
 
+#include "ssmkit/io/text_list.h"
+#include "ssmkit/io/timestamp.h"
+
 namespace ssmkit::io {
 namespace {
 
@@ -16,7 +19,6 @@ constexpr int64_t kEttHoursPerMonth = 30 * 24;
 constexpr int64_t kEttTrainMonths = 12;
 constexpr int64_t kEttValMonths = 4;
 constexpr int64_t kEttTestMonths = 4;
-constexpr int64_t kSecondsPerHour = 3600;
 
 std::string range_text(const RowRange& rows) {
   return "[" + std::to_string(rows.begin) + ", " + std::to_string(rows.end) + ")";
@@ -72,13 +74,6 @@ PreparedSplit cut_windows(const std::vector<double>& scaled, const std::vector<i
     times[w] = timestamps[static_cast<size_t>(start + input_length)];
   }
   return split;
-}
-
-std::string join(const std::vector<std::string>& names) {
-  std::string text;
-  for (const std::string& name : names)
-    text += (text.empty() ? "" : ", ") + name;
-  return text;
 }
 
 }  // namespace
@@ -225,11 +220,11 @@ std::string prepare_summary(const PreparedData& data, const PrepareOptions& opti
   if (report.rows_dropped > 0)
     out << "rows dropped for missing values: " << report.rows_dropped << "\n";
   if (!report.ignored_columns.empty()) {
-    out << "ignored text columns: " << join(report.ignored_columns) << "\n";
+    out << "ignored text columns: " << join_names(report.ignored_columns) << "\n";
   }
   out << "series: " << data.rows << " rows from " << format_timestamp(data.first_time) << " to "
       << format_timestamp(data.last_time);
-  out << "\ncolumns (" << data.columns.size() << "): " << join(data.columns) << "\n";
+  out << "\ncolumns (" << data.columns.size() << "): " << join_names(data.columns) << "\n";
   out << "split " << (options.split == SplitScheme::ett ? "ett" : "chronological")
       << ", windows of " << options.input_length << " -> " << options.forecast_length << ":\n";
   const std::pair<const char*, const PreparedSplit*> splits[] = {

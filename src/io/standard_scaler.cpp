@@ -1,13 +1,21 @@
-// StandardScaler fit/transform in float64.
+// StandardScaler fit/transform in float64, on Eigen row-major maps of the caller's buffer (no
+// copy).
 #include "ssmkit/io/standard_scaler.h"
 
-#include <cmath>
+#include <Eigen/Core>
+
 #include <limits>
 
 #include "ssmkit/io/error.h"
 
 namespace ssmkit::io {
 namespace {
+
+using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Values = Eigen::Map<RowMajor>;                         // (rows, channels)
+using ConstValues = Eigen::Map<const RowMajor>;              // (rows, channels)
+using Channels = Eigen::Map<Eigen::RowVectorXd>;             // (channels,)
+using ConstChannels = Eigen::Map<const Eigen::RowVectorXd>;  // (channels,)
 
 // sklearn treats a std below 10 machine epsilons as zero (constant feature) and keeps scale 1.
 constexpr double kConstantScale = 10 * std::numeric_limits<double>::epsilon();
@@ -19,43 +27,34 @@ StandardScaler StandardScaler::fit(const double* values, int64_t rows, int64_t c
     throw InputError("StandardScaler::fit: needs at least one row and one channel, got " +
                      std::to_string(rows) + " x " + std::to_string(channels));
   }
+  const ConstValues x(values, rows, channels);
   StandardScaler scaler;
-  scaler.mean.assign(static_cast<size_t>(channels), 0.0);
-  scaler.scale.assign(static_cast<size_t>(channels), 0.0);
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < channels; ++c)
-      scaler.mean[c] += values[r * channels + c];
-  }
-  for (double& m : scaler.mean)
-    m /= static_cast<double>(rows);
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < channels; ++c) {
-      const double d = values[r * channels + c] - scaler.mean[c];
-      scaler.scale[c] += d * d;
-    }
-  }
-  for (double& s : scaler.scale) {
-    s = std::sqrt(s / static_cast<double>(rows));
-    if (s < kConstantScale) s = 1.0;
-  }
+  scaler.mean.resize(static_cast<size_t>(channels));
+  scaler.scale.resize(static_cast<size_t>(channels));
+  Channels mean(scaler.mean.data(), channels);
+  Channels scale(scaler.scale.data(), channels);
+  // Two passes (mean, then squared deviations) keep the float64 variance exact enough for
+  // series with a large offset, where E[x^2] - E[x]^2 cancels.
+  mean = x.colwise().mean();
+  scale = ((x.rowwise() - mean).array().square().colwise().sum() / static_cast<double>(rows))
+              .sqrt()
+              .matrix();
+  scale = (scale.array() < kConstantScale).select(1.0, scale.array()).matrix();
   return scaler;
 }
 
 void StandardScaler::transform(double* values, int64_t rows) const {
-  const int64_t n = channels();
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < n; ++c) {
-      values[r * n + c] = (values[r * n + c] - mean[c]) / scale[c];
-    }
-  }
+  Values x(values, rows, channels());
+  const ConstChannels m(mean.data(), channels());
+  const ConstChannels s(scale.data(), channels());
+  x = ((x.rowwise() - m).array().rowwise() / s.array()).matrix();
 }
 
 void StandardScaler::inverse_transform(double* values, int64_t rows) const {
-  const int64_t n = channels();
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < n; ++c)
-      values[r * n + c] = values[r * n + c] * scale[c] + mean[c];
-  }
+  Values x(values, rows, channels());
+  const ConstChannels m(mean.data(), channels());
+  const ConstChannels s(scale.data(), channels());
+  x = (x.array().rowwise() * s.array()).matrix().rowwise() + m;
 }
 
 }  // namespace ssmkit::io

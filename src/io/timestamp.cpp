@@ -15,7 +15,6 @@ const char* const kTimestampFormats =
 namespace {
 
 constexpr int64_t kSecondsPerDay = 86400;
-constexpr int64_t kSecondsPerHour = 3600;
 constexpr int64_t kSecondsPerMinute = 60;
 constexpr int kMaxYear = 9999;
 // 0000-01-01T00:00:00 and 9999-12-31T23:59:59 in epoch seconds: the range we represent.

@@ -14,8 +14,8 @@ constexpr const char* kWhat = "CMamba config";
 
 void require(bool ok, const char* key, const std::string& value, const char* requirement) {
   if (!ok) {
-    throw InputError(std::string(kWhat) + ": '" + key + "' is " + value + ", expected " +
-                     requirement);
+    throw InputError(
+        std::string(kWhat) + ": '" + key + "' is " + value + ", expected " + requirement, key);
   }
 }
 

@@ -22,10 +22,6 @@ namespace {
 // dt_rank = ceil(d_model / 16) when left at 0, as in Mamba.
 constexpr int64_t kDtRankDivisor = 16;
 
-[[noreturn]] void invalid(const char* field, const std::string& rule, const std::string& got) {
-  throw InputError(std::string("Mamba: '") + field + "' must be " + rule + ", got " + got);
-}
-
 // The scan takes A, D and delta_bias in float32 or float64 whatever the activations' dtype.
 at::ScalarType scan_weight_type(const at::Tensor& param) {
   return param.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
@@ -54,18 +50,19 @@ int64_t MambaOptions::resolved_dt_rank() const {
 }
 
 void MambaOptions::validate() const {
-  if (d_model <= 0) invalid("d_model", "> 0", std::to_string(d_model));
+  if (d_model <= 0) invalid_option("Mamba", "d_model", "> 0", std::to_string(d_model));
   if (d_state < 1 || d_state > ops::kMaxScanStateDim) {
-    invalid("d_state", "in [1, " + std::to_string(ops::kMaxScanStateDim) + "]",
-            std::to_string(d_state));
+    invalid_option("Mamba", "d_state", "in [1, " + std::to_string(ops::kMaxScanStateDim) + "]",
+                   std::to_string(d_state));
   }
-  if (d_conv < 1) invalid("d_conv", ">= 1", std::to_string(d_conv));
-  if (expand < 1) invalid("expand", ">= 1", std::to_string(expand));
-  if (dt_rank < 0) invalid("dt_rank", ">= 0 (0 = auto)", std::to_string(dt_rank));
-  if (!(dt_min > 0.0)) invalid("dt_min", "> 0", std::to_string(dt_min));
-  if (!(dt_max >= dt_min)) invalid("dt_max", ">= dt_min", std::to_string(dt_max));
-  if (!(dt_init_floor >= 0.0)) invalid("dt_init_floor", ">= 0", std::to_string(dt_init_floor));
-  if (!(dt_scale > 0.0)) invalid("dt_scale", "> 0", std::to_string(dt_scale));
+  if (d_conv < 1) invalid_option("Mamba", "d_conv", ">= 1", std::to_string(d_conv));
+  if (expand < 1) invalid_option("Mamba", "expand", ">= 1", std::to_string(expand));
+  if (dt_rank < 0) invalid_option("Mamba", "dt_rank", ">= 0 (0 = auto)", std::to_string(dt_rank));
+  if (!(dt_min > 0.0)) invalid_option("Mamba", "dt_min", "> 0", std::to_string(dt_min));
+  if (!(dt_max >= dt_min)) invalid_option("Mamba", "dt_max", ">= dt_min", std::to_string(dt_max));
+  if (!(dt_init_floor >= 0.0))
+    invalid_option("Mamba", "dt_init_floor", ">= 0", std::to_string(dt_init_floor));
+  if (!(dt_scale > 0.0)) invalid_option("Mamba", "dt_scale", "> 0", std::to_string(dt_scale));
 }
 
 std::string variant_name(MambaVariant variant) {

@@ -23,10 +23,6 @@ namespace {
 constexpr double kAInitMin = 1.0;
 constexpr double kAInitMax = 16.0;
 
-[[noreturn]] void invalid(const char* field, const std::string& rule, const std::string& got) {
-  throw InputError(std::string("Mamba2: '") + field + "' must be " + rule + ", got " + got);
-}
-
 // mamba_ssm's RMSNormGated with norm_before_gate = false: the gate multiplies first, then each of
 // `groups` channel groups is normalised on its own (with one group, RMSNorm of y silu(z)).
 at::Tensor gated_rms_norm(const at::Tensor& y,       // (..., d_inner)
@@ -46,22 +42,25 @@ at::Tensor gated_rms_norm(const at::Tensor& y,       // (..., d_inner)
 }  // namespace
 
 void Mamba2Options::validate() const {
-  if (d_model <= 0) invalid("d_model", "> 0", std::to_string(d_model));
-  if (d_state < 1) invalid("d_state", ">= 1", std::to_string(d_state));
-  if (d_conv < 1) invalid("d_conv", ">= 1", std::to_string(d_conv));
-  if (expand < 1) invalid("expand", ">= 1", std::to_string(expand));
+  if (d_model <= 0) invalid_option("Mamba2", "d_model", "> 0", std::to_string(d_model));
+  if (d_state < 1) invalid_option("Mamba2", "d_state", ">= 1", std::to_string(d_state));
+  if (d_conv < 1) invalid_option("Mamba2", "d_conv", ">= 1", std::to_string(d_conv));
+  if (expand < 1) invalid_option("Mamba2", "expand", ">= 1", std::to_string(expand));
   if (headdim < 1 || d_inner() % headdim != 0) {
-    invalid("headdim", "a divisor of d_inner = expand * d_model = " + std::to_string(d_inner()),
-            std::to_string(headdim));
+    invalid_option("Mamba2", "headdim",
+                   "a divisor of d_inner = expand * d_model = " + std::to_string(d_inner()),
+                   std::to_string(headdim));
   }
   if (ngroups < 1 || nheads() % ngroups != 0) {
-    invalid("ngroups", "a divisor of nheads = d_inner / headdim = " + std::to_string(nheads()),
-            std::to_string(ngroups));
+    invalid_option("Mamba2", "ngroups",
+                   "a divisor of nheads = d_inner / headdim = " + std::to_string(nheads()),
+                   std::to_string(ngroups));
   }
-  if (chunk_size < 1) invalid("chunk_size", ">= 1", std::to_string(chunk_size));
-  if (!(dt_min > 0.0)) invalid("dt_min", "> 0", std::to_string(dt_min));
-  if (!(dt_max >= dt_min)) invalid("dt_max", ">= dt_min", std::to_string(dt_max));
-  if (!(dt_init_floor >= 0.0)) invalid("dt_init_floor", ">= 0", std::to_string(dt_init_floor));
+  if (chunk_size < 1) invalid_option("Mamba2", "chunk_size", ">= 1", std::to_string(chunk_size));
+  if (!(dt_min > 0.0)) invalid_option("Mamba2", "dt_min", "> 0", std::to_string(dt_min));
+  if (!(dt_max >= dt_min)) invalid_option("Mamba2", "dt_max", ">= dt_min", std::to_string(dt_max));
+  if (!(dt_init_floor >= 0.0))
+    invalid_option("Mamba2", "dt_init_floor", ">= 0", std::to_string(dt_init_floor));
 }
 
 void to_json(nlohmann::json& j, const Mamba2Options& o) {

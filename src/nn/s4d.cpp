@@ -22,20 +22,18 @@ constexpr double kInitialARealMagnitude = 0.5;
 constexpr double kComplexNormalComponentStd = 0.70710678118654752;
 constexpr double kPi = 3.14159265358979323846;
 
-[[noreturn]] void invalid(const char* field, const std::string& rule, const std::string& got) {
-  throw InputError(std::string("S4D: '") + field + "' must be " + rule + ", got " + got);
-}
-
 }  // namespace
 
 void S4DOptions::validate() const {
-  if (d_model <= 0) invalid("d_model", "> 0", std::to_string(d_model));
+  if (d_model <= 0) invalid_option("S4D", "d_model", "> 0", std::to_string(d_model));
   if (d_state < 2 || d_state % 2 != 0) {
-    invalid("d_state", "even and >= 2 (N/2 complex-conjugate modes)", std::to_string(d_state));
+    invalid_option("S4D", "d_state", "even and >= 2 (N/2 complex-conjugate modes)",
+                   std::to_string(d_state));
   }
-  if (!(dt_min > 0.0)) invalid("dt_min", "> 0", std::to_string(dt_min));
-  if (!(dt_max >= dt_min)) invalid("dt_max", ">= dt_min", std::to_string(dt_max));
-  if (!(dropout >= 0.0 && dropout < 1.0)) invalid("dropout", "in [0, 1)", std::to_string(dropout));
+  if (!(dt_min > 0.0)) invalid_option("S4D", "dt_min", "> 0", std::to_string(dt_min));
+  if (!(dt_max >= dt_min)) invalid_option("S4D", "dt_max", ">= dt_min", std::to_string(dt_max));
+  if (!(dropout >= 0.0 && dropout < 1.0))
+    invalid_option("S4D", "dropout", "in [0, 1)", std::to_string(dropout));
 }
 
 void to_json(nlohmann::json& j, const S4DOptions& o) {

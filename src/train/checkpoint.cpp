@@ -34,13 +34,6 @@ constexpr const char* kCudaRngPrefix = "rng_cuda_";
 constexpr const char* kTensorPrefix = "tensor_";
 constexpr const char* kTensorNamesKey = "tensors";
 
-// First line of a LibTorch error, without the C++ backtrace.
-std::string short_message(const c10::Error& e) {
-  std::string text = e.what_without_backtrace();
-  const size_t newline = text.find('\n');
-  return newline == std::string::npos ? text : text.substr(0, newline);
-}
-
 std::string read_string(torch::serialize::InputArchive& archive, const char* key,
                         const std::string& path) {
   c10::IValue value;
@@ -86,7 +79,7 @@ void open_archive(torch::serialize::InputArchive& archive, const std::string& pa
     archive.load_from(path, device);
   } catch (const c10::Error& e) {
     throw InputError(path + ": cannot read checkpoint, the file is truncated or corrupt (" +
-                     short_message(e) + ")");
+                     first_line_of(e) + ")");
   }
   c10::IValue format;
   if (!archive.try_read(kFormatKey, format) || !format.isString() ||
@@ -166,7 +159,7 @@ void save_checkpoint(const std::string& path, const TrainableModel& model,
   try {
     archive.save_to(writer.temp_path());
   } catch (const c10::Error& e) {
-    throw InputError(path + ": cannot write checkpoint (" + short_message(e) + ")");
+    throw InputError(path + ": cannot write checkpoint (" + first_line_of(e) + ")");
   }
   writer.commit();
 }
@@ -187,7 +180,7 @@ CheckpointState load_checkpoint(const std::string& path, TrainableModel& model,
     archive.read(kModelKey, model_archive);
     model.load(model_archive);
   } catch (const c10::Error& e) {
-    throw InputError(path + ": checkpoint does not match this model (" + short_message(e) + ")");
+    throw InputError(path + ": checkpoint does not match this model (" + first_line_of(e) + ")");
   }
   for (const auto& item : model.named_parameters()) {
     const auto& expected = shapes[item.key()];
@@ -207,7 +200,7 @@ CheckpointState load_checkpoint(const std::string& path, TrainableModel& model,
       optimizer->load(optimizer_archive);
     } catch (const c10::Error& e) {
       throw InputError(path + ": optimizer state does not match this optimizer (" +
-                       short_message(e) + ")");
+                       first_line_of(e) + ")");
     }
   }
 

@@ -3,14 +3,14 @@
 
 #include <cmath>
 
+#include "ssmkit/io/config.h"
 #include "ssmkit/io/error.h"
-#include "ssmkit/train/config.h"
 
 namespace ssmkit::train {
 
 EarlyStoppingConfig EarlyStoppingConfig::from_json(const nlohmann::json& section) {
   EarlyStoppingConfig c;
-  ConfigSection s(section, "early_stopping");
+  io::ConfigSection s(section, "early_stopping");
   c.monitor = s.string("monitor", c.monitor);
   c.maximize = s.choice("mode", "min", {"min", "max"}) == "max";
   c.patience = s.integer("patience", c.patience);

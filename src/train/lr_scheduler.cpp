@@ -4,8 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "ssmkit/io/config.h"
 #include "ssmkit/io/error.h"
-#include "ssmkit/train/config.h"
 #include "ssmkit/train/optimizer_factory.h"
 
 namespace ssmkit::train {
@@ -32,7 +32,7 @@ nlohmann::json finite_or_null(double value) {
   return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json();
 }
 
-void require(bool ok, const std::string& message) {
+void require_scheduler(bool ok, const std::string& message) {
   if (!ok) throw InputError("scheduler." + message);
 }
 
@@ -92,8 +92,8 @@ void LrScheduler::load_state_dict(const nlohmann::json& state) {
 
 StepLr::StepLr(torch::optim::Optimizer& optimizer, int64_t step_size, double gamma, bool by_step)
     : LrScheduler(optimizer), step_size_(step_size), gamma_(gamma), by_step_(by_step) {
-  require(step_size_ > 0, "step_size: must be positive");
-  require(gamma_ > 0, "gamma: must be positive");
+  require_scheduler(step_size_ > 0, "step_size: must be positive");
+  require_scheduler(gamma_ > 0, "gamma: must be positive");
 }
 
 double StepLr::decayed(int64_t count) const {
@@ -116,11 +116,12 @@ CosineWarmupLr::CosineWarmupLr(torch::optim::Optimizer& optimizer, int64_t warmu
       warmup_steps_(warmup_steps),
       total_steps_(total_steps),
       min_lr_(min_lr) {
-  require(warmup_steps_ >= 0, "warmup_steps: must be >= 0");
-  require(total_steps_ > 0, "total_steps: must be positive (0 means epochs * steps per epoch)");
-  require(warmup_steps_ <= total_steps_,
-          "warmup_steps: must not exceed total_steps (" + std::to_string(total_steps_) + ")");
-  require(min_lr_ >= 0 && min_lr_ <= base_lr_, "min_lr: must be in [0, lr]");
+  require_scheduler(warmup_steps_ >= 0, "warmup_steps: must be >= 0");
+  require_scheduler(total_steps_ > 0,
+                    "total_steps: must be positive (0 means epochs * steps per epoch)");
+  require_scheduler(warmup_steps_ <= total_steps_, "warmup_steps: must not exceed total_steps (" +
+                                                       std::to_string(total_steps_) + ")");
+  require_scheduler(min_lr_ >= 0 && min_lr_ <= base_lr_, "min_lr: must be in [0, lr]");
 }
 
 double CosineWarmupLr::lr_for_step(int64_t step) const {
@@ -139,11 +140,11 @@ ReduceOnPlateauLr::ReduceOnPlateauLr(torch::optim::Optimizer& optimizer, Options
       options_(std::move(options)),
       best_(options_.maximize ? -std::numeric_limits<double>::infinity()
                               : std::numeric_limits<double>::infinity()) {
-  require(options_.factor > 0 && options_.factor < 1, "factor: must be in (0, 1)");
-  require(options_.patience >= 0, "patience: must be >= 0");
-  require(options_.threshold >= 0, "threshold: must be >= 0");
-  require(options_.cooldown >= 0, "cooldown: must be >= 0");
-  require(options_.min_lr >= 0, "min_lr: must be >= 0");
+  require_scheduler(options_.factor > 0 && options_.factor < 1, "factor: must be in (0, 1)");
+  require_scheduler(options_.patience >= 0, "patience: must be >= 0");
+  require_scheduler(options_.threshold >= 0, "threshold: must be >= 0");
+  require_scheduler(options_.cooldown >= 0, "cooldown: must be >= 0");
+  require_scheduler(options_.min_lr >= 0, "min_lr: must be >= 0");
 }
 
 bool ReduceOnPlateauLr::is_better(double value) const {
@@ -246,7 +247,7 @@ nlohmann::json scheduler_config_defaults() {
 std::unique_ptr<LrScheduler> make_lr_scheduler(const nlohmann::json& section,
                                                torch::optim::Optimizer& optimizer,
                                                const ScheduleContext& context) {
-  ConfigSection s(section, "scheduler");
+  io::ConfigSection s(section, "scheduler");
   const std::string name = s.choice(
       "name", "constant", {"constant", "step", "cosine", "plateau", "type1", "type2", "type3"});
   s.allow({"step_size", "gamma", "interval", "warmup_steps", "total_steps", "min_lr", "monitor",

@@ -6,8 +6,8 @@
 #include <torch/optim/sgd.h>
 
 #include "optimizer_state_key.h"
+#include "ssmkit/io/config.h"
 #include "ssmkit/io/error.h"
-#include "ssmkit/train/config.h"
 
 namespace ssmkit::train {
 namespace {
@@ -24,7 +24,7 @@ bool excluded_from_decay(const std::string& name, const std::vector<std::string>
   return false;
 }
 
-void require(bool ok, const std::string& message) {
+void require_optimizer(bool ok, const std::string& message) {
   if (!ok) throw InputError("optimizer." + message);
 }
 
@@ -62,12 +62,12 @@ void add_adam_state(const AdamState& s, const std::string& prefix,
 
 OptimizerConfig OptimizerConfig::from_json(const nlohmann::json& section) {
   OptimizerConfig c;
-  ConfigSection s(section, "optimizer");
+  io::ConfigSection s(section, "optimizer");
   c.name = s.choice("name", c.name, {"adam", "adamw", "sgd"});
   c.lr = s.number("lr", c.lr);
   c.weight_decay = s.number("weight_decay", c.weight_decay);
   const auto betas = s.numbers("betas", {c.beta1, c.beta2});
-  require(betas.size() == 2, "betas: expected two numbers [beta1, beta2]");
+  require_optimizer(betas.size() == 2, "betas: expected two numbers [beta1, beta2]");
   c.beta1 = betas[0];
   c.beta2 = betas[1];
   c.eps = s.number("eps", c.eps);
@@ -78,15 +78,15 @@ OptimizerConfig OptimizerConfig::from_json(const nlohmann::json& section) {
   c.no_weight_decay = s.strings("no_weight_decay", c.no_weight_decay);
   s.finish();
 
-  require(c.lr > 0, "lr: must be positive, got " + std::to_string(c.lr));
-  require(c.weight_decay >= 0, "weight_decay: must be >= 0");
-  require(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1,
-          "betas: each must be in [0, 1)");
-  require(c.eps >= 0, "eps: must be >= 0");
-  require(c.momentum >= 0 && c.momentum < 1, "momentum: must be in [0, 1)");
-  require(c.dampening >= 0 && c.dampening <= 1, "dampening: must be in [0, 1]");
-  require(!c.nesterov || (c.momentum > 0 && c.dampening == 0),
-          "nesterov: needs momentum > 0 and dampening 0");
+  require_optimizer(c.lr > 0, "lr: must be positive, got " + std::to_string(c.lr));
+  require_optimizer(c.weight_decay >= 0, "weight_decay: must be >= 0");
+  require_optimizer(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1,
+                    "betas: each must be in [0, 1)");
+  require_optimizer(c.eps >= 0, "eps: must be >= 0");
+  require_optimizer(c.momentum >= 0 && c.momentum < 1, "momentum: must be in [0, 1)");
+  require_optimizer(c.dampening >= 0 && c.dampening <= 1, "dampening: must be in [0, 1]");
+  require_optimizer(!c.nesterov || (c.momentum > 0 && c.dampening == 0),
+                    "nesterov: needs momentum > 0 and dampening 0");
   return c;
 }
 

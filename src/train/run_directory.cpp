@@ -7,8 +7,8 @@
 #include <filesystem>
 
 #include "ssmkit/io/atomic_file.h"
+#include "ssmkit/io/config.h"
 #include "ssmkit/io/error.h"
-#include "ssmkit/train/config.h"
 
 namespace ssmkit::train {
 namespace {
@@ -16,7 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kCheckpointsFolder = "checkpoints";
-constexpr const char* kLastCheckpoint = "last.pt";
+constexpr const char* kLastCheckpointFile = "last.pt";
 
 std::string timestamp() {
   const std::time_t now = std::time(nullptr);
@@ -98,16 +98,16 @@ std::string RunDirectory::checkpoint(const std::string& name) const {
 
 void RunDirectory::write_config(const nlohmann::json& config) const {
   write_file_atomic(file("config.json"), config.dump(2) + "\n");
-  spdlog::info("run folder {}\n{}", path_, format_config_table(config));
+  spdlog::info("run folder {}\n{}", path_, io::format_config_table(config));
 }
 
 std::string resolve_checkpoint_path(const std::string& checkpoint_or_run_dir) {
   const fs::path path(checkpoint_or_run_dir);
   if (fs::is_directory(path)) {
-    const fs::path last = path / kCheckpointsFolder / kLastCheckpoint;
+    const fs::path last = path / kCheckpointsFolder / kLastCheckpointFile;
     if (!fs::exists(last)) {
       throw InputError("--resume " + checkpoint_or_run_dir + ": the folder holds no " +
-                       (fs::path(kCheckpointsFolder) / kLastCheckpoint).string() +
+                       (fs::path(kCheckpointsFolder) / kLastCheckpointFile).string() +
                        " (did the run finish its first epoch?)");
     }
     return last.string();

@@ -10,16 +10,16 @@
 #include <new>
 #include <sstream>
 
+#include "ssmkit/io/config.h"
 #include "ssmkit/io/error.h"
+#include "ssmkit/metrics/weight_statistics.h"
 #include "ssmkit/train/checkpoint.h"
-#include "ssmkit/train/config.h"
 #include "ssmkit/train/device.h"
 #include "ssmkit/train/gradient_clipping.h"
 #include "ssmkit/train/mixed_precision.h"
 #include "ssmkit/train/optimizer_factory.h"
 #include "ssmkit/train/run_directory.h"
 #include "ssmkit/train/training_error.h"
-#include "ssmkit/train/weight_statistics.h"
 #include "ssmkit/util/checks.h"
 
 namespace ssmkit::train {
@@ -31,17 +31,9 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kLastCheckpoint = "last";
 constexpr const char* kBestCheckpoint = "best";
 constexpr const char* kTrainingLogFile = "training_log.json";
-constexpr const char* kMetricsFile = "metrics.jsonl";
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::string short_message(const std::exception& e) {
-  const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
-  std::string text = torch_error != nullptr ? torch_error->what_without_backtrace() : e.what();
-  const size_t newline = text.find('\n');
-  return newline == std::string::npos ? text : text.substr(0, newline);
 }
 
 std::string format_value(double value) {
@@ -75,7 +67,7 @@ void remove_interrupted_writes(const std::string& folder) {
 
 TrainerConfig TrainerConfig::from_json(const nlohmann::json& section) {
   TrainerConfig c;
-  ConfigSection s(section, "trainer");
+  io::ConfigSection s(section, "trainer");
   c.epochs = s.integer("epochs", c.epochs);
   c.device = s.string("device", c.device);
   c.grad_clip_norm = s.number("grad_clip_norm", c.grad_clip_norm);
@@ -124,7 +116,6 @@ Trainer::Trainer(TrainerConfig config, TrainableModel& model, torch::optim::Opti
       scheduler_(std::move(scheduler)),
       run_(run_dir.empty() ? nullptr : std::make_unique<RunDirectory>(run_dir)),
       device_(resolve_device(config_.device, "trainer.device")),
-      progress_(parse_progress_mode(config_.progress, "trainer.progress")),
       early_stopping_(config_.early_stopping) {
   TORCH_CHECK(static_cast<bool>(loss_), "Trainer: the loss function is empty");
   if (config_.epochs <= 0) throw InputError("trainer.epochs: must be positive");
@@ -151,8 +142,8 @@ void Trainer::add_callback(std::shared_ptr<Callback> callback) {
   callbacks_.push_back(std::move(callback));
 }
 
-void Trainer::set_evaluation_metrics(std::shared_ptr<EvaluationMetrics> metrics) {
-  metrics_ = std::move(metrics);
+void Trainer::set_evaluation_metrics(std::shared_ptr<metrics::EvaluationMetrics> evaluation) {
+  metrics_ = std::move(evaluation);
 }
 
 nlohmann::json Trainer::trainer_state() const {
@@ -261,46 +252,27 @@ EpochSummary Trainer::run_epoch(data::BatchSource& train, data::BatchSource* val
   const int64_t batches = train.num_batches();
   model_.train(true);
   train.reset(epoch);
-  ProgressBar bar("epoch " + std::to_string(epoch) + "/" + std::to_string(config_.epochs), batches,
-                  progress_);
+  for (const auto& callback : callbacks_)
+    callback->on_epoch_begin(epoch, batches);
   double loss_sum = 0;
   int64_t examples = 0;
   int64_t index = 0;
   double last_lr = scheduler_->lr();
   data::Batch batch;
-  std::vector<ParameterStatistics> weights;
+  std::vector<metrics::ParameterStatistics> weights;
   while (train.next(batch)) {
     ++index;
     StepInfo info = train_step(batch, epoch, index, batches);
     loss_sum += info.loss * static_cast<double>(info.batch_size);
     examples += info.batch_size;
     last_lr = info.lr;
-    bar.update(index, loss_sum / static_cast<double>(examples));
-    const bool stats_due =
-        config_.weight_stats_every > 0 && info.step % config_.weight_stats_every == 0;
-    if (stats_due) {
-      weights = parameter_statistics(model_.named_parameters());
+    if (config_.weight_stats_every > 0 && info.step % config_.weight_stats_every == 0) {
+      weights = metrics::parameter_statistics(model_.named_parameters());
       info.weights = &weights;
-    }
-    if (stream_) {
-      stream_->write({{"type", "batch"},
-                      {"epoch", epoch},
-                      {"step", info.step},
-                      {"loss", info.loss},
-                      {"lr", info.lr},
-                      {"grad_norm", info.grad_norm},
-                      {"batch_size", info.batch_size}});
-      if (stats_due) {
-        stream_->write({{"type", "weights"},
-                        {"epoch", epoch},
-                        {"step", info.step},
-                        {"weights", to_json(weights)}});
-      }
     }
     for (const auto& callback : callbacks_)
       callback->on_batch_end(info);
   }
-  bar.finish();
   if (index == 0) {
     throw InputError("the training data produced no batches in epoch " + std::to_string(epoch) +
                      " (" + std::to_string(train.num_examples()) + " examples)");
@@ -330,7 +302,7 @@ EpochSummary Trainer::run_epoch(data::BatchSource& train, data::BatchSource* val
   summary.improved = early_stopping_.update(epoch, monitored->second);
   scheduler_->after_epoch(epoch, values);
   summary.next_lr = scheduler_->lr();
-  summary.weights = parameter_statistics(model_.named_parameters());
+  summary.weights = metrics::parameter_statistics(model_.named_parameters());
   summary.seconds = seconds_since(start);
   epoch_ = epoch;
   return summary;
@@ -349,15 +321,6 @@ void Trainer::write_epoch_files(const EpochSummary& summary) {
     }
     return;
   }
-  // The stream first: a run killed before its checkpoint drops these lines again on resume.
-  nlohmann::json record = to_json(summary);
-  record["type"] = "epoch";
-  stream_->write(record);
-  stream_->write({{"type", "weights"},
-                  {"epoch", summary.epoch},
-                  {"step", summary.step},
-                  {"weights", to_json(summary.weights)}});
-
   const RunDirectory& run = *run_;
   save(run.checkpoint(kLastCheckpoint));
   last_checkpoint_epoch_ = summary.epoch;
@@ -430,13 +393,7 @@ FitResult Trainer::fit(data::BatchSource& train, data::BatchSource* validation,
   log_.monitor = stopping.monitor;
 
   if (!resumed_) scheduler_->start();
-  if (has_run_dir()) {
-    const RunDirectory& run = *run_;
-    remove_interrupted_writes(run.checkpoints_folder());
-    stream_ = std::make_unique<MetricsStream>(
-        resumed_ ? MetricsStream::resume(run.file(kMetricsFile), global_step_)
-                 : MetricsStream::create(run.file(kMetricsFile)));
-  }
+  if (has_run_dir()) remove_interrupted_writes(run_->checkpoints_folder());
 
   TrainBeginInfo begin;
   begin.first_epoch = epoch_ + 1;
@@ -466,6 +423,10 @@ FitResult Trainer::fit(data::BatchSource& train, data::BatchSource* validation,
         status = "stopped_early";
         log_.status = status;
       }
+      // The callbacks first (metrics.jsonl, TensorBoard): a run killed before its checkpoint
+      // drops what they wrote for this epoch again on resume.
+      for (const auto& callback : callbacks_)
+        callback->on_epoch_end(summary);
       write_epoch_files(summary);
 
       std::string line = "epoch " + std::to_string(epoch) + "/" + std::to_string(config_.epochs) +
@@ -485,8 +446,6 @@ FitResult Trainer::fit(data::BatchSource& train, data::BatchSource* validation,
                      stopping.monitor, early_stopping_.epochs_without_improvement(),
                      format_value(early_stopping_.best()), early_stopping_.best_epoch());
       }
-      for (const auto& callback : callbacks_)
-        callback->on_epoch_end(summary);
       // Asked after on_epoch_end, so a callback can decide on this epoch's summary. Such a stop
       // is not in the checkpoint: resuming the run trains on.
       for (const auto& callback : callbacks_) {
@@ -496,7 +455,7 @@ FitResult Trainer::fit(data::BatchSource& train, data::BatchSource* validation,
   } catch (const c10::OutOfMemoryError& e) {
     const std::string message =
         "out of memory on " + device_.str() + " at epoch " + std::to_string(epoch_ + 1) +
-        ", step " + std::to_string(global_step_ + 1) + " (" + short_message(e) +
+        ", step " + std::to_string(global_step_ + 1) + " (" + first_line_of(e) +
         "); reduce the batch size or the model size; " + last_checkpoint_note();
     finish("failed", message);
     throw TrainingError(message);
@@ -508,7 +467,7 @@ FitResult Trainer::fit(data::BatchSource& train, data::BatchSource* validation,
     finish("failed", message);
     throw TrainingError(message);
   } catch (const std::exception& e) {
-    finish("failed", short_message(e));
+    finish("failed", first_line_of(e));
     throw;
   }
 
@@ -517,12 +476,6 @@ FitResult Trainer::fit(data::BatchSource& train, data::BatchSource* validation,
     restore_best_weights();
     result.test = evaluate(*test, "test");
     log_.test = to_json(result.test);
-    if (stream_) {
-      nlohmann::json record = log_.test;
-      record["type"] = "eval";
-      record["step"] = global_step_;
-      stream_->write(record);
-    }
     std::string line = "test loss " + format_value(result.test.loss);
     for (const auto& [name, value] : result.test.metrics)
       line += "  " + name + " " + format_value(value);

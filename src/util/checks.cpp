@@ -5,6 +5,13 @@
 
 namespace ssmkit {
 
+std::string first_line_of(const std::exception& e) {
+  const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
+  std::string text = torch_error != nullptr ? torch_error->what_without_backtrace() : e.what();
+  const size_t newline = text.find('\n');
+  return newline == std::string::npos ? text : text.substr(0, newline);
+}
+
 std::string shape_string(at::IntArrayRef sizes) {
   std::ostringstream out;
   out << '[';

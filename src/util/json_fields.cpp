@@ -22,7 +22,7 @@ const nlohmann::json* JsonFieldReader::find(const char* key) {
 
 void JsonFieldReader::type_error(const char* key, const char* expected,
                                  const nlohmann::json& got) const {
-  throw InputError(context_ + ": '" + key + "' must be " + expected + ", got " + got.dump());
+  throw InputError(context_ + ": '" + key + "' must be " + expected + ", got " + got.dump(), key);
 }
 
 void JsonFieldReader::read(const char* key, int64_t& value) {
@@ -69,6 +69,12 @@ void JsonFieldReader::finish() const {
                        ")");
     }
   }
+}
+
+void invalid_option(const char* context, const char* field, const std::string& rule,
+                    const std::string& got) {
+  throw InputError(std::string(context) + ": '" + field + "' must be " + rule + ", got " + got,
+                   field);
 }
 
 }  // namespace ssmkit

@@ -2,11 +2,11 @@
 // input exits non-zero with one message naming the program and the file or flag, and writes
 // nothing.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "apps/program_run.h"
 #include "io/io_test_helpers.h"
 #include "ssmkit/io/file_bytes.h"
 #include "ssmkit/io/npz.h"
@@ -16,23 +16,12 @@ namespace {
 
 using ssmkit::testing::TempDir;
 using ssmkit::testing::write_bytes;
+using RunResult = ssmkit::testing::ProgramRun;
 
 const std::string kProgram = std::string(SSMKIT_BINARY_DIR) + "/apps/prepare_data";
 
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
 RunResult run_prepare(const TempDir& dir, const std::string& args) {
-  const std::string log = dir.file("run.log");
-  const std::string command = kProgram + " " + args + " >" + log + " 2>&1";
-  const int status = std::system(command.c_str());
-  RunResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.output = read_file_bytes(log);
-  std::filesystem::remove(log);
-  return result;
+  return ssmkit::testing::run_command(dir, kProgram + " " + args);
 }
 
 // A small hourly CSV with `rows` rows and two value columns.

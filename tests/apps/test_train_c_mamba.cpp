@@ -3,7 +3,6 @@
 // epoch 2 and resumed to epoch 3 ends with the same weights and metrics as an uninterrupted run;
 // forecast mode rebuilds the model from a checkpoint alone; every bad input fails with one line.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
@@ -13,7 +12,9 @@
 #include <fstream>
 #include <limits>
 
+#include "apps/program_run.h"
 #include "io/io_test_helpers.h"
+#include "report/png_reader.h"
 #include "ssmkit/data/array_tensor.h"
 #include "ssmkit/io/file_bytes.h"
 #include "ssmkit/io/npz.h"
@@ -22,7 +23,6 @@
 #include "ssmkit/train/checkpoint.h"
 #include "ssmkit/train/trainable_model.h"
 #include "test_helpers.h"
-#include "train/png_reader.h"
 
 #ifdef SSMKIT_TEST_PROTOBUF
 #include "event.pb.h"
@@ -46,20 +46,8 @@ const std::string kTinyModel =
     " --seq_len 32 --forecast_len 8 --input_dim 3 --hidden_dim 16 --num_layers 1 --patch_len 8"
     " --stride 4 --d_state 4 --batch_size 64 --learning_rate 0.005 --progress off --threads 1";
 
-struct RunResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-RunResult run_command(const TempDir& dir, const std::string& command_line) {
-  const std::string log = dir.file("run.log");
-  const int status = std::system((command_line + " >" + log + " 2>&1").c_str());
-  RunResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.output = io::read_file_bytes(log);
-  fs::remove(log);
-  return result;
-}
+using RunResult = testing::ProgramRun;
+using testing::run_command;
 
 RunResult run_program(const TempDir& dir, const std::string& args) {
   return run_command(dir, kProgram + " " + args);
@@ -282,6 +270,26 @@ void expect_failure(const RunResult& run, const std::vector<std::string>& fragme
     EXPECT_NE(first_line.find(fragment), std::string::npos)
         << "\"" << first_line << "\" lacks \"" << fragment << "\"";
   }
+}
+
+// Lightning-style spellings: any key by its dotted name, --print_config's JSON back through
+// --config gives the same configuration; nothing is trained or written.
+TEST_F(TrainCMambaProgram, PrintsAConfigThatConfigReadsBack) {
+  TempDir dir;
+  const std::string npz = write_archive(dir, "ok.npz", kSeqLen, kHorizon, 3);
+  const std::string base = "--train_dataset " + npz + " --output_dir " + dir.file("runs") +
+                           kTinyModel + " --model.config.expand=3 --trainer.ema_decay 0.5";
+  const RunResult printed = run_program(dir, base + " --print_config");
+  ASSERT_EQ(printed.exit_code, 0) << printed.output;
+  const json config = json::parse(printed.output);
+  EXPECT_EQ(config["model"]["config"]["expand"], 3);
+  EXPECT_DOUBLE_EQ(config["trainer"]["ema_decay"].get<double>(), 0.5);
+  EXPECT_EQ(config["model"]["config"]["seq_len"], kSeqLen);
+  const std::string file = dir.write("printed.json", printed.output);
+  const RunResult again = run_program(dir, "--config " + file + " --print_config");
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(json::parse(again.output), config);
+  EXPECT_FALSE(fs::exists(dir.file("runs")));
 }
 
 TEST_F(TrainCMambaProgram, RejectsBadFlagsWithUsage) {

@@ -9,7 +9,7 @@ namespace {
 
 using ssmkit::io::read_sequence_rows_csv;
 
-std::string error_of(const std::string& path) {
+std::string read_error_of(const std::string& path) {
   try {
     read_sequence_rows_csv(path);
   } catch (const ssmkit::InputError& e) {
@@ -29,23 +29,25 @@ TEST(SequenceRowsCsv, ReadsRowsAndToleratesCrlfAndBlankEnd) {
 
 TEST(SequenceRowsCsv, BadFilesNameFileLineAndColumn) {
   ssmkit::testing::TempDir dir;
-  EXPECT_NE(error_of((dir.path() / "missing.csv").string()).find("cannot open data file"),
+  EXPECT_NE(read_error_of((dir.path() / "missing.csv").string()).find("cannot open data file"),
             std::string::npos);
-  EXPECT_NE(error_of(dir.path().string()).find("is a directory"), std::string::npos);
-  EXPECT_NE(error_of(dir.write("empty.csv", "")).find("file is empty"), std::string::npos);
-  EXPECT_NE(error_of(dir.write("header.csv", "a,b\n")).find("no data rows"), std::string::npos);
+  EXPECT_NE(read_error_of(dir.path().string()).find("is a directory"), std::string::npos);
+  EXPECT_NE(read_error_of(dir.write("empty.csv", "")).find("file is empty"), std::string::npos);
+  EXPECT_NE(read_error_of(dir.write("header.csv", "a,b\n")).find("no data rows"),
+            std::string::npos);
   const std::string short_row = dir.write("short.csv", "a,b,c\n1,2,3\n1,2\n");
-  EXPECT_NE(error_of(short_row).find(short_row + ":3: expected 3 values (one per header column), "
-                                                 "found 2"),
-            std::string::npos)
-      << error_of(short_row);
+  EXPECT_NE(
+      read_error_of(short_row).find(short_row + ":3: expected 3 values (one per header column), "
+                                                "found 2"),
+      std::string::npos)
+      << read_error_of(short_row);
   const std::string bad_cell = dir.write("cell.csv", "a,b\n1,x2\n");
-  EXPECT_NE(error_of(bad_cell).find(":2: column 2 ('b') holds 'x2', expected a finite number"),
+  EXPECT_NE(read_error_of(bad_cell).find(":2: column 2 ('b') holds 'x2', expected a finite number"),
             std::string::npos)
-      << error_of(bad_cell);
-  EXPECT_NE(error_of(dir.write("nan.csv", "a\nnan\n")).find("expected a finite number"),
+      << read_error_of(bad_cell);
+  EXPECT_NE(read_error_of(dir.write("nan.csv", "a\nnan\n")).find("expected a finite number"),
             std::string::npos);
-  EXPECT_NE(error_of(dir.write("gap.csv", "a,b\n1,\n")).find("column 2 ('b') holds ''"),
+  EXPECT_NE(read_error_of(dir.write("gap.csv", "a,b\n1,\n")).find("column 2 ('b') holds ''"),
             std::string::npos);
 }
 

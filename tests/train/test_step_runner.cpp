@@ -8,14 +8,13 @@
 #include "ssmkit/train/optimizer_factory.h"
 #include "ssmkit/train/step_runner.h"
 #include "ssmkit/train/trainable_model.h"
+#include "train/train_fixtures.h"
 
 namespace {
 
 using namespace ssmkit::train;
 
-at::Tensor mse(const at::Tensor& outputs, const at::Tensor& targets) {
-  return torch::mse_loss(outputs, targets);
-}
+using ssmkit::testing::mse;
 
 struct Rig {
   torch::nn::Linear net{nullptr};

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "ssmkit/io/error.h"
+#include "ssmkit/report/metrics_stream_callback.h"
 #include "ssmkit/train/checkpoint.h"
 #include "ssmkit/train/optimizer_factory.h"
 #include "ssmkit/train/run_directory.h"
@@ -22,6 +23,7 @@ namespace {
 
 using nlohmann::json;
 using namespace ssmkit::train;
+using namespace ssmkit::metrics;
 using ssmkit::testing::TempDir;
 using ssmkit::testing::TinyMlp;
 
@@ -30,9 +32,7 @@ constexpr int64_t kValExamples = 32;
 constexpr int64_t kBatch = 16;
 constexpr int64_t kStepsPerEpoch = kTrainExamples / kBatch;
 
-at::Tensor mse(const at::Tensor& outputs, const at::Tensor& targets) {
-  return torch::mse_loss(outputs, targets);
-}
+using ssmkit::testing::mse;
 
 struct Data {
   ssmkit::testing::RegressionData train_set = ssmkit::testing::regression_data(kTrainExamples, 1);
@@ -70,6 +70,8 @@ struct Program {
     trainer =
         std::make_unique<Trainer>(config, *model, *optimizer, loss, std::move(sched), run_dir);
     trainer->set_run_config({{"seed", seed}, {"scheduler", scheduler}});
+    // metrics.jsonl, as every program has it (cli::TrainingSession adds it).
+    trainer->add_callback(std::make_shared<ssmkit::report::MetricsStreamCallback>());
   }
 };
 

@@ -8,19 +8,21 @@
 #include <sstream>
 
 #include "ssmkit/io/error.h"
+#include "ssmkit/metrics/weight_statistics.h"
+#include "ssmkit/report/metrics_stream.h"
+#include "ssmkit/report/progress_bar.h"
 #include "ssmkit/train/device.h"
 #include "ssmkit/train/early_stopping.h"
 #include "ssmkit/train/gradient_clipping.h"
-#include "ssmkit/train/metrics_stream.h"
-#include "ssmkit/train/progress_bar.h"
 #include "ssmkit/train/run_directory.h"
-#include "ssmkit/train/weight_statistics.h"
 #include "train/train_fixtures.h"
 
 namespace {
 
 using nlohmann::json;
 using namespace ssmkit::train;
+using namespace ssmkit::report;
+using namespace ssmkit::metrics;
 using ssmkit::testing::TempDir;
 
 TEST(EarlyStopping, StopsAfterPatienceEpochsWithoutImprovementBeyondMinDelta) {

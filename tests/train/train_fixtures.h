@@ -60,6 +60,11 @@ inline std::unique_ptr<data::TensorBatchSource> batches(const RegressionData& d,
 }
 
 // Every named parameter of `a` equals (bitwise) the one of `b`.
+// The mean squared error as a Trainer loss function.
+inline at::Tensor mse(const at::Tensor& outputs, const at::Tensor& targets) {
+  return torch::mse_loss(outputs, targets);
+}
+
 inline bool same_parameters(const train::TrainableModel& a, const train::TrainableModel& b) {
   const auto pa = a.named_parameters();
   const auto pb = b.named_parameters();

@@ -9,6 +9,8 @@
 
 namespace ssmkit::io {
 
+constexpr int64_t kSecondsPerHour = 3600;
+
 // Accepts, after trimming blanks:
 //   YYYY-MM-DD, YYYY/M/D                           (midnight)
 //   <date>[T| ]H:MM[:SS[.fraction]][Z|+HH:MM|-HH:MM|+HHMM]   (e.g. "2016-07-01 00:00:00",

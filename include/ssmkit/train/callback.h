@@ -1,5 +1,6 @@
-// Hooks into the training loop, as Lightning's callbacks: TensorBoard writers, plots and metric
-// reports plug in here. Every hook has an empty default; override the ones you need.
+// Hooks into the training loop, as Lightning's callbacks: the progress bar, metrics.jsonl,
+// TensorBoard writers, plots and metric reports (report/) plug in here. Every hook has an empty
+// default; override the ones you need.
 #pragma once
 
 #include <cmath>
@@ -9,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "ssmkit/train/weight_statistics.h"
+#include "ssmkit/metrics/weight_statistics.h"
 
 namespace ssmkit::train {
 
@@ -36,7 +37,7 @@ struct StepInfo {
   double lr = kNoValue;         // the rate this step used
   double grad_norm = kNoValue;  // global gradient norm before clipping
   // Set on the steps where weight statistics were computed, else null.
-  const std::vector<ParameterStatistics>* weights = nullptr;
+  const std::vector<metrics::ParameterStatistics>* weights = nullptr;
 };
 
 // After each epoch's training and validation.
@@ -51,7 +52,7 @@ struct EpochSummary {
   double next_lr = kNoValue;  // the rate after the schedule's epoch update
   double seconds = 0;
   bool improved = false;  // the monitored value improved (a new best checkpoint)
-  std::vector<ParameterStatistics> weights;
+  std::vector<metrics::ParameterStatistics> weights;
 
   // train_loss, val_loss (when present) and the metrics: the names monitors look up.
   std::map<std::string, double> values() const;
@@ -81,8 +82,12 @@ class Callback {
  public:
   virtual ~Callback() = default;
   virtual void on_train_begin(const TrainBeginInfo& /*info*/) {}
+  // Before the first batch of each epoch's training.
+  virtual void on_epoch_begin(int64_t /*epoch*/, int64_t /*batches*/) {}
   virtual void on_batch_end(const StepInfo& /*info*/) {}
   virtual void on_evaluation_end(const EvaluationResult& /*result*/) {}
+  // After the epoch's validation and before its checkpoint is written: what a callback writes
+  // here for the epoch is dropped again when a run killed before the checkpoint is resumed.
   virtual void on_epoch_end(const EpochSummary& /*summary*/) {}
   virtual void on_train_end(const TrainEndInfo& /*info*/) {}
   // Asked after each epoch's on_epoch_end; true ends training (status "stopped_by_callback").

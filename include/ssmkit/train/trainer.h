@@ -1,10 +1,11 @@
 // The training loop shared by every program: epochs of optimizer steps over a BatchSource, with
 // validation each epoch, gradient clipping, learning-rate schedules, early stopping, bf16 mixed
-// precision on CUDA, checkpoints (last, best, every N epochs), exact resume, logs (console,
-// progress bar, training_log.json, metrics.jsonl), callbacks, an optional moving average of the
-// weights (validated, kept as the best checkpoint and tested in place of the raw weights), and a
-// final test with the best weights. A non-finite loss or gradient, or running out of memory, stops
-// training with a TrainingError and leaves the last good checkpoint.
+// precision on CUDA, checkpoints (last, best, every N epochs), exact resume, the run's history
+// (training_log.json, kept in checkpoints), one console line per epoch, callbacks (the progress
+// bar, metrics.jsonl, TensorBoard and plots are callbacks of report/), an optional moving average
+// of the weights (validated, kept as the best checkpoint and tested in place of the raw weights),
+// and a final test with the best weights. A non-finite loss or gradient, or running out of memory,
+// stops training with a TrainingError and leaves the last good checkpoint.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -18,12 +19,10 @@
 #include <vector>
 
 #include "ssmkit/data/batch.h"
+#include "ssmkit/metrics/evaluation_metrics.h"
 #include "ssmkit/train/callback.h"
 #include "ssmkit/train/early_stopping.h"
-#include "ssmkit/train/evaluation_metrics.h"
 #include "ssmkit/train/lr_scheduler.h"
-#include "ssmkit/train/metrics_stream.h"
-#include "ssmkit/train/progress_bar.h"
 #include "ssmkit/train/run_directory.h"
 #include "ssmkit/train/step_runner.h"
 #include "ssmkit/train/trainable_model.h"
@@ -41,7 +40,9 @@ struct TrainerConfig {
   EarlyStoppingConfig early_stopping;
   int64_t checkpoint_every = 0;    // also keep checkpoints/epoch_<N>.pt every N epochs; 0 = off
   int64_t weight_stats_every = 0;  // weight statistics every N steps (always at epoch end)
-  std::string progress = "auto";   // auto | bar | lines | off
+  // auto | bar | lines | off: read by the program's progress display (report::ProgressCallback);
+  // kept here so that one "trainer" section configures a run.
+  std::string progress = "auto";
   // How steps run on the device: auto | plain | fused | graph (see step_runner.h); auto is graph
   // on CUDA and plain on the CPU.
   std::string step = "auto";
@@ -72,7 +73,7 @@ class Trainer {
   void set_run_config(nlohmann::json config) { run_config_ = std::move(config); }
   void add_callback(std::shared_ptr<Callback> callback);
   // Metrics computed over every validation and test pass, reported as "val_<name>"/"test_<name>".
-  void set_evaluation_metrics(std::shared_ptr<EvaluationMetrics> metrics);
+  void set_evaluation_metrics(std::shared_ptr<metrics::EvaluationMetrics> evaluation);
 
   // Continues a run from a checkpoint file or run folder (its checkpoints/last.pt): restores the
   // model, optimizer, schedule, early stopping, history, epoch, step and random generators.
@@ -113,14 +114,12 @@ class Trainer {
   std::unique_ptr<LrScheduler> scheduler_;
   std::unique_ptr<RunDirectory> run_;  // null: no files
   c10::Device device_;
-  ProgressMode progress_;
   std::vector<std::shared_ptr<Callback>> callbacks_;
-  std::shared_ptr<EvaluationMetrics> metrics_;
+  std::shared_ptr<metrics::EvaluationMetrics> metrics_;
   EarlyStopping early_stopping_;
   nlohmann::json resumed_early_stopping_;  // applied in fit(), once the monitor is settled
   TrainingLog log_;
   nlohmann::json run_config_ = nlohmann::json::object();
-  std::unique_ptr<MetricsStream> stream_;
   std::unique_ptr<StepRunner> steps_;
   std::unique_ptr<WeightAverage> average_;  // null unless config_.ema_decay > 0
   std::string best_snapshot_;               // serialized best weights when there is no run folder

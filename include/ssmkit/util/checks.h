@@ -6,11 +6,15 @@
 #include <ATen/core/Tensor.h>
 #include <c10/util/Exception.h>
 
+#include <exception>
 #include <initializer_list>
 #include <string>
 #include <vector>
 
 namespace ssmkit {
+
+// The first line of an error's message; for a LibTorch error, without its C++ backtrace.
+std::string first_line_of(const std::exception& e);
 
 // Formats sizes as "[2, 8, 5]".
 std::string shape_string(at::IntArrayRef sizes);

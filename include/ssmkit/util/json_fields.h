@@ -10,6 +10,10 @@
 
 namespace ssmkit {
 
+// Throws InputError "<context>: '<field>' must be <rule>, got <got>", carrying the field's key.
+[[noreturn]] void invalid_option(const char* context, const char* field, const std::string& rule,
+                                 const std::string& got);
+
 class JsonFieldReader {
  public:
   // `context` prefixes messages, e.g. "Mamba config". Throws InputError unless `j` is an object.
