@@ -64,7 +64,7 @@ SsdShape check_ssd_inputs(const at::Tensor& x, const at::Tensor& dt, const at::T
 }
 
 // Half-precision inputs are scanned in float32: the decays are exponentials of long sums.
-at::ScalarType compute_type(const at::Tensor& x) {
+at::ScalarType ssd_compute_type(const at::Tensor& x) {
   return x.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
 }
 
@@ -107,7 +107,7 @@ SsdScanOutputs ssd_chunk_scan(const at::Tensor& x, const at::Tensor& dt, const a
   constexpr const char* fn = "ssd_chunk_scan";
   TORCH_CHECK(chunk_size >= 1, fn, ": 'chunk_size' must be >= 1, got ", chunk_size);
   const SsdShape s = check_ssd_inputs(x, dt, A, B, C, initial_state, fn);
-  const auto type = compute_type(x);
+  const auto type = ssd_compute_type(x);
   // A sequence shorter than a chunk is one chunk of its own length: no padded work.
   const int64_t len = std::min(chunk_size, s.seqlen);  // T, tokens per chunk
   const int64_t chunks = (s.seqlen + len - 1) / len;   // c
@@ -183,7 +183,7 @@ SsdScanOutputs ssd_scan_reference(const at::Tensor& x, const at::Tensor& dt, con
                                   const at::Tensor& initial_state) {
   constexpr const char* fn = "ssd_scan_reference";
   const SsdShape s = check_ssd_inputs(x, dt, A, B, C, initial_state, fn);
-  const auto type = compute_type(x);
+  const auto type = ssd_compute_type(x);
   const int64_t per_group = s.heads / s.groups;
   // B and C repeated for every head of their group.
   auto per_head = [&](const at::Tensor& t) {  // (B, L, G, N) -> (B, L, H, N)

@@ -19,10 +19,11 @@ using ssmkit::nn::Mamba2Cache;
 using ssmkit::nn::Mamba2Options;
 using ssmkit::testing::relative_error;
 
-constexpr double kRecurrentTol = 1e-10;  // float64; step and chunked scan differ only in rounding
+constexpr double kMamba2RecurrentTol =
+    1e-10;  // float64; step and chunked scan differ only in rounding
 
 // d_inner 16, 4 heads of 4 channels, B and C in 2 groups; chunks of 4 tokens.
-Mamba2Options small_options() {
+Mamba2Options small_mamba2_options() {
   Mamba2Options o;
   o.d_model = 8;
   o.d_state = 5;
@@ -48,7 +49,7 @@ at::Tensor run_steps(Mamba2& block, const at::Tensor& x, Mamba2Cache& cache) {
 }
 
 TEST(Mamba2, ForwardKeepsShape) {
-  Mamba2 block(small_options());
+  Mamba2 block(small_mamba2_options());
   const at::Tensor x = torch::randn({2, 7, 8});
   const at::Tensor y = block(x);
   EXPECT_EQ(y.sizes(), x.sizes());
@@ -56,7 +57,7 @@ TEST(Mamba2, ForwardKeepsShape) {
 }
 
 TEST(Mamba2, ParametersFollowMamba2sShapesAndInitialisation) {
-  const Mamba2Options o = small_options();
+  const Mamba2Options o = small_mamba2_options();
   Mamba2 block(o);
   EXPECT_EQ(o.nheads(), 4);
   // z (16), xBC (16 + 2 * 2 * 5), dt (4 heads)
@@ -106,7 +107,7 @@ at::Tensor written_out(Mamba2& block, const at::Tensor& x) {  // (B, L, d) -> (B
 TEST(Mamba2, ForwardMatchesTheBlockWrittenOutWithTheSequentialScan) {
   for (const int64_t groups : {1, 2}) {
     SCOPED_TRACE("ngroups " + std::to_string(groups));
-    Mamba2Options o = small_options();
+    Mamba2Options o = small_mamba2_options();
     o.ngroups = groups;
     o.bias = true;
     Mamba2 block = double_block(o);
@@ -115,44 +116,44 @@ TEST(Mamba2, ForwardMatchesTheBlockWrittenOutWithTheSequentialScan) {
       block->norm_weight.uniform_(0.5, 1.5);
     }
     const at::Tensor x = torch::randn({2, 11, 8}, torch::kDouble);
-    EXPECT_LT(relative_error(block(x), written_out(block, x)), kRecurrentTol);
+    EXPECT_LT(relative_error(block(x), written_out(block, x)), kMamba2RecurrentTol);
   }
 }
 
 TEST(Mamba2, StepMatchesForward) {
   for (const int64_t groups : {1, 2}) {
     SCOPED_TRACE("ngroups " + std::to_string(groups));
-    Mamba2Options o = small_options();
+    Mamba2Options o = small_mamba2_options();
     o.ngroups = groups;
     Mamba2 block = double_block(o);
     const at::Tensor x = torch::randn({3, 11, 8}, torch::kDouble);
     Mamba2Cache cache = block->make_cache(3);
-    EXPECT_LT(relative_error(run_steps(block, x, cache), block(x)), kRecurrentTol);
+    EXPECT_LT(relative_error(run_steps(block, x, cache), block(x)), kMamba2RecurrentTol);
   }
 }
 
 TEST(Mamba2, ChunksAndPrefillThenStepMatchForward) {
-  Mamba2 block = double_block(small_options());
+  Mamba2 block = double_block(small_mamba2_options());
   const at::Tensor x = torch::randn({2, 17, 8}, torch::kDouble);
   const at::Tensor whole = block(x);
 
   Mamba2Cache two = block->make_cache(2);
   const at::Tensor first = block->forward_chunk(x.narrow(1, 0, 6), two);  // not a chunk multiple
   const at::Tensor second = block->forward_chunk(x.narrow(1, 6, 11), two);
-  EXPECT_LT(relative_error(torch::cat({first, second}, 1), whole), kRecurrentTol);
+  EXPECT_LT(relative_error(torch::cat({first, second}, 1), whole), kMamba2RecurrentTol);
 
   Mamba2Cache prefilled = block->make_cache(2);
   const at::Tensor prefill = block->forward_chunk(x.narrow(1, 0, 9), prefilled);
   const at::Tensor rest = run_steps(block, x.narrow(1, 9, 8), prefilled);
-  EXPECT_LT(relative_error(torch::cat({prefill, rest}, 1), whole), kRecurrentTol);
+  EXPECT_LT(relative_error(torch::cat({prefill, rest}, 1), whole), kMamba2RecurrentTol);
   // Both caches hold the state after the whole sequence.
-  EXPECT_LT(relative_error(prefilled.ssm_state, two.ssm_state), kRecurrentTol);
-  EXPECT_LT(relative_error(prefilled.conv_state, two.conv_state), kRecurrentTol);
+  EXPECT_LT(relative_error(prefilled.ssm_state, two.ssm_state), kMamba2RecurrentTol);
+  EXPECT_LT(relative_error(prefilled.conv_state, two.conv_state), kMamba2RecurrentTol);
 }
 
 // The chunk length is a performance knob only: every chunk size gives the same block output.
 TEST(Mamba2, ChunkSizeDoesNotChangeTheOutput) {
-  Mamba2Options o = small_options();
+  Mamba2Options o = small_mamba2_options();
   o.chunk_size = 1;
   Mamba2 reference = double_block(o);
   const at::Tensor x = torch::randn({2, 13, 8}, torch::kDouble);
@@ -164,12 +165,12 @@ TEST(Mamba2, ChunkSizeDoesNotChangeTheOutput) {
     block->to(torch::kDouble);
     for (const auto& p : reference->named_parameters())
       block->named_parameters()[p.key()].copy_(p.value());
-    EXPECT_LT(relative_error(block(x), want), kRecurrentTol) << "chunk " << chunk;
+    EXPECT_LT(relative_error(block(x), want), kMamba2RecurrentTol) << "chunk " << chunk;
   }
 }
 
 TEST(Mamba2, GradientsReachEveryParameter) {
-  Mamba2Options o = small_options();
+  Mamba2Options o = small_mamba2_options();
   o.bias = true;
   Mamba2 block(o);
   const at::Tensor x = torch::randn({2, 6, 8}, torch::requires_grad());
@@ -179,7 +180,7 @@ TEST(Mamba2, GradientsReachEveryParameter) {
 }
 
 TEST(Mamba2Options, JsonRoundTripKeepsEveryField) {
-  Mamba2Options o = small_options();
+  Mamba2Options o = small_mamba2_options();
   o.d_state = 16;
   o.expand = 4;
   o.dt_min = 0.002;
@@ -243,7 +244,7 @@ std::string tensor_error(Call&& call) {
 }
 
 TEST(Mamba2, BadInputsAndCachesAreNamed) {
-  Mamba2 block(small_options());
+  Mamba2 block(small_mamba2_options());
   const std::string bad_x = tensor_error([&] { block(torch::randn({2, 5, 7})); });
   EXPECT_NE(bad_x.find("Mamba2: 'x' has shape [2, 5, 7], expected (B, L, d_model)"),
             std::string::npos)

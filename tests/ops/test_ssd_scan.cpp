@@ -17,7 +17,7 @@ using ssmkit::ops::ssd_scan_reference;
 using ssmkit::ops::SsdScanOutputs;
 using ssmkit::testing::relative_error;
 
-constexpr double kTol = 1e-10;  // float64: the two forms differ only in summation order
+constexpr double kSsdTol = 1e-10;  // float64: the two forms differ only in summation order
 
 struct SsdCase {
   at::Tensor x;      // (B, L, H, P)
@@ -37,8 +37,8 @@ struct SsdCase {
 const char* const kInputNames[] = {"x", "dt", "A", "B", "C", "initial_state"};
 
 // Random float64 inputs with Mamba-2's ranges: dt in (0.01, 0.5), A in (-2, -0.5).
-SsdCase random_case(int64_t batch, int64_t len, int64_t heads, int64_t headdim, int64_t groups,
-                    int64_t dstate, bool with_state) {
+SsdCase random_ssd_case(int64_t batch, int64_t len, int64_t heads, int64_t headdim, int64_t groups,
+                        int64_t dstate, bool with_state) {
   const auto opts = torch::dtype(torch::kDouble).requires_grad(true);
   SsdCase c;
   c.x = torch::randn({batch, len, heads, headdim}, opts);
@@ -51,14 +51,14 @@ SsdCase random_case(int64_t batch, int64_t len, int64_t heads, int64_t headdim, 
 }
 
 // Outputs and the gradients of <y, dy> + <final_state, dstate> for every input of `c`.
-struct ScanRun {
+struct SsdRun {
   SsdScanOutputs out;
   std::vector<at::Tensor> grads;  // in SsdCase::inputs() order
 };
 
 template <typename Scan>
-ScanRun run_with_gradients(const SsdCase& c, Scan&& scan) {
-  ScanRun r;
+SsdRun run_with_gradients(const SsdCase& c, Scan&& scan) {
+  SsdRun r;
   r.out = scan(c);
   // Fixed cotangents, drawn from a seed of their own so both forms see the same ones (randn of the
   // sizes, not randn_like, whose values would follow each output's strides).
@@ -70,23 +70,23 @@ ScanRun run_with_gradients(const SsdCase& c, Scan&& scan) {
   return r;
 }
 
-ScanRun chunked(const SsdCase& c, int64_t chunk_size) {
+SsdRun chunked(const SsdCase& c, int64_t chunk_size) {
   return run_with_gradients(c, [&](const SsdCase& k) {
     return ssd_chunk_scan(k.x, k.dt, k.A, k.B, k.C, chunk_size, k.state);
   });
 }
 
-ScanRun reference(const SsdCase& c) {
+SsdRun reference(const SsdCase& c) {
   return run_with_gradients(
       c, [](const SsdCase& k) { return ssd_scan_reference(k.x, k.dt, k.A, k.B, k.C, k.state); });
 }
 
-void expect_runs_match(const ScanRun& got, const ScanRun& want) {
-  EXPECT_LT(relative_error(got.out.y, want.out.y), kTol) << "y";
-  EXPECT_LT(relative_error(got.out.final_state, want.out.final_state), kTol) << "final_state";
+void expect_runs_match(const SsdRun& got, const SsdRun& want) {
+  EXPECT_LT(relative_error(got.out.y, want.out.y), kSsdTol) << "y";
+  EXPECT_LT(relative_error(got.out.final_state, want.out.final_state), kSsdTol) << "final_state";
   ASSERT_EQ(got.grads.size(), want.grads.size());
   for (size_t i = 0; i < got.grads.size(); ++i) {
-    EXPECT_LT(relative_error(got.grads[i], want.grads[i]), kTol) << "d" << kInputNames[i];
+    EXPECT_LT(relative_error(got.grads[i], want.grads[i]), kSsdTol) << "d" << kInputNames[i];
   }
 }
 
@@ -94,8 +94,8 @@ TEST(SsdChunkScan, MatchesTheSequentialReferenceInOutputsAndEveryGradient) {
   for (const int64_t groups : {1, 2}) {
     for (const int64_t len : {1, 7, 33, 100}) {
       torch::manual_seed(len * 10 + groups);
-      const SsdCase c = random_case(2, len, 4, 3, groups, 5, /*with_state=*/true);
-      const ScanRun want = reference(c);
+      const SsdCase c = random_ssd_case(2, len, 4, 3, groups, 5, /*with_state=*/true);
+      const SsdRun want = reference(c);
       for (const int64_t chunk : {1, 4, 16, 64}) {
         SCOPED_TRACE("groups " + std::to_string(groups) + ", L " + std::to_string(len) +
                      ", chunk " + std::to_string(chunk));
@@ -107,18 +107,18 @@ TEST(SsdChunkScan, MatchesTheSequentialReferenceInOutputsAndEveryGradient) {
 
 TEST(SsdChunkScan, StartsFromZerosWithoutAnInitialState) {
   torch::manual_seed(3);
-  const SsdCase c = random_case(3, 21, 2, 4, 1, 3, /*with_state=*/false);
+  const SsdCase c = random_ssd_case(3, 21, 2, 4, 1, 3, /*with_state=*/false);
   expect_runs_match(chunked(c, 8), reference(c));
   SsdCase zeros = c;
   zeros.state = torch::zeros({3, 2, 4, 3}, torch::kDouble);
   const SsdScanOutputs with_zeros = ssd_chunk_scan(c.x, c.dt, c.A, c.B, c.C, 8, zeros.state);
-  EXPECT_LT(relative_error(chunked(c, 8).out.y, with_zeros.y), kTol);
+  EXPECT_LT(relative_error(chunked(c, 8).out.y, with_zeros.y), kSsdTol);
 }
 
 // Scanning [a; b] equals scanning a, then b from a's final state: what chunked prefill relies on.
 TEST(SsdChunkScan, ContinuesASequenceFromItsFinalState) {
   torch::manual_seed(4);
-  const SsdCase c = random_case(2, 30, 4, 3, 2, 5, /*with_state=*/true);
+  const SsdCase c = random_ssd_case(2, 30, 4, 3, 2, 5, /*with_state=*/true);
   const int64_t split = 13;  // neither part a multiple of the chunk
   auto part = [&](int64_t start, int64_t len, const at::Tensor& state) {
     return ssd_chunk_scan(c.x.narrow(1, start, len), c.dt.narrow(1, start, len), c.A,
@@ -127,15 +127,16 @@ TEST(SsdChunkScan, ContinuesASequenceFromItsFinalState) {
   const SsdScanOutputs whole = ssd_chunk_scan(c.x, c.dt, c.A, c.B, c.C, 8, c.state);
   const SsdScanOutputs first = part(0, split, c.state);
   const SsdScanOutputs second = part(split, 30 - split, first.final_state);
-  EXPECT_LT(relative_error(torch::cat({first.y, second.y}, 1), whole.y), kTol);
-  EXPECT_LT(relative_error(second.final_state, whole.final_state), kTol);
+  EXPECT_LT(relative_error(torch::cat({first.y, second.y}, 1), whole.y), kSsdTol);
+  EXPECT_LT(relative_error(second.final_state, whole.final_state), kSsdTol);
 }
 
 // The recurrence one scalar at a time, head h reading group h / (H / G): pins down the reference.
 TEST(SsdScanReference, MatchesTheRecurrenceWrittenElementByElement) {
   torch::manual_seed(5);
   const int64_t batch = 2, len = 6, heads = 4, headdim = 2, groups = 2, dstate = 3;
-  const SsdCase c = random_case(batch, len, heads, headdim, groups, dstate, /*with_state=*/true);
+  const SsdCase c =
+      random_ssd_case(batch, len, heads, headdim, groups, dstate, /*with_state=*/true);
   torch::NoGradGuard no_grad;
   const SsdScanOutputs got = ssd_scan_reference(c.x, c.dt, c.A, c.B, c.C, c.state);
   auto x = c.x.accessor<double, 4>();
@@ -168,12 +169,12 @@ TEST(SsdScanReference, MatchesTheRecurrenceWrittenElementByElement) {
 // Decays that underflow to zero within a chunk (dt A sums of -1000s) stay finite in both passes.
 TEST(SsdChunkScan, StaysFiniteUnderStrongDecay) {
   torch::manual_seed(6);
-  SsdCase c = random_case(1, 80, 2, 2, 1, 3, /*with_state=*/true);
+  SsdCase c = random_ssd_case(1, 80, 2, 2, 1, 3, /*with_state=*/true);
   {
     torch::NoGradGuard no_grad;
     c.dt.mul_(40.0);
   }
-  const ScanRun got = chunked(c, 64);
+  const SsdRun got = chunked(c, 64);
   for (const auto& g : got.grads)
     EXPECT_TRUE(torch::isfinite(g).all().item<bool>());
   expect_runs_match(got, reference(c));
@@ -181,7 +182,7 @@ TEST(SsdChunkScan, StaysFiniteUnderStrongDecay) {
 
 TEST(SsdChunkScan, Float32InputsGiveFloat32OutputsCloseToFloat64) {
   torch::manual_seed(7);
-  const SsdCase c = random_case(2, 40, 4, 8, 2, 16, /*with_state=*/true);
+  const SsdCase c = random_ssd_case(2, 40, 4, 8, 2, 16, /*with_state=*/true);
   torch::NoGradGuard no_grad;
   const SsdScanOutputs want = ssd_scan_reference(c.x, c.dt, c.A, c.B, c.C, c.state);
   const SsdScanOutputs got =
@@ -205,7 +206,7 @@ std::string message_for(const SsdCase& c, int64_t chunk_size = 4) {
 
 TEST(SsdChunkScan, BadArgumentsNameTheTensorAndTheExpectedShape) {
   torch::NoGradGuard no_grad;
-  const SsdCase good = random_case(2, 5, 4, 3, 2, 6, /*with_state=*/true);
+  const SsdCase good = random_ssd_case(2, 5, 4, 3, 2, 6, /*with_state=*/true);
   EXPECT_EQ(message_for(good), "");
 
   SsdCase bad_dt = good;
