@@ -3,12 +3,13 @@
 # into build-fuzz/ and runs each for a short time, starting from tiny valid files. Fails when a
 # target finds a crash, a sanitizer report or a broken property; the input lands in
 # build-fuzz/crashes/. Skips (exit 0) when clang++ is missing.
-#   SSMKIT_FUZZ_SECONDS  seconds per target (default 15)
+#   SSMKIT_FUZZ_SECONDS  seconds per target (default 10; the corpus is kept between runs in
+#                        build-fuzz/corpus, so repeated runs go deeper)
 #   SSMKIT_FUZZ_BUILD_DIR  build folder (default build-fuzz)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${SSMKIT_FUZZ_BUILD_DIR:-$root/build-fuzz}"
-seconds="${SSMKIT_FUZZ_SECONDS:-15}"
+seconds="${SSMKIT_FUZZ_SECONDS:-10}"
 jobs="${SSMKIT_JOBS:-$(nproc)}"
 targets=(csv json_series npy npz ucr idx cifar)
 

@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev             # LibTorch 1.13 (CPU)
   libopenblas0-openmp      # fast BLAS: the default reference BLAS is ~15x slower on matmul
-  libcxxopts-dev nlohmann-json3-dev libeigen3-dev libspdlog-dev libfmt-dev
+  libcxxopts-dev nlohmann-json3-dev libeigen3-dev libspdlog-dev  # spdlog brings libfmt-dev
   libgtest-dev
   libzip-dev zlib1g-dev    # .npz containers
   libprotobuf-dev protobuf-compiler  # TensorBoard event files

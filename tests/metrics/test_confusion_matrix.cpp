@@ -2,18 +2,13 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "metrics/sklearn_example.h"
 #include "ssmkit/metrics/confusion_matrix.h"
 
 namespace ssmkit::metrics {
 namespace {
 
-// scikit-learn's documentation example: y_true = [0, 1, 2, 2, 2], y_pred = [0, 0, 2, 2, 1].
-ConfusionMatrix sklearn_docs_example() {
-  ConfusionMatrix matrix(3);
-  matrix.update(torch::tensor({0, 0, 2, 2, 1}, torch::kLong),
-                torch::tensor({0, 1, 2, 2, 2}, torch::kLong));
-  return matrix;
-}
+using testing::sklearn_docs_example;
 
 TEST(ConfusionMatrix, CountsRowsTrueColumnsPredicted) {
   const auto matrix = sklearn_docs_example();

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "metrics/sklearn_example.h"
 #include "ssmkit/io/error.h"
 #include "ssmkit/report/classification_report.h"
 
@@ -11,12 +12,7 @@ namespace ssmkit::report {
 using namespace ssmkit::metrics;
 namespace {
 
-ConfusionMatrix sklearn_docs_example() {
-  ConfusionMatrix matrix(3);
-  matrix.update(torch::tensor({0, 0, 2, 2, 1}, torch::kLong),
-                torch::tensor({0, 1, 2, 2, 2}, torch::kLong));
-  return matrix;
-}
+using testing::sklearn_docs_example;
 
 const std::vector<std::string> kDocsNames = {"class 0", "class 1", "class 2"};
 

@@ -475,13 +475,9 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads, BwdTiling<S>::kMinBlo
 
 template <typename InT, typename BcT, bool kVarB, bool kVarC, int S>
 cudaError_t launch_bwd_variant(const SelectiveScanBwdParams& p, cudaStream_t stream) {
-  auto kernel = selective_scan_bwd_kernel<InT, BcT, kVarB, kVarC, S>;
-  constexpr size_t kSmem = BwdSmem<InT, BcT, S>::kBytes;
   static SmemLimit smem_limit;
-  const cudaError_t err = smem_limit.raise(kernel, kSmem);
-  if (err != cudaSuccess) return err;
-  kernel<<<scan_grid(p), ScanLayout<S>::kThreads, kSmem, stream>>>(p);
-  return cudaGetLastError();
+  return launch_scan_kernel(selective_scan_bwd_kernel<InT, BcT, kVarB, kVarC, S>, smem_limit,
+                            ScanLayout<S>::kThreads, BwdSmem<InT, BcT, S>::kBytes, p, stream);
 }
 
 template <typename InT, typename BcT, bool kVarB, bool kVarC>

@@ -374,6 +374,18 @@ inline dim3 scan_grid(const SelectiveScanFwdParams& p) {
               static_cast<unsigned>(p.n_slabs));
 }
 
+// Launches a scan kernel over scan_grid(p) with `smem` bytes of dynamic shared memory, first
+// raising the kernel's limit through `limit` (the caller's static, one per kernel). The forward,
+// pipelined forward and backward launchers share it.
+template <typename Kernel, typename Params>
+cudaError_t launch_scan_kernel(Kernel kernel, SmemLimit& limit, unsigned threads, size_t smem,
+                               const Params& p, cudaStream_t stream) {
+  const cudaError_t err = limit.raise(kernel, smem);
+  if (err != cudaSuccess) return err;
+  kernel<<<scan_grid(p), threads, smem, stream>>>(p);
+  return cudaGetLastError();
+}
+
 // The current device's multiprocessor count, asked once per device (a query on every launch was
 // host time).
 inline cudaError_t multiprocessor_count(int* sms) {

@@ -109,13 +109,9 @@ __global__ void __launch_bounds__(ScanLayout<S>::kThreads)
 
 template <typename InT, typename BcT, bool kVarB, bool kVarC, int S>
 cudaError_t launch_fwd_variant(const SelectiveScanFwdParams& p, cudaStream_t stream) {
-  auto kernel = selective_scan_fwd_kernel<InT, BcT, kVarB, kVarC, S>;
-  constexpr size_t kSmem = FwdSmem<InT, BcT, S>::kBytes;
   static SmemLimit smem_limit;
-  const cudaError_t err = smem_limit.raise(kernel, kSmem);
-  if (err != cudaSuccess) return err;
-  kernel<<<scan_grid(p), ScanLayout<S>::kThreads, kSmem, stream>>>(p);
-  return cudaGetLastError();
+  return launch_scan_kernel(selective_scan_fwd_kernel<InT, BcT, kVarB, kVarC, S>, smem_limit,
+                            ScanLayout<S>::kThreads, FwdSmem<InT, BcT, S>::kBytes, p, stream);
 }
 
 // Which forward kernel runs: as asked (p.fwd_pipelined, p.states_per_thread), else the pipelined

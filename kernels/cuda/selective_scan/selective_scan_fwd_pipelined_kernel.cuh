@@ -145,13 +145,9 @@ __global__ void __launch_bounds__(kPipeThreads, kPipeBlocksPerSm)
 
 template <typename InT, typename BcT, bool kVarB, bool kVarC>
 cudaError_t launch_fwd_pipelined(const SelectiveScanFwdParams& p, cudaStream_t stream) {
-  auto kernel = selective_scan_fwd_pipelined_kernel<InT, BcT, kVarB, kVarC>;
-  constexpr size_t kSmem = FwdPipeSmem<InT, BcT>::kBytes;
   static SmemLimit smem_limit;
-  const cudaError_t err = smem_limit.raise(kernel, kSmem);
-  if (err != cudaSuccess) return err;
-  kernel<<<scan_grid(p), kPipeThreads, kSmem, stream>>>(p);
-  return cudaGetLastError();
+  return launch_scan_kernel(selective_scan_fwd_pipelined_kernel<InT, BcT, kVarB, kVarC>,
+                            smem_limit, kPipeThreads, FwdPipeSmem<InT, BcT>::kBytes, p, stream);
 }
 
 }  // namespace ssmkit::kernels::detail
