@@ -1,6 +1,7 @@
 // Helpers shared by the test suites.
 #include "test_helpers.h"
 
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -14,6 +15,15 @@ double relative_error(const at::Tensor& a, const at::Tensor& b) {
   if (!torch::isfinite(a64).all().item<bool>()) return std::numeric_limits<double>::infinity();
   const double denom = std::max(b64.norm().item<double>(), 1e-300);
   return (a64 - b64).norm().item<double>() / denom;
+}
+
+void expect_gradient_in_every_parameter(const torch::nn::Module& module) {
+  for (const auto& p : module.named_parameters()) {
+    const at::Tensor& grad = p.value().grad();
+    ASSERT_TRUE(grad.defined()) << p.key();
+    EXPECT_TRUE(torch::isfinite(grad).all().item<bool>()) << p.key();
+    EXPECT_GT(grad.abs().sum().item<double>(), 0.0) << p.key();
+  }
 }
 
 std::string shared_data_path(const std::string& relative) {

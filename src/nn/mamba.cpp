@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ssmkit/io/error.h"
+#include "ssmkit/nn/mamba_init_checks.h"
 #include "ssmkit/ops/causal_conv1d.h"
 #include "ssmkit/ops/selective_scan.h"
 #include "ssmkit/util/checks.h"
@@ -121,14 +122,9 @@ MambaImpl::MambaImpl(const MambaOptions& options) : options_(options) {
       torch::nn::Linear(torch::nn::LinearOptions(d_model, 2 * d_inner).bias(options_.bias)));
   const bool m_mamba = options_.variant == MambaVariant::kMMamba;
   if (!m_mamba) {
-    // LibTorch's Conv1d default for a depthwise conv: uniform in +-1/sqrt(fan_in), fan_in = d_conv.
-    const double conv_bound = 1.0 / std::sqrt(static_cast<double>(options_.d_conv));
-    conv_weight = register_parameter(
-        "conv_weight", torch::empty({d_inner, options_.d_conv}).uniform_(-conv_bound, conv_bound));
-    if (options_.conv_bias) {
-      conv_bias = register_parameter("conv_bias",
-                                     torch::empty({d_inner}).uniform_(-conv_bound, conv_bound));
-    }
+    DepthwiseConvInit conv = init_depthwise_conv(d_inner, options_.d_conv, options_.conv_bias);
+    conv_weight = register_parameter("conv_weight", conv.weight);
+    if (options_.conv_bias) conv_bias = register_parameter("conv_bias", conv.bias);
   }
   const int64_t projected = dt_rank_ + 2 * d_state + (m_mamba ? d_inner : 0);
   x_proj = register_module(
@@ -141,11 +137,8 @@ MambaImpl::MambaImpl(const MambaOptions& options) : options_(options) {
     torch::NoGradGuard no_grad;
     const double weight_bound = std::pow(static_cast<double>(dt_rank_), -0.5) * options_.dt_scale;
     dt_proj->weight.uniform_(-weight_bound, weight_bound);
-    const double log_min = std::log(options_.dt_min);
-    const double log_max = std::log(options_.dt_max);
-    at::Tensor dt = torch::exp(torch::rand({d_inner}) * (log_max - log_min) + log_min)
-                        .clamp_min(options_.dt_init_floor);
-    dt_proj->bias.copy_(dt + torch::log(-torch::expm1(-dt)));
+    dt_proj->bias.copy_(
+        init_dt_bias(d_inner, options_.dt_min, options_.dt_max, options_.dt_init_floor));
   }
   // S4D-real: A[:, n] = -(n + 1) for every channel (m_mamba: one row, shared by the channels).
   A_log = register_parameter("A_log", torch::log(torch::arange(1, d_state + 1, torch::kFloat))
@@ -169,17 +162,7 @@ at::Tensor MambaImpl::scan_A(at::ScalarType dtype) const {
 }
 
 void MambaImpl::check_input(const at::Tensor& x, int64_t rank, const char* fn) const {
-  if (rank == 3) {
-    check_shape(x, fn, "x", "(B, L, d_model)", {-1, -1, options_.d_model});
-    TORCH_CHECK(x.size(1) >= 1, fn, ": 'x' has shape ", shape_string(x.sizes()),
-                ", expected L >= 1");
-  } else {
-    check_shape(x, fn, "x", "(B, d_model)", {-1, options_.d_model});
-  }
-  check_same_device(x, in_proj->weight, fn, "x", "the block's parameters");
-  TORCH_CHECK(x.scalar_type() == in_proj->weight.scalar_type(), fn, ": 'x' has dtype ",
-              c10::toString(x.scalar_type()), ", expected the parameters' dtype (",
-              c10::toString(in_proj->weight.scalar_type()), ")");
+  check_block_input(x, rank, options_.d_model, in_proj->weight, fn);
 }
 
 void MambaImpl::check_cache(const MambaCache& cache, int64_t batch, const char* fn) const {
@@ -188,11 +171,7 @@ void MambaImpl::check_cache(const MambaCache& cache, int64_t batch, const char* 
               {batch, d_inner, options_.d_conv});
   check_shape(cache.ssm_state, fn, "cache.ssm_state", "(B, d_inner, d_state)",
               {batch, d_inner, options_.d_state});
-  check_same_device(cache.conv_state, in_proj->weight, fn, "cache.conv_state",
-                    "the block's parameters");
-  check_same_device(cache.ssm_state, in_proj->weight, fn, "cache.ssm_state",
-                    "the block's parameters");
-  check_dtype(cache.ssm_state, fn, "cache.ssm_state", {at::kFloat, at::kDouble});
+  check_cache_placement(cache.conv_state, cache.ssm_state, in_proj->weight, fn);
 }
 
 MambaCache MambaImpl::make_cache(int64_t batch) const {
