@@ -1,4 +1,5 @@
 // The one-sequence-per-row CSV reader: values, and one clear error per kind of bad file.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "ssmkit/io/error.h"
@@ -8,14 +9,13 @@
 namespace {
 
 using ssmkit::io::read_sequence_rows_csv;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
 
-std::string read_error_of(const std::string& path) {
-  try {
-    read_sequence_rows_csv(path);
-  } catch (const ssmkit::InputError& e) {
-    return e.what();
-  }
-  return "";
+// The InputError of reading `path`, matched against `expected`.
+void expect_read_error(const std::string& path, const std::string& expected) {
+  EXPECT_THAT([&] { read_sequence_rows_csv(path); },
+              ThrowsMessage<ssmkit::InputError>(HasSubstr(expected)));
 }
 
 TEST(SequenceRowsCsv, ReadsRowsAndToleratesCrlfAndBlankEnd) {
@@ -29,26 +29,17 @@ TEST(SequenceRowsCsv, ReadsRowsAndToleratesCrlfAndBlankEnd) {
 
 TEST(SequenceRowsCsv, BadFilesNameFileLineAndColumn) {
   ssmkit::testing::TempDir dir;
-  EXPECT_NE(read_error_of((dir.path() / "missing.csv").string()).find("cannot open data file"),
-            std::string::npos);
-  EXPECT_NE(read_error_of(dir.path().string()).find("is a directory"), std::string::npos);
-  EXPECT_NE(read_error_of(dir.write("empty.csv", "")).find("file is empty"), std::string::npos);
-  EXPECT_NE(read_error_of(dir.write("header.csv", "a,b\n")).find("no data rows"),
-            std::string::npos);
+  expect_read_error((dir.path() / "missing.csv").string(), "missing.csv: cannot open");
+  expect_read_error(dir.path().string(), "is a folder, expected a file");
+  expect_read_error(dir.write("empty.csv", ""), "empty file, expected a header line");
+  expect_read_error(dir.write("header.csv", "a,b\n"), "no data rows");
   const std::string short_row = dir.write("short.csv", "a,b,c\n1,2,3\n1,2\n");
-  EXPECT_NE(
-      read_error_of(short_row).find(short_row + ":3: expected 3 values (one per header column), "
-                                                "found 2"),
-      std::string::npos)
-      << read_error_of(short_row);
-  const std::string bad_cell = dir.write("cell.csv", "a,b\n1,x2\n");
-  EXPECT_NE(read_error_of(bad_cell).find(":2: column 2 ('b') holds 'x2', expected a finite number"),
-            std::string::npos)
-      << read_error_of(bad_cell);
-  EXPECT_NE(read_error_of(dir.write("nan.csv", "a\nnan\n")).find("expected a finite number"),
-            std::string::npos);
-  EXPECT_NE(read_error_of(dir.write("gap.csv", "a,b\n1,\n")).find("column 2 ('b') holds ''"),
-            std::string::npos);
+  expect_read_error(short_row, short_row + " line 3: 2 fields, expected 3 as in the header");
+  expect_read_error(dir.write("cell.csv", "a,b\n1,x2\n"),
+                    "cell.csv line 2: column 2 ('b') holds 'x2', expected a finite number");
+  expect_read_error(dir.write("nan.csv", "a\nnan\n"), "expected a finite number");
+  expect_read_error(dir.write("inf.csv", "a\ninf\n"), "expected a finite number");
+  expect_read_error(dir.write("gap.csv", "a,b\n1,\n"), "column 2 ('b') holds ''");
 }
 
 }  // namespace
