@@ -8,7 +8,7 @@ packages=(
   libtorch-dev             # LibTorch 1.13 (CPU)
   libopenblas0-openmp      # fast BLAS: the default reference BLAS is ~15x slower on matmul
   libcxxopts-dev nlohmann-json3-dev libeigen3-dev libspdlog-dev  # spdlog brings libfmt-dev
-  libgtest-dev
+  libgtest-dev libgmock-dev  # GoogleTest and GoogleMock (ThrowsMessage, HasSubstr)
   libzip-dev zlib1g-dev    # .npz containers
   libprotobuf-dev protobuf-compiler  # TensorBoard event files
   libplplot-dev plplot-driver-cairo  # PNG plots

@@ -8,5 +8,5 @@ dest="${1:-$root/.debs}"
 mkdir -p "$dest"
 cd "$dest"
 apt-get download libcxxopts-dev nlohmann-json3-dev libeigen3-dev libspdlog-dev libfmt-dev \
-  libgtest-dev libspdlog1.10 libfmt9 libzip-dev libzip4 zlib1g-dev
+  libgtest-dev libgmock-dev libspdlog1.10 libfmt9 libzip-dev libzip4 zlib1g-dev
 ls -1 "$dest"
