@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "ssmkit/io/error.h"
+#include "ssmkit/io/yaml_config.h"
 #include "ssmkit/io/number_text.h"
 #include "ssmkit/io/text_list.h"
 
@@ -210,6 +211,10 @@ void flatten_into(const json& value, const std::string& prefix,
 json read_config_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw InputError(path + ": cannot open config file");
+  if (is_yaml_path(path)) {
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return parse_yaml_config(text, path);
+  }
   try {
     json config = json::parse(in);
     if (!config.is_object()) {
