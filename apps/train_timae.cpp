@@ -37,6 +37,7 @@
 #include "ssmkit/report/tensorboard_callback.h"
 #include "ssmkit/train/checkpoint.h"
 #include "ssmkit/train/device.h"
+#include "ssmkit/train/pause_after_epoch.h"
 #include "ssmkit/train/seed.h"
 #include "ssmkit/util/threads.h"
 #include "ssmkit/util/trace.h"
@@ -71,11 +72,12 @@ bool is_pretraining(const std::string& model) {
 
 models::TiMAEMixer mixer_of(const std::string& model) {
   return model.rfind("TiMAEMamba", 0) == 0 ? models::TiMAEMixer::kMamba2
-                                          : models::TiMAEMixer::kTransformer;
+                                           : models::TiMAEMixer::kTransformer;
 }
 
 // init_args keys that configure the program rather than the network.
-const char* const kProgramModelKeys[] = {"lr", "weight_decay", "encoder_ckpt_path", "class_weights"};
+const char* const kProgramModelKeys[] = {"lr", "weight_decay", "encoder_ckpt_path",
+                                         "class_weights"};
 
 json default_config(models::TiMAEMixer mixer) {
   json init_args = models::timae_defaults(mixer);
@@ -105,10 +107,12 @@ json default_config(models::TiMAEMixer mixer) {
 // --model NAME, and Lightning's --model.KEY shorthand for model.init_args.KEY.
 std::vector<cli::ConfigFlag> config_flags(const json& defaults) {
   std::vector<cli::ConfigFlag> flags = {
-      {"model", "model.class_path", "TiMAE, TiMAEForPretraining, TiMAEMamba, TiMAEMambaForPretraining"}};
+      {"model", "model.class_path",
+       "TiMAE, TiMAEForPretraining, TiMAEMamba, TiMAEMambaForPretraining"}};
   for (const auto& item : defaults["model"]["init_args"].items())
     flags.push_back({"model." + item.key(), "model.init_args." + item.key(), "model argument"});
-  for (const cli::ConfigFlag& flag : cli::lightning_trainer_flags()) flags.push_back(flag);
+  for (const cli::ConfigFlag& flag : cli::lightning_trainer_flags())
+    flags.push_back(flag);
   return flags;
 }
 
@@ -157,13 +161,18 @@ std::unique_ptr<Command> parse_command(const std::string& subcommand, int argc, 
   return command;
 }
 
-const json& init_args(const json& config) { return config.at("model").at("init_args"); }
-std::string model_name(const json& config) { return config.at("model").at("class_path"); }
+const json& init_args(const json& config) {
+  return config.at("model").at("init_args");
+}
+std::string model_name(const json& config) {
+  return config.at("model").at("class_path");
+}
 
 // The registry's config of the model: init_args without the program's keys.
 json network_config(const json& config) {
   json network = init_args(config);
-  for (const char* key : kProgramModelKeys) network.erase(key);
+  for (const char* key : kProgramModelKeys)
+    network.erase(key);
   return network;
 }
 
@@ -209,8 +218,9 @@ void check_lengths(const json& config, int64_t length) {
   const int64_t steps = crop.is_null() || crop.get<int64_t>() == 0 ? length : crop.get<int64_t>();
   const int64_t seq_len = init_args(config).at("seq_len").get<int64_t>();
   if (seq_len > 0 && seq_len != steps) {
-    throw InputError("--model.seq_len: " + std::to_string(seq_len) + ", but the training series have " +
-                     std::to_string(steps) + " steps" + (steps == length ? "" : " after --data.crop_size"));
+    throw InputError("--model.seq_len: " + std::to_string(seq_len) +
+                     ", but the training series have " + std::to_string(steps) + " steps" +
+                     (steps == length ? "" : " after --data.crop_size"));
   }
 }
 
@@ -242,7 +252,8 @@ void load_encoder(const json& config, models::Model& model) {
   if (path.is_null() || path.get<std::string>().empty()) return;
   auto* classifier = dynamic_cast<models::TiMAEImpl*>(&model);
   if (classifier == nullptr) {
-    throw InputError("--model.encoder_ckpt_path: only the classifiers (TiMAE, TiMAEMamba) load an encoder");
+    throw InputError(
+        "--model.encoder_ckpt_path: only the classifiers (TiMAE, TiMAEMamba) load an encoder");
   }
   try {
     train::load_submodule_weights(path.get<std::string>(), "encoder", *classifier->encoder);
@@ -261,7 +272,8 @@ void write_run_yaml(const std::string& folder, const json& config) {
 std::vector<std::string> csv_columns(bool classifier) {
   std::vector<std::string> columns = {"train_loss", "train_loss_epoch", "val_loss"};
   if (classifier) {
-    for (const char* c : {"val_accuracy", "val_macro_f1", "test_loss", "test_accuracy", "test_macro_f1"})
+    for (const char* c :
+         {"val_accuracy", "val_macro_f1", "test_loss", "test_accuracy", "test_macro_f1"})
       columns.push_back(c);
   } else {
     columns.push_back("test_loss");
@@ -278,8 +290,8 @@ int run_fit(const Command& command) {
   const bool classifier = !is_pretraining(name);
   check_task(config);
   const int threads = init_threads(command.threads);
-  const c10::Device device = train::resolve_device(cli::lightning_device(config["trainer"]),
-                                                   "--trainer.accelerator");
+  const c10::Device device =
+      train::resolve_device(cli::lightning_device(config["trainer"]), "--trainer.accelerator");
 
   // Data, model and encoder first: a bad input is reported before any folder is created.
   data::UcrDataOptions data_opts = data_options(config);
@@ -307,9 +319,9 @@ int run_fit(const Command& command) {
   const auto val_batches = data::ucr_evaluation_batches(data.val, data_opts);
 
   const std::string logs = cli::lightning_logs_folder(config);
-  const json session_config = cli::lightning_training_config(
-      config, args.at("lr").get<double>(), args.at("weight_decay").get<double>(),
-      cli::next_lightning_version(logs));
+  const json session_config = cli::lightning_training_config(config, args.at("lr").get<double>(),
+                                                             args.at("weight_decay").get<double>(),
+                                                             cli::next_lightning_version(logs));
   json run_config = session_config;
   run_config["lightning"] = config;
   cli::TrainingSession session(run_config, *trainable, make_loss(config, weights, device),
@@ -318,7 +330,8 @@ int run_fit(const Command& command) {
   const train::RunDirectory& run = session.run();
   write_run_yaml(run.path(), config);
   if (classifier) {
-    trainer.set_evaluation_metrics(std::make_shared<metrics::ClassificationEvaluation>(data.num_classes));
+    trainer.set_evaluation_metrics(
+        std::make_shared<metrics::ClassificationEvaluation>(data.num_classes));
   }
   const json& trainer_section = config["trainer"];
   const bool lr_monitor = !trainer_section["callbacks"].empty();
@@ -337,12 +350,16 @@ int run_fit(const Command& command) {
   trainer.add_callback(std::make_shared<report::TrainingCurvesCallback>(
       run.file("training_curves.png"), trainer.log(),
       name + " on " + fs::path(data_opts.dataset_path).filename().string()));
-  spdlog::info("{}: {} on {} ({} train / {} val series of {} steps, {} classes), {} parameters, "
-               "{} threads",
-               kProgram, name, data_opts.dataset_path, data.train.inputs.size(0),
-               data.val.inputs.size(0), data.length, classifier ? data.num_classes : 0,
-               trainable->parameter_count(), threads);
+  spdlog::info(
+      "{}: {} on {} ({} train / {} val series of {} steps, {} classes), {} parameters, "
+      "{} threads",
+      kProgram, name, data_opts.dataset_path, data.train.inputs.size(0), data.val.inputs.size(0),
+      data.length, classifier ? data.num_classes : 0, trainable->parameter_count(), threads);
 
+  if (!trainer_section["pause_after_epoch"].is_null()) {
+    trainer.add_callback(std::make_shared<train::PauseAfterEpoch>(
+        trainer_section["pause_after_epoch"].get<int64_t>()));
+  }
   const train::FitResult fit = trainer.fit(*train_batches, val_batches.get());
   std::printf("%s: %s after %lld epochs (%lld steps); best val_loss %.6f at epoch %lld\n", kProgram,
               fit.end.status.c_str(), static_cast<long long>(fit.end.epochs_completed),
@@ -367,9 +384,11 @@ Evaluation evaluate(models::Model& model, const json& config, const data::UcrSer
   const int64_t classes = classifier ? init_args(config).at("num_classes").get<int64_t>() : 2;
   Evaluation out{metrics::ConfusionMatrix(classes), 0.0, at::Tensor()};
   const auto batches = data::ucr_evaluation_batches(series, options);
-  const train::LossFn loss = make_loss(
-      config, classifier ? init_args(config).at("class_weights").get<std::vector<double>>() : std::vector<double>{},
-      device);
+  const train::LossFn loss =
+      make_loss(config,
+                classifier ? init_args(config).at("class_weights").get<std::vector<double>>()
+                           : std::vector<double>{},
+                device);
   torch::NoGradGuard no_grad;
   model.eval();
   batches->reset(1);
@@ -393,7 +412,8 @@ Evaluation evaluate(models::Model& model, const json& config, const data::UcrSer
 
 json class_labels(int64_t classes, int64_t start) {
   json names = json::array();
-  for (int64_t k = 0; k < classes; ++k) names.push_back(std::to_string(start + k));
+  for (int64_t k = 0; k < classes; ++k)
+    names.push_back(std::to_string(start + k));
   return names;
 }
 
@@ -405,8 +425,8 @@ int run_evaluation(const std::string& mode, const Command& command) {
   }
   const std::string checkpoint = ckpt.get<std::string>();
   init_threads(command.threads);
-  const c10::Device device = train::resolve_device(cli::lightning_device(config["trainer"]),
-                                                   "--trainer.accelerator");
+  const c10::Device device =
+      train::resolve_device(cli::lightning_device(config["trainer"]), "--trainer.accelerator");
   const train::CheckpointState state = train::read_checkpoint_state(checkpoint);
   if (!state.config.contains("lightning")) {
     throw InputError("--ckpt_path: " + checkpoint + " was not written by " + kProgram);
@@ -418,7 +438,8 @@ int run_evaluation(const std::string& mode, const Command& command) {
                      model_name(trained));
   }
   config["model"] = trained["model"];
-  for (const char* key : {"class_id_start", "mean", "std", "normalize"}) config["data"][key] = trained["data"][key];
+  for (const char* key : {"class_id_start", "mean", "std", "normalize"})
+    config["data"][key] = trained["data"][key];
   data::UcrDataOptions options = data_options(config);
   options.pretrain = trained["data"]["pretrain"].get<bool>();
   const bool classifier = !is_pretraining(model_name(config));
@@ -427,10 +448,10 @@ int run_evaluation(const std::string& mode, const Command& command) {
   if (mode == "validate") {
     series = data::load_ucr_fit_data(options).val;
   } else {
-    series = data::load_ucr_eval_data(options.dataset_path, options,
-                                      config["data"]["class_id_start"].get<int64_t>(), classes,
-                                      options.normalize ? config["data"]["mean"].get<double>() : 0.0,
-                                      options.normalize ? config["data"]["std"].get<double>() : 1.0);
+    series = data::load_ucr_eval_data(
+        options.dataset_path, options, config["data"]["class_id_start"].get<int64_t>(), classes,
+        options.normalize ? config["data"]["mean"].get<double>() : 0.0,
+        options.normalize ? config["data"]["std"].get<double>() : 1.0);
   }
   const std::shared_ptr<models::Model> model = build_model(config);
   auto trainable = train::wrap_module(model);
@@ -455,7 +476,8 @@ int run_evaluation(const std::string& mode, const Command& command) {
   if (classifier) {
     const int64_t start = config["data"]["class_id_start"].get<int64_t>();
     std::vector<std::string> names;
-    for (const auto& n : class_labels(classes, start)) names.push_back(n.get<std::string>());
+    for (const auto& n : class_labels(classes, start))
+      names.push_back(n.get<std::string>());
     const auto& m = result.matrix;
     summary[phase + "_accuracy"] = m.accuracy();
     summary[phase + "_macro_f1"] = m.macro_average().f1;
@@ -476,24 +498,28 @@ int run_evaluation(const std::string& mode, const Command& command) {
     summary["confusion_matrix_normalized"] = normalized;
     summary["class_labels"] = names;
     const std::string text = report::classification_report(m, names, 4);
-    std::printf("%s_accuracy %.4f  %s_macro_f1 %.4f  %s_loss %.4f\n%s\nconfusion matrix (rows: true, "
-                "columns: predicted):\n%s\n",
-                phase.c_str(), m.accuracy(), phase.c_str(), m.macro_average().f1, phase.c_str(),
-                result.loss, text.c_str(), c10::str(counts).c_str());
+    std::printf(
+        "%s_accuracy %.4f  %s_macro_f1 %.4f  %s_loss %.4f\n%s\nconfusion matrix (rows: true, "
+        "columns: predicted):\n%s\n",
+        phase.c_str(), m.accuracy(), phase.c_str(), m.macro_average().f1, phase.c_str(),
+        result.loss, text.c_str(), c10::str(counts).c_str());
     write_file_atomic((folder / "classification_report.txt").string(), text);
-    report::plot_confusion_matrix((folder / "confusion_matrix.png").string(), m, names,
-                                  model_name(config) + " on " + fs::path(series.path).filename().string());
+    report::plot_confusion_matrix(
+        (folder / "confusion_matrix.png").string(), m, names,
+        model_name(config) + " on " + fs::path(series.path).filename().string());
     if (mode == "predict") {
       std::string csv = "index,predicted,label\n";
       const at::Tensor labels = series.labels;
       for (int64_t i = 0; i < result.predictions.size(0); ++i) {
-        csv += std::to_string(i) + "," + std::to_string(result.predictions[i].item<int64_t>() + start) +
-               "," + std::to_string(labels[i].item<int64_t>() + start) + "\n";
+        csv += std::to_string(i) + "," +
+               std::to_string(result.predictions[i].item<int64_t>() + start) + "," +
+               std::to_string(labels[i].item<int64_t>() + start) + "\n";
       }
       write_file_atomic((folder / "predictions.csv").string(), csv);
     }
   } else {
-    std::printf("%s_loss %.6f (mean squared error over the masked steps)\n", phase.c_str(), result.loss);
+    std::printf("%s_loss %.6f (mean squared error over the masked steps)\n", phase.c_str(),
+                result.loss);
   }
   std::map<std::string, double> row;
   for (const auto& item : summary.items()) {
@@ -521,8 +547,10 @@ int run(int argc, char** argv) {
     throw InputError(std::string("missing subcommand (fit, test, validate or predict)\n") + kUsage);
   }
   const std::string subcommand = argv[1];
-  if (std::find(std::begin(kSubcommands), std::end(kSubcommands), subcommand) == std::end(kSubcommands)) {
-    throw InputError("'" + subcommand + "' is not a subcommand; expected fit, test, validate or predict");
+  if (std::find(std::begin(kSubcommands), std::end(kSubcommands), subcommand) ==
+      std::end(kSubcommands)) {
+    throw InputError("'" + subcommand +
+                     "' is not a subcommand; expected fit, test, validate or predict");
   }
   const std::unique_ptr<Command> command = parse_command(subcommand, argc - 1, argv + 1);
   if (!command) return 0;
@@ -532,4 +560,7 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return cli::run_main(kProgram, argc, argv, run, kUsage); }
+// No usage text after an error: each error stays one line, and names its flag.
+int main(int argc, char** argv) {
+  return cli::run_main(kProgram, argc, argv, run);
+}

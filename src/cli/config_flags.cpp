@@ -86,7 +86,17 @@ ParsedArguments parse_arguments(cxxopts::Options& options, int argc, const char*
     words.push_back(word.c_str());
   parsed.result = options.parse(static_cast<int>(words.size()), words.data());
   if (!parsed.result.unmatched().empty()) {
-    throw UsageError("unexpected argument '" + parsed.result.unmatched().front() +
+    const std::string& stray = parsed.result.unmatched().front();
+    // Only a boolean flag leaves the next word unconsumed: that word was meant as its value.
+    const auto at = std::find(kept.begin(), kept.end(), stray);
+    if (at != kept.begin() && at != kept.end()) {
+      const std::string& previous = *(at - 1);
+      if (previous.rfind("--", 0) == 0 && previous.find('=') == std::string::npos) {
+        throw InputError(previous + ": expected true or false (True/False, 1/0), got '" + stray +
+                         "'");
+      }
+    }
+    throw UsageError("unexpected argument '" + stray +
                      "' (options are --name value or --name=value)");
   }
   return parsed;

@@ -73,7 +73,8 @@ void normalize_class_paths(json& node) {
       }
     }
   } else if (node.is_array()) {
-    for (auto& item : node) normalize_class_paths(item);
+    for (auto& item : node)
+      normalize_class_paths(item);
   }
 }
 
@@ -90,6 +91,9 @@ json lightning_trainer_defaults() {
   trainer["default_root_dir"] = nullptr;
   trainer["gradient_clip_val"] = nullptr;
   trainer["enable_progress_bar"] = nullptr;
+  // ssmkit's own: end the run after this epoch with the schedule of max_epochs, to be continued
+  // with --ckpt_path (time-limited jobs); null: run to max_epochs.
+  trainer["pause_after_epoch"] = nullptr;
   return trainer;
 }
 
@@ -115,16 +119,18 @@ void normalize_lightning_config(json& config) {
       }
     }
     if (name != "LearningRateMonitor") {
-      throw InputError("--trainer.callbacks: '" + (name.empty() ? callback.dump() : name) +
-                       "' is not a callback ssmkit provides; known: LearningRateMonitor (the progress "
-                       "bar, checkpoints, metrics.csv and TensorBoard are always on)");
+      throw InputError(
+          "--trainer.callbacks: '" + (name.empty() ? callback.dump() : name) +
+          "' is not a callback ssmkit provides; known: LearningRateMonitor (the progress "
+          "bar, checkpoints, metrics.csv and TensorBoard are always on)");
     }
     names.push_back(name);
   }
   trainer["callbacks"] = names;
   const json& interval = trainer["logging_interval"];
   if (!interval.is_null() && interval != "step" && interval != "epoch") {
-    throw InputError("--trainer.callbacks.logging_interval: expected step or epoch, got " + interval.dump());
+    throw InputError("--trainer.callbacks.logging_interval: expected step or epoch, got " +
+                     interval.dump());
   }
   const json inert = inert_trainer_arguments();
   for (const auto& item : inert.items()) {
@@ -149,7 +155,8 @@ std::string lightning_device(const json& trainer) {
   if (accelerator == "cpu") return "cpu";
   if (accelerator == "gpu" || accelerator == "cuda") return "cuda";
   if (accelerator == "auto") return "auto";
-  throw InputError("--trainer.accelerator: '" + accelerator + "' is unknown; expected cpu, gpu, cuda or auto");
+  throw InputError("--trainer.accelerator: '" + accelerator +
+                   "' is unknown; expected cpu, gpu, cuda or auto");
 }
 
 std::string lightning_logs_folder(const json& config) {
@@ -190,11 +197,14 @@ json lightning_training_config(const json& config, double lr, double weight_deca
   t["epochs"] = trainer.at("max_epochs").is_null() ? 1000 : trainer.at("max_epochs").get<int64_t>();
   t["device"] = lightning_device(trainer);
   const json& precision = trainer.at("precision");
-  const std::string p = precision.is_null() ? "32-true" : (precision.is_string() ? precision.get<std::string>() : precision.dump());
+  const std::string p = precision.is_null() ? "32-true"
+                                            : (precision.is_string() ? precision.get<std::string>()
+                                                                     : precision.dump());
   if (p == "bf16-mixed" || p == "bf16") {
     t["mixed_precision"] = true;
   } else if (p != "32-true" && p != "32") {
-    throw InputError("--trainer.precision: '" + p + "' is not supported; use 32-true or bf16-mixed");
+    throw InputError("--trainer.precision: '" + p +
+                     "' is not supported; use 32-true or bf16-mixed");
   }
   const json& clip = trainer.at("gradient_clip_val");
   if (!clip.is_null()) t["grad_clip_norm"] = clip.get<double>();

@@ -47,11 +47,15 @@ at::Tensor recode(const at::Tensor& labels, int64_t start, int64_t num_classes,
                   const std::string& path) {
   const at::Tensor coded = labels - start;
   const int64_t low = coded.min().item<int64_t>(), high = coded.max().item<int64_t>();
-  if (low < 0 || (num_classes > 0 && high >= num_classes)) {
-    const int64_t bad = low < 0 ? low + start : high + start;
-    throw InputError(path + ": label " + std::to_string(bad) + " is outside the classes " +
+  if (low < 0) {
+    throw InputError(path + ": label " + std::to_string(low + start) +
+                     " is outside the classes: below --data.class_id_start " +
+                     std::to_string(start));
+  }
+  if (num_classes > 0 && high >= num_classes) {
+    throw InputError(path + ": label " + std::to_string(high + start) + " is outside the classes " +
                      std::to_string(start) + ".." + std::to_string(start + num_classes - 1) +
-                     (low < 0 ? " (below --data.class_id_start)" : " the model was trained on"));
+                     " the model was trained on");
   }
   return coded;
 }
@@ -74,15 +78,16 @@ void check_crop(const UcrDataOptions& options, int64_t length, const std::string
 
 UcrFitData load_ucr_fit_data(const UcrDataOptions& options) {
   if (!(options.split_ratio > 0.0 && options.split_ratio < 1.0)) {
-    throw InputError("--data.split_ratio: must be in (0, 1), got " + std::to_string(options.split_ratio));
+    throw InputError("--data.split_ratio: must be in (0, 1), got " +
+                     std::to_string(options.split_ratio));
   }
   if (options.batch_size < 1) throw InputError("--data.batch_size: must be positive");
   const RawSeries train = read_series(options.dataset_path, "data.dataset_path");
   UcrFitData out;
   out.length = train.values.size(1);
   check_crop(options, out.length, options.dataset_path);
-  out.class_id_start = options.class_id_start ? *options.class_id_start
-                                              : train.labels.min().item<int64_t>();
+  out.class_id_start =
+      options.class_id_start ? *options.class_id_start : train.labels.min().item<int64_t>();
   at::Tensor train_labels = recode(train.labels, out.class_id_start, 0, options.dataset_path);
   out.num_classes = train_labels.max().item<int64_t>() + 1;
 
@@ -90,7 +95,8 @@ UcrFitData load_ucr_fit_data(const UcrDataOptions& options) {
     out.mean = options.mean ? *options.mean : train.values.mean().item<double>();
     out.std = options.std ? *options.std : train.values.std().item<double>();
     if (!(out.std > 0.0) || !std::isfinite(out.std)) {
-      throw InputError(options.dataset_path + ": --data.normalize: the values' standard deviation is " +
+      throw InputError(options.dataset_path +
+                       ": --data.normalize: the values' standard deviation is " +
                        std::to_string(out.std) + ", cannot normalise");
     }
   }
@@ -114,13 +120,15 @@ UcrFitData load_ucr_fit_data(const UcrDataOptions& options) {
   }
 
   const int64_t n = train.values.size(0);
-  const auto train_rows = static_cast<int64_t>(std::ceil(options.split_ratio * static_cast<double>(n)));
+  const auto train_rows =
+      static_cast<int64_t>(std::ceil(options.split_ratio * static_cast<double>(n)));
   if (train_rows < 1 || train_rows >= n) {
     throw InputError("--data.split_ratio: " + std::to_string(options.split_ratio) + " of the " +
                      std::to_string(n) + " series of " + options.dataset_path +
                      " leaves no training or no validation series");
   }
-  const at::Tensor order = torch::tensor(epoch_permutation(n, options.split_seed, 0), torch::kInt64);
+  const at::Tensor order =
+      torch::tensor(epoch_permutation(n, options.split_seed, 0), torch::kInt64);
   const at::Tensor train_index = order.narrow(0, 0, train_rows);
   const at::Tensor val_index = order.narrow(0, train_rows, n - train_rows);
   out.train = make_series(options.dataset_path, train.values.index_select(0, train_index),

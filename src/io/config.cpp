@@ -9,9 +9,9 @@
 #include <sstream>
 
 #include "ssmkit/io/error.h"
-#include "ssmkit/io/yaml_config.h"
 #include "ssmkit/io/number_text.h"
 #include "ssmkit/io/text_list.h"
+#include "ssmkit/io/yaml_config.h"
 
 namespace ssmkit::io {
 namespace {
@@ -171,8 +171,11 @@ bool parse_like(const json& like, const std::string& text, json& out) {
   } else if (like.is_string()) {
     out = text;
   } else {
-    // null or unknown element kind: JSON when it parses, else the plain text.
+    // null or unknown element kind: JSON when it parses (Python's True/False and None too, as
+    // Lightning command lines spell them), else the plain text.
     out = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (text == "True" || text == "False") out = text == "True";
+    if (text == "None") out = nullptr;
     if (out.is_discarded()) out = text;
   }
   return true;

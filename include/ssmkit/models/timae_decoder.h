@@ -1,7 +1,8 @@
 // Ti-MAE's decoder: projects the encoder's tokens to the decoder width, puts a learned mask token
-// at every removed step and the tokens back in time order, adds its own sinusoidal positions, runs
-// its layers (of the encoder's kind) and a LayerNorm, and projects every step back to input_dim.
-// It reconstructs all L steps; the pretraining loss then looks at the removed ones.
+// at every removed step and the tokens back in time order (the CLS token first), adds its own
+// sinusoidal positions, runs its layers (of the encoder's kind) and a LayerNorm, and projects every
+// step back to input_dim. It reconstructs all L steps; the pretraining loss then looks at the
+// removed ones.
 #pragma once
 
 #include <torch/nn/module.h>
