@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cxxopts.hpp>
@@ -58,24 +59,44 @@ std::string registry_name(const std::string& model, bool pretraining) {
          (pretraining ? "ForPretraining" : "");
 }
 
-// Wall seconds of each epoch (training and validation).
+// Wall seconds of each epoch (training and validation), and its parts: the training steps (to the
+// last step's end), the validation pass, and the rest (the epoch's bookkeeping).
 class EpochClock : public train::Callback {
  public:
-  void on_epoch_begin(int64_t /*epoch*/, int64_t /*batches*/) override {
-    start_ = std::chrono::steady_clock::now();
+  explicit EpochClock(c10::Device device) : device_(device) {}
+  void on_epoch_begin(int64_t /*epoch*/, int64_t /*batches*/) override { start_ = now(); }
+  // The Trainer reads each step's loss on the host, so a step has finished when this runs.
+  void on_batch_end(const train::StepInfo& /*info*/) override { last_step_ = now(); }
+  void on_evaluation_end(const train::EvaluationResult& result) override {
+    if (result.phase == "val") validation_ = result.seconds;
   }
   void on_epoch_end(const train::EpochSummary& /*summary*/) override {
     if (device_.is_cuda()) torch::cuda::synchronize();
-    seconds.push_back(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+    const double total = seconds_between(start_, now());
+    const double steps = seconds_between(start_, last_step_);
+    seconds.push_back(total);
+    parts.push_back({steps, validation_, total - steps - validation_});
   }
-  explicit EpochClock(c10::Device device) : device_(device) {}
   std::vector<double> seconds;
+  std::vector<std::array<double, 3>> parts;  // training steps, validation, rest
 
  private:
+  using Clock = std::chrono::steady_clock;
+  static Clock::time_point now() { return Clock::now(); }
+  static double seconds_between(Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  }
   c10::Device device_;
-  std::chrono::steady_clock::time_point start_;
+  Clock::time_point start_, last_step_;
+  double validation_ = 0.0;
 };
+
+// Median of the values after the first (warm-up) one.
+double median_after_warmup(std::vector<double> values) {
+  if (values.size() > 1) values.erase(values.begin());
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
 
 }  // namespace
 
@@ -149,10 +170,14 @@ int main(int argc, char** argv) {
   trainer.add_callback(clock);
   trainer.fit(*batches, val_batches.get());
 
-  std::vector<double> timed(clock->seconds.begin() + (clock->seconds.size() > 1 ? 1 : 0),
-                            clock->seconds.end());
-  std::sort(timed.begin(), timed.end());
-  const double median = timed[timed.size() / 2];
+  const double median = median_after_warmup(clock->seconds);
+  double part_median[3];
+  for (size_t k = 0; k < 3; ++k) {
+    std::vector<double> values;
+    for (const auto& p : clock->parts)
+      values.push_back(p[k]);
+    part_median[k] = median_after_warmup(values);
+  }
   std::string epochs_text;
   for (double s : clock->seconds)
     epochs_text += (epochs_text.empty() ? "" : ",") + std::to_string(s);
@@ -160,17 +185,18 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"impl\": \"ssmkit\", \"model\": \"%s\", \"phase\": \"%s\", \"device\": \"%s\", "
         "\"threads\": %d, \"batch_size\": %lld, \"epochs\": %lld, \"median_epoch_s\": %.4f, "
-        "\"epoch_s\": [%s], \"params\": %lld}\n",
+        "\"train_s\": %.4f, \"val_s\": %.4f, \"other_s\": %.4f, \"epoch_s\": [%s], \"params\": "
+        "%lld}\n",
         model.c_str(), pretraining ? "pretrain" : "finetune", device.str().c_str(), threads,
         static_cast<long long>(options.batch_size), static_cast<long long>(config.epochs), median,
         epochs_text.c_str(), static_cast<long long>(trainable->parameter_count()));
   } else {
-    std::printf("%-12s %-9s %-6s %7s %6s %15s %8s\n", "model", "phase", "device", "threads",
-                "epochs", "median_s/epoch", "params");
-    std::printf("%-12s %-9s %-6s %7d %6lld %15.3f %8lld\n", model.c_str(),
+    std::printf("%-12s %-9s %-6s %7s %6s %15s %8s %8s %8s %8s\n", "model", "phase", "device",
+                "threads", "epochs", "median_s/epoch", "steps_s", "val_s", "other_s", "params");
+    std::printf("%-12s %-9s %-6s %7d %6lld %15.3f %8.3f %8.3f %8.3f %8lld\n", model.c_str(),
                 pretraining ? "pretrain" : "finetune", device.str().c_str(), threads,
-                static_cast<long long>(config.epochs), median,
-                static_cast<long long>(trainable->parameter_count()));
+                static_cast<long long>(config.epochs), median, part_median[0], part_median[1],
+                part_median[2], static_cast<long long>(trainable->parameter_count()));
   }
   return 0;
 }

@@ -43,13 +43,15 @@ def main():
             rows.append((model, phase, ours, torch))
             print(f"{model} {phase}: ssmkit {ours['median_epoch_s']:.3f} s, "
                   f"PyTorch {torch['median_epoch_s']:.3f} s", file=sys.stderr, flush=True)
-    print(f"| model | phase | device | threads | params | PyTorch s/epoch | ssmkit s/epoch | speed-up |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| model | phase | device | threads | params | PyTorch s/epoch | ssmkit s/epoch | speed-up "
+          "| ssmkit steps / validation / rest s |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for model, phase, ours, torch in rows:
         assert ours["params"] == torch["params"], f"{model} {phase}: parameter counts differ"
         print(f"| {model} | {phase} | {args.device} | {args.threads} | {ours['params']} | "
               f"{torch['median_epoch_s']:.3f} | {ours['median_epoch_s']:.3f} | "
-              f"{torch['median_epoch_s'] / ours['median_epoch_s']:.2f}x |")
+              f"{torch['median_epoch_s'] / ours['median_epoch_s']:.2f}x | "
+              f"{ours['train_s']:.3f} / {ours['val_s']:.3f} / {ours['other_s']:.3f} |")
 
 
 if __name__ == "__main__":

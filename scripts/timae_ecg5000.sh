@@ -13,6 +13,9 @@
 #   PRETRAIN_EPOCHS / FINETUNE_EPOCHS  (default 1000 / 100, the seed's)
 #   DEVICE    cpu | cuda          (default cuda when nvidia-smi works, else cpu)
 #   JOBS      runs at the same time (default 1); each gets nproc/JOBS CPU threads
+#   WEIGHTS   class weights of the fine-tuning loss, one fine-tuning per comma-separated entry after the same
+#             pretraining: inverse (the default: inverse frequency, clipped) and/or uniform
+#             (the plain loss)                             (default "inverse")
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ucr="${UCR:-$root/../shared/data/ucr/ECG5000}"
@@ -24,6 +27,7 @@ protocol="${PROTOCOL:-transductive}"
 pretrain_epochs="${PRETRAIN_EPOCHS:-1000}"
 finetune_epochs="${FINETUNE_EPOCHS:-100}"
 jobs="${JOBS:-1}"
+weights="${WEIGHTS:-inverse}"
 if [ -z "${DEVICE:-}" ]; then
   if nvidia-smi >/dev/null 2>&1; then DEVICE=cuda; else DEVICE=cpu; fi
 fi
@@ -72,22 +76,29 @@ one_run() {
     $pretrain_data --data.batch_size 64 --trainer.max_epochs "$pretrain_epochs" \
     --seed_everything "$seed" $common >pretrain.log 2>&1)
   local pretrained=$SECONDS
-  # shellcheck disable=SC2046,SC2086
-  (cd "$dir" && "$program" fit --model "$model" $(model_flags "$model") --model.pooling avg \
-    --data.dataset_path "$train" --data.batch_size 64 --trainer.max_epochs "$finetune_epochs" \
-    --model.encoder_ckpt_path lightning_logs/version_0/checkpoints/last.ckpt \
-    --seed_everything "$seed" $common >finetune.log 2>&1)
-  local finetuned=$SECONDS
-  # shellcheck disable=SC2046,SC2086
-  (cd "$dir" && "$program" test --model "$model" --data.dataset_path "$test" \
-    --ckpt_path lightning_logs/version_1/checkpoints/last.ckpt --threads "$threads" \
-    --trainer.accelerator "$DEVICE" >test.log 2>&1)
-  python3 - "$dir" "$model" "$seed" $((pretrained - start)) $((finetuned - pretrained)) <<'PY'
+  for weighting in ${weights//,/ }; do
+    local weight_flag=""
+    if [ "$weighting" = uniform ]; then weight_flag="--model.class_weights [1,1,1,1,1]"; fi
+    local start_ft=$SECONDS
+    # shellcheck disable=SC2046,SC2086
+    (cd "$dir" && "$program" fit --model "$model" $(model_flags "$model") --model.pooling avg \
+      --data.dataset_path "$train" --data.batch_size 64 --trainer.max_epochs "$finetune_epochs" \
+      --model.encoder_ckpt_path lightning_logs/version_0/checkpoints/last.ckpt $weight_flag \
+      --trainer.default_root_dir "$weighting" --seed_everything "$seed" $common \
+      >"finetune_$weighting.log" 2>&1)
+    local finetuned=$SECONDS
+    # shellcheck disable=SC2046,SC2086
+    (cd "$dir/$weighting" && "$program" test --model "$model" --data.dataset_path "$test" \
+      --ckpt_path lightning_logs/version_0/checkpoints/last.ckpt --threads "$threads" \
+      --trainer.accelerator "$DEVICE" >test.log 2>&1)
+    python3 - "$dir/$weighting" "$model/$weighting" "$seed" $((pretrained - start)) \
+      $((finetuned - start_ft)) <<'PY'
 import json, sys
 d, model, seed, pre, fine = sys.argv[1:]
-m = json.load(open(f"{d}/lightning_logs/version_2/test_metrics.json"))
+m = json.load(open(f"{d}/lightning_logs/version_1/test_metrics.json"))
 print(f"{model} {seed} {m['test_accuracy']:.4f} {m['test_macro_f1']:.4f} {pre} {fine}")
 PY
+  done
 }
 
 mkdir -p "$runs/$protocol"

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "ssmkit/io/error.h"
+#include "ssmkit/ops/dropout.h"
 #include "ssmkit/util/checks.h"
 #include "ssmkit/util/trace.h"
 
@@ -25,7 +26,8 @@ SelfAttentionImpl::SelfAttentionImpl(const SelfAttentionOptions& options) : opti
     throw InputError("SelfAttention: dropout must be in [0, 1), got " + std::to_string(o.dropout));
   }
   qkv = register_module(
-      "qkv", torch::nn::Linear(torch::nn::LinearOptions(o.d_model, 3 * o.d_model).bias(o.qkv_bias)));
+      "qkv",
+      torch::nn::Linear(torch::nn::LinearOptions(o.d_model, 3 * o.d_model).bias(o.qkv_bias)));
   out = register_module("out", torch::nn::Linear(o.d_model, o.d_model));
 }
 
@@ -37,15 +39,16 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x) {
   const int64_t batch = x.size(0), length = x.size(1), heads = options_.num_heads;
   const int64_t head_dim = options_.d_model / heads;
   // (B, L, 3 D) -> 3 x (B, H, L, d_head)
-  const auto parts = qkv(x).view({batch, length, 3, heads, head_dim}).permute({2, 0, 3, 1, 4}).unbind(0);
+  const auto parts =
+      qkv(x).view({batch, length, 3, heads, head_dim}).permute({2, 0, 3, 1, 4}).unbind(0);
   const double dropout = is_training() ? options_.dropout : 0.0;
 #if SSMKIT_HAS_FUSED_ATTENTION
   at::Tensor y = at::scaled_dot_product_attention(parts[0], parts[1], parts[2], {}, dropout);
 #else
-  at::Tensor weights = torch::softmax(
-      torch::matmul(parts[0], parts[1].transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim)),
-      -1);  // (B, H, L, L)
-  if (dropout > 0.0) weights = torch::dropout(weights, dropout, /*train=*/true);
+  at::Tensor weights = torch::softmax(torch::matmul(parts[0], parts[1].transpose(-2, -1)) /
+                                          std::sqrt(static_cast<double>(head_dim)),
+                                      -1);  // (B, H, L, L)
+  weights = ops::dropout(weights, dropout, /*training=*/true);
   at::Tensor y = torch::matmul(weights, parts[2]);  // (B, H, L, d_head)
 #endif
   y = out(y.transpose(1, 2).reshape({batch, length, options_.d_model}));

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "ssmkit/io/error.h"
+#include "ssmkit/ops/dropout.h"
 #include "ssmkit/util/trace.h"
 
 namespace ssmkit::nn {
@@ -22,19 +23,20 @@ TransformerEncoderLayerImpl::TransformerEncoderLayerImpl(
   const auto norm = torch::nn::LayerNormOptions({o.d_model}).eps(o.layer_norm_eps);
   attention_norm = register_module("attention_norm", torch::nn::LayerNorm(norm));
   attention = register_module(
-      "attention", SelfAttention(SelfAttentionOptions{o.d_model, o.num_heads, o.qkv_bias,
-                                                      o.attention_dropout}));
+      "attention",
+      SelfAttention(SelfAttentionOptions{o.d_model, o.num_heads, o.qkv_bias, o.attention_dropout}));
   ffn_norm = register_module("ffn_norm", torch::nn::LayerNorm(norm));
   ffn_in = register_module("ffn_in", torch::nn::Linear(o.d_model, o.intermediate_dim));
   ffn_out = register_module("ffn_out", torch::nn::Linear(o.intermediate_dim, o.d_model));
-  attention_dropout_ = register_module("attention_dropout", torch::nn::Dropout(o.attention_dropout));
-  ffn_dropout_ = register_module("ffn_dropout", torch::nn::Dropout(o.ffn_dropout));
 }
 
 at::Tensor TransformerEncoderLayerImpl::forward(const at::Tensor& x) {
-  at::Tensor h = x + attention_dropout_(attention(attention_norm(x)));
-  const at::Tensor inner = ffn_dropout_(torch::gelu(ffn_in(ffn_norm(h))));
-  h = h + ffn_dropout_(ffn_out(inner));
+  const bool training = is_training();
+  at::Tensor h =
+      x + ops::dropout(attention(attention_norm(x)), options_.attention_dropout, training);
+  const at::Tensor inner =
+      ops::dropout(torch::gelu(ffn_in(ffn_norm(h))), options_.ffn_dropout, training);
+  h = h + ops::dropout(ffn_out(inner), options_.ffn_dropout, training);
   trace_shapes("TransformerEncoderLayer", x, h);
   return h;
 }

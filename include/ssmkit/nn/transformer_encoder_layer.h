@@ -6,7 +6,6 @@
 #pragma once
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
@@ -41,8 +40,6 @@ class TransformerEncoderLayerImpl : public torch::nn::Module {
 
  private:
   TransformerEncoderLayerOptions options_;
-  torch::nn::Dropout attention_dropout_{nullptr};
-  torch::nn::Dropout ffn_dropout_{nullptr};
 };
 TORCH_MODULE(TransformerEncoderLayer);
 
