@@ -189,7 +189,8 @@ int main(int argc, char** argv) {
         "%lld}\n",
         model.c_str(), pretraining ? "pretrain" : "finetune", device.str().c_str(), threads,
         static_cast<long long>(options.batch_size), static_cast<long long>(config.epochs), median,
-        epochs_text.c_str(), static_cast<long long>(trainable->parameter_count()));
+        part_median[0], part_median[1], part_median[2], epochs_text.c_str(),
+        static_cast<long long>(trainable->parameter_count()));
   } else {
     std::printf("%-12s %-9s %-6s %7s %6s %15s %8s %8s %8s %8s\n", "model", "phase", "device",
                 "threads", "epochs", "median_s/epoch", "steps_s", "val_s", "other_s", "params");
