@@ -130,10 +130,7 @@ std::unique_ptr<Command> parse_command(const std::string& subcommand, int argc, 
                            "Ti-MAE pretraining and classification of UCR time series (Lightning "
                            "command line).");
   cli::add_config_flags(options, flags, probe_defaults);
-  options.add_options("program")("threads", "CPU threads (0: SSMKIT_NUM_THREADS or all cores)",
-                                 cxxopts::value<int>()->default_value("0"))(
-      "trace_shapes", "log every block's input and output shapes",
-      cxxopts::value<bool>()->default_value("false"))("h,help", "print this help");
+  cli::add_program_flags(options);
   const cli::ParsedArguments args = cli::parse_arguments(options, argc, argv);
   if (args.count("help") > 0) {
     std::cout << options.help() << std::endl;
