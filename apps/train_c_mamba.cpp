@@ -182,10 +182,7 @@ int run_training(int argc, char** argv) {
                            "Trains CMamba on prepare_data forecasting windows and tests the best "
                            "weights; `train_c_mamba forecast --help` scores a saved checkpoint.");
   cli::add_config_flags(options, flags, defaults);
-  options.add_options("program")("threads", "CPU threads (0: SSMKIT_NUM_THREADS or all cores)",
-                                 cxxopts::value<int>()->default_value("0"))(
-      "trace_shapes", "log every block's input and output shapes",
-      cxxopts::value<bool>()->default_value("false"))("h,help", "print this help");
+  cli::add_program_flags(options);
   const cli::ParsedArguments args = cli::parse_arguments(options, argc, argv);
   if (args.count("help") > 0) {
     std::cout << options.help() << std::endl;

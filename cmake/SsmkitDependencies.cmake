@@ -4,6 +4,8 @@
 # What the torch-free I/O library needs; a fuzz-only build stops here.
 find_package(nlohmann_json 3.9 REQUIRED)
 find_package(ZLIB REQUIRED)
+# YAML config files (Lightning's config.yaml), read and written by io/yaml_config.
+find_package(yaml-cpp 0.6 REQUIRED)
 # libzip holds the zip container of .npz files. Found through pkg-config where there is one, else
 # by its header and library (the GPU machine has no pkg-config; the Debian package is unpacked into
 # a prefix on CMAKE_PREFIX_PATH). Not through its CMake config: Debian's references tools (zipcmp,

@@ -10,6 +10,7 @@ packages=(
   libcxxopts-dev nlohmann-json3-dev libeigen3-dev libspdlog-dev  # spdlog brings libfmt-dev
   libgtest-dev libgmock-dev  # GoogleTest and GoogleMock (ThrowsMessage, HasSubstr)
   libzip-dev zlib1g-dev    # .npz containers
+  libyaml-cpp-dev          # YAML config files (Lightning's config.yaml)
   libprotobuf-dev protobuf-compiler  # TensorBoard event files
   libplplot-dev plplot-driver-cairo  # PNG plots
   python3-numpy            # interop tests: numpy reads what ssmkit writes

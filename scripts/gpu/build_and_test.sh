@@ -17,10 +17,15 @@
 #                     test), cputests-preload (the same with the system libstdc++ preloaded),
 #                     etth1 (docs/results.md's ETTh1 runs, 3 seeds, with and without the weight
 #                     average; needs SSMKIT_ETTH1))
+#                     timae (Ti-MAE epochs against bench/timae_pytorch.py on this card), timae-accuracy
+#                     (docs/results.md's ECG5000 runs, scripts/timae_ecg5000.sh; SSMKIT_TIMAE_ENV
+#                     passes its settings, e.g. "PRETRAIN_EPOCHS=200 JOBS=6")
 #   SSMKIT_ETTH1      ETTh1.csv for the etth1 step     (default <repo>/.gpu-data/ETTh1.csv)
+#   SSMKIT_UCR        ECG5000 folder for the timae steps (default <repo>/.gpu-data/ucr/ECG5000)
 #   SSMKIT_JOBS       parallel compile jobs           (default 16)
 #   SSMKIT_TARGETS    what to build                   (default "ssmkit_gpu_tests bench_selective_scan_cuda";
 #                     "all" builds the programs and CPU suites too)
+#   SSMKIT_BUILD_APPS ON to configure the programs and benchmarks with another target list
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 debs="${SSMKIT_DEBS:-$root/.debs}"
@@ -31,6 +36,8 @@ jobs="${SSMKIT_JOBS:-16}"
 targets="${SSMKIT_TARGETS:-ssmkit_gpu_tests bench_selective_scan_cuda}"
 build_apps=OFF
 if [ "$targets" = "all" ]; then build_apps=ON; fi
+# Programs and benchmarks without the CPU suites: SSMKIT_BUILD_APPS=ON with a list of targets.
+build_apps="${SSMKIT_BUILD_APPS:-$build_apps}"
 deps=/tmp/ssmkit-deps
 mkdir -p "$logs" "$build"
 summary="$logs/summary.txt"
@@ -216,6 +223,16 @@ if wants etth1 && [ -x "$build/apps/train_c_mamba" ]; then
       step "etth1$tag" 300 bash "$root/scripts/cmamba_etth1.sh" $args || status=1
   done
 fi
+ucr="${SSMKIT_UCR:-$root/.gpu-data/ucr/ECG5000}"
+if wants timae && [ -x "$build/bench/bench_timae_epoch" ]; then
+  step timae 400 python3 "$root/bench/compare_timae.py" --build "$build" --data_dir "$ucr" \
+    --device cuda --threads 4 --epochs 5 --python python3 || status=1
+fi
+if wants timae-accuracy && [ -x "$build/apps/train_timae" ]; then
+  # shellcheck disable=SC2086 # settings list
+  step timae-accuracy 560 env ${SSMKIT_TIMAE_ENV:-} BUILD="$build" RUNS="$build/timae-runs" \
+    DEVICE=cuda UCR="$ucr" bash "$root/scripts/timae_ecg5000.sh" || status=1
+fi
 if wants cputests && [ -x "$build/tests/ssmkit_tests" ]; then
   step cputests 400 ctest --test-dir "$build" -L cpu -E install_and_find_package -j "$jobs" \
     --timeout 300 --output-on-failure || status=1
@@ -246,7 +263,7 @@ echo "== summary"
 cat "$summary"
 [ -f "$logs/test.log" ] && grep -E "tests passed|FAILED|Failed|Passed|\*\*\*" "$logs/test.log" | tail -30
 [ -f "$logs/bench.log" ] && cat "$logs/bench.log"
-for f in block epoch etth1; do [ -f "$logs/$f.log" ] && grep -E "^==|^\||^cpu|^cuda" "$logs/$f.log"; done
+for f in block epoch etth1 timae timae-accuracy; do [ -f "$logs/$f.log" ] && grep -E "^==|^\||^cpu|^cuda|^protocol" "$logs/$f.log"; done
 for f in cputests cputests-preload; do
   [ -f "$logs/$f.log" ] && grep -E "tests passed|\((Failed|SEGFAULT|Timeout)\)" "$logs/$f.log" | head -20
 done

@@ -63,6 +63,13 @@ void add_config_flags(cxxopts::Options& options, const std::vector<ConfigFlag>& 
   }
 }
 
+void add_program_flags(cxxopts::Options& options) {
+  options.add_options("program")("threads", "CPU threads (0: SSMKIT_NUM_THREADS or all cores)",
+                                 cxxopts::value<int>()->default_value("0"))(
+      "trace_shapes", "log every block's input and output shapes",
+      cxxopts::value<bool>()->default_value("false"))("h,help", "print this help");
+}
+
 ParsedArguments parse_arguments(cxxopts::Options& options, int argc, const char* const* argv) {
   // "--key+=item" words are taken out before cxxopts sees them, and "--flag true" becomes
   // "--flag=true": a boolean flag may be given bare, so cxxopts would not take the next word.
@@ -86,7 +93,17 @@ ParsedArguments parse_arguments(cxxopts::Options& options, int argc, const char*
     words.push_back(word.c_str());
   parsed.result = options.parse(static_cast<int>(words.size()), words.data());
   if (!parsed.result.unmatched().empty()) {
-    throw UsageError("unexpected argument '" + parsed.result.unmatched().front() +
+    const std::string& stray = parsed.result.unmatched().front();
+    // Only a boolean flag leaves the next word unconsumed: that word was meant as its value.
+    const auto at = std::find(kept.begin(), kept.end(), stray);
+    if (at != kept.begin() && at != kept.end()) {
+      const std::string& previous = *(at - 1);
+      if (previous.rfind("--", 0) == 0 && previous.find('=') == std::string::npos) {
+        throw InputError(previous + ": expected true or false (True/False, 1/0), got '" + stray +
+                         "'");
+      }
+    }
+    throw UsageError("unexpected argument '" + stray +
                      "' (options are --name value or --name=value)");
   }
   return parsed;

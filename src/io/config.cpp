@@ -11,6 +11,7 @@
 #include "ssmkit/io/error.h"
 #include "ssmkit/io/number_text.h"
 #include "ssmkit/io/text_list.h"
+#include "ssmkit/io/yaml_config.h"
 
 namespace ssmkit::io {
 namespace {
@@ -170,8 +171,11 @@ bool parse_like(const json& like, const std::string& text, json& out) {
   } else if (like.is_string()) {
     out = text;
   } else {
-    // null or unknown element kind: JSON when it parses, else the plain text.
+    // null or unknown element kind: JSON when it parses (Python's True/False and None too, as
+    // Lightning command lines spell them), else the plain text.
     out = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (text == "True" || text == "False") out = text == "True";
+    if (text == "None") out = nullptr;
     if (out.is_discarded()) out = text;
   }
   return true;
@@ -210,6 +214,10 @@ void flatten_into(const json& value, const std::string& prefix,
 json read_config_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw InputError(path + ": cannot open config file");
+  if (is_yaml_path(path)) {
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return parse_yaml_config(text, path);
+  }
   try {
     json config = json::parse(in);
     if (!config.is_object()) {

@@ -8,6 +8,7 @@
 #include <numeric>
 #include <unordered_set>
 
+#include "ssmkit/io/ascii_case.h"
 #include "ssmkit/io/csv.h"
 #include "ssmkit/io/error.h"
 #include "ssmkit/io/json_series.h"
@@ -21,14 +22,8 @@ const std::vector<std::string> kTimestampColumnNames = {"timestamp", "date", "ti
 // Positions listed in a message before "...": enough to find the problem, short enough to read.
 constexpr size_t kMaxListedPositions = 5;
 
-std::string lower(std::string text) {
-  for (char& c : text)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
 std::string extension_of(const std::string& path) {
-  return lower(std::filesystem::path(path).extension().string());
+  return ascii_lower(std::filesystem::path(path).extension().string());
 }
 
 size_t find_timestamp_column(const Table& table, const std::string& requested) {
@@ -38,7 +33,7 @@ size_t find_timestamp_column(const Table& table, const std::string& requested) {
   }
   for (const std::string& candidate : kTimestampColumnNames) {
     for (size_t c = 0; c < table.columns().size(); ++c) {
-      if (lower(table.columns()[c].name) == candidate) return c;
+      if (ascii_lower(table.columns()[c].name) == candidate) return c;
     }
   }
   std::string names;

@@ -4,35 +4,30 @@
 #include <torch/torch.h>
 
 namespace ssmkit::metrics {
-namespace {
-
-constexpr int64_t kStatisticsPerParameter = 5;  // mean, std, min, max, norm
-
-}  // namespace
-
 std::vector<ParameterStatistics> parameter_statistics(
     const torch::OrderedDict<std::string, at::Tensor>& parameters) {
   std::vector<ParameterStatistics> out;
   if (parameters.is_empty()) return out;
   torch::NoGradGuard no_grad;
-  std::vector<at::Tensor> rows;
+  // One copy of every parameter to the host, then the statistics there in float64: on a GPU,
+  // five reductions per parameter would be hundreds of tiny kernels at every epoch end.
+  std::vector<at::Tensor> flat;
+  for (const auto& item : parameters)
+    flat.push_back(item.value().detach().flatten().to(torch::kFloat64));
+  const at::Tensor host = torch::cat(flat).cpu().contiguous();
+  int64_t offset = 0;
   for (const auto& item : parameters) {
-    const auto p = item.value().detach().to(torch::kFloat64).flatten();
-    if (p.numel() == 0) {
-      rows.push_back(torch::zeros({kStatisticsPerParameter}, p.options()));
+    const int64_t n = item.value().numel();
+    if (n == 0) {
+      out.push_back({item.key(), 0.0, 0.0, 0.0, 0.0, 0.0});
       continue;
     }
-    const auto mean = p.mean();
-    const auto std = (p - mean).pow(2).mean().sqrt();
-    rows.push_back(torch::stack({mean, std, p.min(), p.max(), p.norm(2)}));
-  }
-  const auto table = torch::stack(rows).cpu().contiguous();  // (parameters, 5)
-  const double* data = table.data_ptr<double>();
-  int64_t row = 0;
-  for (const auto& item : parameters) {
-    const double* v = data + row * kStatisticsPerParameter;
-    out.push_back({item.key(), v[0], v[1], v[2], v[3], v[4]});
-    ++row;
+    const auto p = host.narrow(0, offset, n);
+    offset += n;
+    const double mean = p.mean().item<double>();
+    const double std = (p - mean).pow(2).mean().sqrt().item<double>();
+    out.push_back({item.key(), mean, std, p.min().item<double>(), p.max().item<double>(),
+                   p.norm(2).item<double>()});
   }
   return out;
 }

@@ -19,12 +19,10 @@ void require(bool ok, const char* key, const std::string& value, const char* req
   }
 }
 
-void require_positive(const char* key, int64_t value) {
-  require(value >= 1, key, std::to_string(value), ">= 1");
-}
+void require_positive(const char* key, int64_t value) { require_positive_option(kWhat, key, value); }
 
 void require_probability(const char* key, double value) {
-  require(value >= 0 && value < 1, key, std::to_string(value), "in [0, 1)");
+  require_probability_option(kWhat, key, value);
 }
 
 nn::MambaOptions mamba_options(const CMambaOptions& o) {

@@ -7,6 +7,8 @@
 
 #include "ssmkit/io/error.h"
 #include "ssmkit/models/cmamba.h"
+#include "ssmkit/models/timae.h"
+#include "ssmkit/models/timae_for_pretraining.h"
 
 namespace ssmkit::models {
 namespace {
@@ -18,6 +20,16 @@ struct Registry {
     factories["CMamba"] = [](const nlohmann::json& config) -> std::shared_ptr<Model> {
       return std::make_shared<CMambaImpl>(cmamba_options_from_json(config));
     };
+    for (const TiMAEMixer mixer : {TiMAEMixer::kTransformer, TiMAEMixer::kMamba2}) {
+      const std::string family = mixer == TiMAEMixer::kTransformer ? "TiMAE" : "TiMAEMamba";
+      factories[family] = [mixer](const nlohmann::json& config) -> std::shared_ptr<Model> {
+        return std::make_shared<TiMAEImpl>(timae_options_from_json(config, mixer, true));
+      };
+      factories[family + "ForPretraining"] =
+          [mixer](const nlohmann::json& config) -> std::shared_ptr<Model> {
+        return std::make_shared<TiMAEForPretrainingImpl>(timae_options_from_json(config, mixer, false));
+      };
+    }
   }
   std::mutex mutex;
   std::map<std::string, ModelFactory> factories;

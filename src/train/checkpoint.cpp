@@ -225,4 +225,72 @@ CheckpointState read_checkpoint_state(const std::string& path) {
   return read_state(archive, path);
 }
 
+namespace {
+
+// The nested archive of `names[0..n-1]` under `archive` (each a child module's name).
+bool open_nested(torch::serialize::InputArchive& archive, const std::vector<std::string>& names,
+                 size_t count, torch::serialize::InputArchive& out) {
+  torch::serialize::InputArchive current;
+  torch::serialize::InputArchive* from = &archive;
+  for (size_t i = 0; i < count; ++i) {
+    torch::serialize::InputArchive next;
+    if (!from->try_read(names[i], next)) return false;
+    current = std::move(next);
+    from = &current;
+  }
+  out = std::move(*from);
+  return true;
+}
+
+std::vector<std::string> split_name(const std::string& dotted) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t dot = dotted.find('.'); dot != std::string::npos; dot = dotted.find('.', start)) {
+    parts.push_back(dotted.substr(start, dot - start));
+    start = dot + 1;
+  }
+  parts.push_back(dotted.substr(start));
+  return parts;
+}
+
+}  // namespace
+
+void load_submodule_weights(const std::string& path, const std::string& submodule,
+                            torch::nn::Module& target) {
+  torch::serialize::InputArchive archive;
+  open_archive(archive, path, c10::Device(c10::kCPU));
+  torch::serialize::InputArchive model_archive;
+  if (!archive.try_read(kModelKey, model_archive)) {
+    throw InputError(path + ": checkpoint has no model weights");
+  }
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& item : target.named_parameters(/*recurse=*/true))
+    tensors.emplace_back(item.key(), item.value());
+  const size_t parameter_count = tensors.size();
+  for (const auto& item : target.named_buffers(/*recurse=*/true))
+    tensors.emplace_back(item.key(), item.value());
+  // Everything is checked before anything is copied: a mismatch leaves the model untouched.
+  std::vector<at::Tensor> values;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const std::string full_name = submodule + "." + tensors[i].first;
+    const std::vector<std::string> parts = split_name(full_name);
+    torch::serialize::InputArchive holder;
+    at::Tensor value;
+    if (!open_nested(model_archive, parts, parts.size() - 1, holder) ||
+        !holder.try_read(parts.back(), value, /*is_buffer=*/i >= parameter_count)) {
+      throw InputError(path + ": the checkpoint has no tensor '" + full_name +
+                       "' (a model of another kind or shape wrote it)");
+    }
+    if (value.sizes() != tensors[i].second.sizes()) {
+      throw InputError(path + ": tensor '" + full_name + "' has shape " +
+                       shape_string(value.sizes()) + ", this model's is " +
+                       shape_string(tensors[i].second.sizes()) +
+                       " (the checkpoint was written with other model settings)");
+    }
+    values.push_back(value);
+  }
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < tensors.size(); ++i) tensors[i].second.copy_(values[i]);
+}
+
 }  // namespace ssmkit::train

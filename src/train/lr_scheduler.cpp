@@ -43,7 +43,7 @@ LrScheduler::LrScheduler(torch::optim::Optimizer& optimizer)
 
 void LrScheduler::after_step(int64_t step) {
   step_ = step;
-  if (driven_by_steps()) apply(lr_for_step(step));
+  if (driven_by_steps()) apply_step(step);
 }
 
 void LrScheduler::after_epoch(int64_t epoch, const std::map<std::string, double>& values) {
@@ -86,6 +86,8 @@ void LrScheduler::load_state_dict(const nlohmann::json& state) {
   epoch_ = state.at("epoch").get<int64_t>();
   load_extra_state(state);
   apply(state.at("lr").get<double>());
+  // What a step-driven schedule sets besides the rate (a cycled momentum) is not in the state.
+  if (driven_by_steps()) apply_step(step_);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -237,11 +239,58 @@ void TimeSeriesLr::on_epoch(int64_t epoch, const std::map<std::string, double>& 
 
 // ---------------------------------------------------------------------------------------------
 
+OneCycleLr::OneCycleLr(torch::optim::Optimizer& optimizer, const Options& options)
+    : LrScheduler(optimizer), options_(options) {
+  require_scheduler(options_.total_steps > 0, "total_steps: must be positive");
+  require_scheduler(options_.pct_start > 0 && options_.pct_start < 1, "pct_start: must be in (0, 1)");
+  require_scheduler(options_.div_factor > 0, "div_factor: must be positive");
+  require_scheduler(options_.final_div_factor > 0, "final_div_factor: must be positive");
+}
+
+OneCycleLr::Position OneCycleLr::position(int64_t step) const {
+  // PyTorch's phase ends: the peak at step pct_start * total - 1, the end at total - 1.
+  const double peak = options_.pct_start * static_cast<double>(options_.total_steps) - 1.0;
+  const double last = static_cast<double>(options_.total_steps) - 1.0;
+  const double s = std::min(static_cast<double>(step), last);
+  if (s <= peak) return {true, peak > 0 ? s / peak : 1.0};
+  return {false, last > peak ? (s - peak) / (last - peak) : 1.0};
+}
+
+namespace {
+// Cosine from `from` (fraction 0) to `to` (fraction 1).
+double cosine_between(double from, double to, double fraction) {
+  return to + (from - to) / 2.0 * (1.0 + std::cos(kPi * fraction));
+}
+}  // namespace
+
+double OneCycleLr::lr_for_step(int64_t step) const {
+  const double initial = base_lr_ / options_.div_factor;
+  const double final_lr = initial / options_.final_div_factor;
+  const Position p = position(step);
+  return p.rising ? cosine_between(initial, base_lr_, p.fraction)
+                  : cosine_between(base_lr_, final_lr, p.fraction);
+}
+
+double OneCycleLr::momentum_for_step(int64_t step) const {
+  const Position p = position(step);
+  return p.rising ? cosine_between(options_.max_momentum, options_.base_momentum, p.fraction)
+                  : cosine_between(options_.base_momentum, options_.max_momentum, p.fraction);
+}
+
+void OneCycleLr::apply_step(int64_t step) {
+  apply(lr_for_step(step));
+  if (options_.cycle_momentum) set_momentum(optimizer_, momentum_for_step(step));
+}
+
+// ---------------------------------------------------------------------------------------------
+
 nlohmann::json scheduler_config_defaults() {
   return {{"name", "constant"},      {"step_size", 10},  {"gamma", 0.1},   {"interval", "epoch"},
           {"warmup_steps", 0},       {"total_steps", 0}, {"min_lr", 0.0},  {"monitor", "val_loss"},
           {"mode", "min"},           {"factor", 0.1},    {"patience", 10}, {"threshold", 1e-4},
-          {"threshold_mode", "rel"}, {"cooldown", 0}};
+          {"threshold_mode", "rel"}, {"cooldown", 0},  {"pct_start", 0.3}, {"div_factor", 25.0},
+          {"final_div_factor", 1e4}, {"cycle_momentum", true}, {"base_momentum", 0.85},
+          {"max_momentum", 0.95}};
 }
 
 std::unique_ptr<LrScheduler> make_lr_scheduler(const nlohmann::json& section,
@@ -249,9 +298,11 @@ std::unique_ptr<LrScheduler> make_lr_scheduler(const nlohmann::json& section,
                                                const ScheduleContext& context) {
   io::ConfigSection s(section, "scheduler");
   const std::string name = s.choice(
-      "name", "constant", {"constant", "step", "cosine", "plateau", "type1", "type2", "type3"});
+      "name", "constant",
+      {"constant", "step", "cosine", "one_cycle", "plateau", "type1", "type2", "type3"});
   s.allow({"step_size", "gamma", "interval", "warmup_steps", "total_steps", "min_lr", "monitor",
-           "mode", "factor", "patience", "threshold", "threshold_mode", "cooldown"});
+           "mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "pct_start",
+           "div_factor", "final_div_factor", "cycle_momentum", "base_momentum", "max_momentum"});
   std::unique_ptr<LrScheduler> scheduler;
   if (name == "constant") {
     scheduler = std::make_unique<ConstantLr>(optimizer);
@@ -266,6 +317,17 @@ std::unique_ptr<LrScheduler> make_lr_scheduler(const nlohmann::json& section,
     if (total == 0) total = context.epochs * context.steps_per_epoch;
     const double min_lr = s.number("min_lr", 0.0);
     scheduler = std::make_unique<CosineWarmupLr>(optimizer, warmup, total, min_lr);
+  } else if (name == "one_cycle") {
+    OneCycleLr::Options o;
+    o.total_steps = s.integer("total_steps", 0);
+    if (o.total_steps == 0) o.total_steps = context.epochs * context.steps_per_epoch;
+    o.pct_start = s.number("pct_start", o.pct_start);
+    o.div_factor = s.number("div_factor", o.div_factor);
+    o.final_div_factor = s.number("final_div_factor", o.final_div_factor);
+    o.cycle_momentum = s.boolean("cycle_momentum", o.cycle_momentum);
+    o.base_momentum = s.number("base_momentum", o.base_momentum);
+    o.max_momentum = s.number("max_momentum", o.max_momentum);
+    scheduler = std::make_unique<OneCycleLr>(optimizer, o);
   } else if (name == "plateau") {
     ReduceOnPlateauLr::Options o;
     o.monitor = s.string("monitor", o.monitor);

@@ -147,6 +147,32 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
     group.options().set_lr(lr);
 }
 
+void set_momentum(torch::optim::Optimizer& optimizer, double value) {
+  for (auto& group : optimizer.param_groups()) {
+    auto& options = group.options();
+    if (auto* adam = dynamic_cast<torch::optim::AdamOptions*>(&options)) {
+      adam->betas(std::make_tuple(value, std::get<1>(adam->betas())));
+    } else if (auto* adamw = dynamic_cast<torch::optim::AdamWOptions*>(&options)) {
+      adamw->betas(std::make_tuple(value, std::get<1>(adamw->betas())));
+    } else if (auto* sgd = dynamic_cast<torch::optim::SGDOptions*>(&options)) {
+      sgd->momentum(value);
+    }
+  }
+}
+
+double momentum(const torch::optim::Optimizer& optimizer) {
+  TORCH_CHECK(!optimizer.param_groups().empty(), "momentum: optimizer has no groups");
+  const auto& options = optimizer.param_groups().front().options();
+  if (const auto* adam = dynamic_cast<const torch::optim::AdamOptions*>(&options)) {
+    return std::get<0>(adam->betas());
+  }
+  if (const auto* adamw = dynamic_cast<const torch::optim::AdamWOptions*>(&options)) {
+    return std::get<0>(adamw->betas());
+  }
+  if (const auto* sgd = dynamic_cast<const torch::optim::SGDOptions*>(&options)) return sgd->momentum();
+  return 0.0;
+}
+
 std::vector<std::pair<std::string, at::Tensor>> optimizer_state_tensors(
     const torch::optim::Optimizer& optimizer) {
   std::vector<std::pair<std::string, at::Tensor>> out;

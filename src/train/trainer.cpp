@@ -322,17 +322,23 @@ void Trainer::write_epoch_files(const EpochSummary& summary) {
     return;
   }
   const RunDirectory& run = *run_;
-  save(run.checkpoint(kLastCheckpoint));
+  const auto save_and_tell = [&](const std::string& kind, const std::string& path) {
+    save(path);
+    const CheckpointSaved info{kind, path, epoch_, global_step_};
+    for (auto& callback : callbacks_)
+      callback->on_checkpoint_saved(info);
+  };
+  save_and_tell("last", run.checkpoint(kLastCheckpoint));
   last_checkpoint_epoch_ = summary.epoch;
   if (summary.improved) {
     // The weights that were validated: the average when there is one.
     const AveragedWeightsScope averaged(average_.get());
-    save(run.checkpoint(kBestCheckpoint));
+    save_and_tell("best", run.checkpoint(kBestCheckpoint));
   }
   if (config_.checkpoint_every > 0 && summary.epoch % config_.checkpoint_every == 0) {
     char name[32];
     std::snprintf(name, sizeof(name), "epoch_%04lld", static_cast<long long>(summary.epoch));
-    save(run.checkpoint(name));
+    save_and_tell("periodic", run.checkpoint(name));
   }
   log_.write(run.file(kTrainingLogFile));
 }

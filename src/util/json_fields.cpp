@@ -77,4 +77,12 @@ void invalid_option(const char* context, const char* field, const std::string& r
                    field);
 }
 
+void require_positive_option(const char* context, const char* field, int64_t value) {
+  if (value < 1) invalid_option(context, field, ">= 1", std::to_string(value));
+}
+
+void require_probability_option(const char* context, const char* field, double value) {
+  if (!(value >= 0.0 && value < 1.0)) invalid_option(context, field, "in [0, 1)", std::to_string(value));
+}
+
 }  // namespace ssmkit

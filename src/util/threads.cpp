@@ -7,9 +7,12 @@
 #include <string>
 #include <thread>
 
+#include "ssmkit/util/heap_reuse.h"
+
 namespace ssmkit {
 
 int init_threads(int threads) {
+  keep_freed_heap_for_reuse();
   if (threads <= 0) {
     if (const char* env = std::getenv("SSMKIT_NUM_THREADS"); env != nullptr && *env != '\0') {
       threads = std::atoi(env);

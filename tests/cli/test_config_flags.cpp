@@ -95,6 +95,12 @@ TEST(ConfigFlags, BadValuesUnknownFlagsAndStrayWordsAreOneClearError) {
               ThrowsMessage<InputError>(HasSubstr("'seed' is not a list")));
   EXPECT_THAT([] { resolve({"stray"}); },
               ThrowsMessage<InputError>(HasSubstr("unexpected argument 'stray'")));
+  // A word after a boolean flag was meant as its value: the flag is named.
+  EXPECT_THAT(
+      [] {
+        resolve({"--optimizer.nesterov", "maybe"});
+      },
+      ThrowsMessage<InputError>(HasSubstr("--optimizer.nesterov: expected true or false")));
   EXPECT_THROW(resolve({"--no_such_flag", "1"}), cxxopts::exceptions::exception);
 }
 

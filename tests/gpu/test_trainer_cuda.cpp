@@ -1,7 +1,7 @@
 // The Trainer on CUDA with each step mode: fused steps and CUDA-graph steps (training and
-// evaluation recorded and replayed, a last partial batch run eagerly, the best weights restored
-// before the test pass) train a CMamba forecaster like plain steps do, also under bf16 autocast
-// and with a moving average of the weights swapped in for validation and the test.
+// evaluation recorded and replayed, a last partial batch in a graph of its own, the best weights
+// restored before the test pass) train a CMamba forecaster like plain steps do, also under bf16
+// autocast and with a moving average of the weights swapped in for validation and the test.
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
@@ -23,8 +23,10 @@ struct TrainingRun {
   train::StepMode mode = train::StepMode::kPlain;
 };
 
-// 100 windows (the last batch of 16 is partial), 2 epochs, validation and test on 40 windows.
-TrainingRun train_cmamba(const std::string& step, bool mixed_precision, double ema_decay = 0.0) {
+// 100 windows (the last batch of 16 is partial), 2 epochs (4: the partial batch's own graph is
+// recorded in epoch 3 and replayed in 4), validation and test on 40 windows.
+TrainingRun train_cmamba(const std::string& step, bool mixed_precision, double ema_decay = 0.0,
+                         int64_t epochs = 2) {
   train::seed_everything(3);
   models::CMambaOptions options = ssmkit::testing::tiny_cmamba_options();
   options.channel_mixup = false;
@@ -34,7 +36,7 @@ TrainingRun train_cmamba(const std::string& step, bool mixed_precision, double e
   adam.lr = 1e-3;
   auto optimizer = train::make_optimizer(adam, model->named_parameters());
   train::TrainerConfig config;
-  config.epochs = 2;
+  config.epochs = epochs;
   config.device = "cuda";
   config.progress = "off";
   config.grad_clip_norm = 1.0;
@@ -93,6 +95,13 @@ TEST_F(TrainerCuda, FusedAndGraphStepsTrainLikePlainSteps) {
   EXPECT_EQ(fused.mode, train::StepMode::kFused);
   EXPECT_EQ(graph.mode, train::StepMode::kGraph);  // no fallback: the capture worked
   expect_same_training(plain, fused, 1e-3);
+  expect_same_training(plain, graph, 1e-3);
+}
+
+TEST_F(TrainerCuda, AnEpochsLastPartialBatchGetsItsOwnGraphAndTrainsLikePlainSteps) {
+  const TrainingRun plain = train_cmamba("plain", false, 0.0, 4);
+  const TrainingRun graph = train_cmamba("graph", false, 0.0, 4);
+  EXPECT_EQ(graph.mode, train::StepMode::kGraph);
   expect_same_training(plain, graph, 1e-3);
 }
 

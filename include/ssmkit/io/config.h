@@ -14,7 +14,8 @@
 
 namespace ssmkit::io {
 
-// Reads a JSON file; an InputError names the file and the line and column of a syntax error.
+// Reads a JSON file, or a YAML file (.yaml, .yml; io/yaml_config.h); an InputError names the file
+// and the line and column of a syntax error.
 nlohmann::json read_config_file(const std::string& path);
 
 // Deep-merges `overrides` into `config`. Every key of `overrides` must already exist in `config`

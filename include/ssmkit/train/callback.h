@@ -78,6 +78,14 @@ struct TrainEndInfo {
   double best_value = kNoValue;
 };
 
+// After the Trainer wrote a checkpoint file.
+struct CheckpointSaved {
+  std::string kind;  // last | best | periodic
+  std::string path;
+  int64_t epoch = 0;  // completed epochs it holds
+  int64_t step = 0;   // completed optimizer steps it holds
+};
+
 class Callback {
  public:
   virtual ~Callback() = default;
@@ -89,6 +97,8 @@ class Callback {
   // After the epoch's validation and before its checkpoint is written: what a callback writes
   // here for the epoch is dropped again when a run killed before the checkpoint is resumed.
   virtual void on_epoch_end(const EpochSummary& /*summary*/) {}
+  // After each checkpoint file of the epoch is written (atomically, so the file is complete).
+  virtual void on_checkpoint_saved(const CheckpointSaved& /*info*/) {}
   virtual void on_train_end(const TrainEndInfo& /*info*/) {}
   // Asked after each epoch's on_epoch_end; true ends training (status "stopped_by_callback").
   virtual bool should_stop() const { return false; }

@@ -6,6 +6,7 @@
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
+#include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 #include <nlohmann/json.hpp>
 
@@ -43,6 +44,13 @@ void save_checkpoint(const std::string& path, const TrainableModel& model,
 CheckpointState load_checkpoint(const std::string& path, TrainableModel& model,
                                 torch::optim::Optimizer* optimizer, const c10::Device& device,
                                 bool restore_rng);
+
+// Copies the parameters and buffers of the checkpoint model's part `submodule` (e.g. "encoder")
+// into `target`, which must have the same names and shapes: a fine-tuned model taking the encoder
+// of a pretraining run. InputError naming the file and the first tensor that is missing or of
+// another shape; nothing is copied then.
+void load_submodule_weights(const std::string& path, const std::string& submodule,
+                            torch::nn::Module& target);
 
 // The epoch, step, configuration and trainer state alone, e.g. to rebuild the model first.
 CheckpointState read_checkpoint_state(const std::string& path);

@@ -30,7 +30,7 @@ class LrScheduler {
 
   virtual std::string name() const = 0;
   // Sets the rate of a fresh run's first step (a resumed run loads its state instead).
-  virtual void start() { apply(lr_for_step(0)); }
+  virtual void start() { apply_step(0); }
   // After each optimizer step; `step` counts completed steps (1 after the first).
   void after_step(int64_t step);
   // After each epoch (1-based), with the epoch's values: "train_loss", "val_loss", "val_<metric>".
@@ -54,6 +54,9 @@ class LrScheduler {
   virtual nlohmann::json extra_state() const { return nlohmann::json::object(); }
   virtual void load_extra_state(const nlohmann::json& /*state*/) {}
   void apply(double lr);
+  // Sets everything a step-driven schedule sets for step `step` (0-based): the rate, and what a
+  // schedule cycles besides (OneCycleLr's momentum).
+  virtual void apply_step(int64_t step) { apply(lr_for_step(step)); }
 
   torch::optim::Optimizer& optimizer_;
   double base_lr_;
@@ -102,6 +105,44 @@ class CosineWarmupLr : public LrScheduler {
   int64_t warmup_steps_;
   int64_t total_steps_;
   double min_lr_;
+};
+
+// PyTorch's OneCycleLR (Smith & Topin 2018) with its defaults, stepped per batch: the rate rises
+// from max_lr / div_factor to max_lr over the first pct_start of total_steps and anneals to
+// max_lr / (div_factor * final_div_factor) over the rest, both on cosine curves, while the
+// momentum (Adam's beta1, SGD's momentum) moves the opposite way between max_momentum and
+// base_momentum. The base rate (the optimizer's) is max_lr.
+class OneCycleLr : public LrScheduler {
+ public:
+  struct Options {
+    int64_t total_steps = 0;
+    double pct_start = 0.3;
+    double div_factor = 25.0;
+    double final_div_factor = 1e4;
+    bool cycle_momentum = true;
+    double base_momentum = 0.85;
+    double max_momentum = 0.95;
+  };
+  OneCycleLr(torch::optim::Optimizer& optimizer, const Options& options);
+  std::string name() const override { return "one_cycle"; }
+
+  // The momentum for 0-based step `step`.
+  double momentum_for_step(int64_t step) const;
+
+ protected:
+  double lr_for_step(int64_t step) const override;
+  bool driven_by_steps() const override { return true; }
+  void apply_step(int64_t step) override;
+
+ private:
+  // (phase start, phase end, fraction of the phase done) of step `step`.
+  struct Position {
+    bool rising;
+    double fraction;
+  };
+  Position position(int64_t step) const;
+
+  Options options_;
 };
 
 // PyTorch's ReduceLROnPlateau: after `patience` epochs without improvement of `monitor` beyond
@@ -162,6 +203,9 @@ nlohmann::json scheduler_config_defaults();
 //   {"name": "step", "step_size": 10, "gamma": 0.1, "interval": "epoch" | "step"}
 //   {"name": "cosine", "warmup_steps": 0, "total_steps": 0 (= epochs * steps_per_epoch),
 //    "min_lr": 0}
+//   {"name": "one_cycle", "total_steps": 0 (= epochs * steps_per_epoch), "pct_start": 0.3,
+//    "div_factor": 25, "final_div_factor": 1e4, "cycle_momentum": true, "base_momentum": 0.85,
+//    "max_momentum": 0.95}
 //   {"name": "plateau", "monitor": "val_loss", "mode": "min" | "max", "factor": 0.1,
 //    "patience": 10, "threshold": 1e-4, "threshold_mode": "rel" | "abs", "cooldown": 0,
 //    "min_lr": 0}

@@ -44,6 +44,10 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(
 double learning_rate(const torch::optim::Optimizer& optimizer);
 // Sets the learning rate of every parameter group.
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
+// Sets the momentum of every group: beta1 of Adam and AdamW, momentum of SGD.
+void set_momentum(torch::optim::Optimizer& optimizer, double momentum);
+// The first group's momentum as set_momentum sets it.
+double momentum(const torch::optim::Optimizer& optimizer);
 
 // The per-parameter state of an Adam, AdamW or SGD optimizer in parameter order, named
 // "group<g>.param<p>.<field>" (fields: step, exp_avg, exp_avg_sq, max_exp_avg_sq,

@@ -3,9 +3,10 @@
 //   plain  the optimizer's own step() and zero_grad(): a few kernels per parameter;
 //   fused  parameters, gradients and optimizer state in flat buffers (FusedOptimizer): a few
 //          kernels per parameter group;
-//   graph  fused, and on CUDA the forward + backward of full-size batches and the evaluation
-//          forward recorded once in CUDA graphs and replayed (the first batches run eagerly as
-//          warm-up; batches of another shape, e.g. a last partial one, always run eagerly).
+//   graph  fused, and on CUDA the forward + backward of a training batch and the evaluation
+//          forward recorded in CUDA graphs, one per batch shape (the full batches and an epoch's
+//          last, smaller one; up to four), and replayed (the first batches of each shape run
+//          eagerly as warm-up; batches of further shapes run eagerly).
 // "auto" is graph on CUDA and plain on the CPU (where launches are cheap and fused saves little).
 // Fused and graph fall back to plain, with a log line, for optimizers or parameters they cannot
 // handle.
@@ -84,12 +85,15 @@ class StepRunner {
     at::Tensor targets;                              // (B, ...) or undefined
     at::Tensor result;  // training: (2) [loss, norm]; evaluation: outputs (B, ...)
   };
-  // Replays `recording` for a batch of its shape, first warming up and recording it; returns
-  // false when the batch has another shape (the caller runs it eagerly).
-  bool run_recorded(Recording& recording, const at::Tensor& inputs, const at::Tensor& targets,
-                    const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& work);
-  Recording training_;
-  Recording evaluation_;
+  // Replays the recording of the batch's shape, first warming up and recording it (one recording
+  // per shape, up to kMaxRecordedShapes (step_runner.cpp): the full batches and an epoch's last,
+  // smaller one); returns false for a batch of a further shape or dtype (the caller runs it
+  // eagerly). The result is the recording's.
+  const at::Tensor* run_recorded(
+      std::vector<Recording>& recordings, const at::Tensor& inputs, const at::Tensor& targets,
+      const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& work);
+  std::vector<Recording> training_;
+  std::vector<Recording> evaluation_;
 };
 
 }  // namespace ssmkit::train

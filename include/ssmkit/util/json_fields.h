@@ -14,6 +14,11 @@ namespace ssmkit {
 [[noreturn]] void invalid_option(const char* context, const char* field, const std::string& rule,
                                  const std::string& got);
 
+// invalid_option unless value >= 1.
+void require_positive_option(const char* context, const char* field, int64_t value);
+// invalid_option unless 0 <= value < 1 (dropout rates).
+void require_probability_option(const char* context, const char* field, double value);
+
 class JsonFieldReader {
  public:
   // `context` prefixes messages, e.g. "Mamba config". Throws InputError unless `j` is an object.

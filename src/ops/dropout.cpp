@@ -1,0 +1,55 @@
+// Dropout with a fast CPU mask.
+#include "ssmkit/ops/dropout.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <mutex>
+
+#include "dropout_mask_kernel.h"
+#include "ssmkit/io/error.h"
+
+namespace ssmkit::ops {
+namespace {
+
+// Elements per parallel task: enough to amortise the task, small enough to spread a batch.
+constexpr int64_t kMaskGrain = 1 << 14;
+
+uint64_t draw_seed() {
+  auto generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  return at::check_generator<at::CPUGeneratorImpl>(generator)->random64();
+}
+
+template <typename T>
+at::Tensor cpu_mask(const at::Tensor& like, double p) {
+  at::Tensor mask =
+      at::empty(like.sizes(), like.options().memory_format(at::MemoryFormat::Contiguous));
+  T* out = mask.data_ptr<T>();
+  const uint64_t seed = draw_seed();
+  const auto threshold = static_cast<uint32_t>(std::lround(p * kernels_cpu::kDropoutLevels));
+  const T scale = static_cast<T>(1.0 / (1.0 - p));
+  at::parallel_for(0, mask.numel(), kMaskGrain, [&](int64_t begin, int64_t end) {
+    kernels_cpu::fill_dropout_mask<T>(out, begin, end, seed, threshold, scale);
+  });
+  return mask;
+}
+
+}  // namespace
+
+at::Tensor dropout(const at::Tensor& x, double p, bool training) {
+  if (!(p >= 0.0 && p < 1.0))
+    throw InputError("dropout: p must be in [0, 1), got " + std::to_string(p));
+  if (!training || p == 0.0) return x;
+  if (!x.device().is_cpu() || (x.scalar_type() != at::kFloat && x.scalar_type() != at::kDouble)) {
+    return torch::dropout(x, p, /*train=*/true);
+  }
+  // The mask is a constant: autograd records only the product (its backward is grad * mask).
+  const at::Tensor mask =
+      x.scalar_type() == at::kFloat ? cpu_mask<float>(x, p) : cpu_mask<double>(x, p);
+  return x * mask;
+}
+
+}  // namespace ssmkit::ops

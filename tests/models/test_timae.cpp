@@ -1,0 +1,197 @@
+// The Ti-MAE models: masking keeps floor(L (1 - ratio)) steps per sample in time order and the
+// decoder restores the original order; the CLS token has a position even when the input is as
+// long as max_len (the Lightning code's failure); positions interpolate past max_len; the
+// pretraining loss looks at removed steps only; the classifier pools as configured; the
+// classifier's encoder carries the pretraining model's parameter names; gradients reach every
+// parameter; bad settings name their key.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include "ssmkit/io/error.h"
+#include "ssmkit/models/registry.h"
+#include "ssmkit/models/timae.h"
+#include "ssmkit/models/timae_for_pretraining.h"
+#include "ssmkit/ops/random_masking.h"
+#include "test_helpers.h"
+
+namespace ssmkit {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+
+json small_timae(bool mamba) {
+  json c = {{"input_dim", 2},
+            {"emb_size", 16},
+            {"decoder_emb_size", 8},
+            {"num_heads", 2},
+            {"num_decoder_heads", 2},
+            {"num_layers", 1},
+            {"num_decoder_layers", 1},
+            {"intermediate_dim", 32},
+            {"decoder_intermediate_dim", 16},
+            {"max_len", 12},
+            {"mask_ratio", 0.75},
+            {"ssm_state_size", 8},
+            {"decoder_ssm_state_size", 8},
+            {"chunk_size", 4}};
+  if (mamba) c["num_heads"] = 4;
+  return c;
+}
+
+std::shared_ptr<models::Model> timae_model(const std::string& name, json config = json::object()) {
+  json c = small_timae(name.rfind("TiMAEMamba", 0) == 0);
+  c.update(config);
+  if (name == "TiMAE" || name == "TiMAEMamba") c["num_classes"] = 3;
+  return models::create_model(name, c);
+}
+
+TEST(TiMAE, RegistryKnowsTheFourModelsByTheirLightningNames) {
+  for (const char* name :
+       {"TiMAE", "TiMAEForPretraining", "TiMAEMamba", "TiMAEMambaForPretraining"}) {
+    EXPECT_TRUE(models::is_registered_model(name)) << name;
+    EXPECT_EQ(timae_model(name)->type_name(), name);
+  }
+}
+
+TEST(TiMAE, MaskKeepsFloorOfTheKeptShareInTimeOrderAndRestoresTheOrder) {
+  torch::manual_seed(1);
+  for (const auto& [length, ratio] :
+       std::vector<std::pair<int64_t, double>>{{140, 0.75}, {10, 0.33}, {7, 0.5}}) {
+    const int64_t kept = static_cast<int64_t>(static_cast<double>(length) * (1.0 - ratio));
+    EXPECT_EQ(ops::kept_steps(length, ratio), kept);
+    const ops::RandomMask m = ops::random_mask(5, length, ratio, torch::kFloat32);
+    ASSERT_EQ(m.keep_ids.sizes(), (std::vector<int64_t>{5, kept}));
+    EXPECT_TRUE(torch::all(m.keep_ids.diff(1, 1) > 0).item<bool>()) << "kept steps ascend";
+    EXPECT_TRUE(torch::all(m.mask.sum(1) == length - kept).item<bool>());
+    const at::Tensor x =
+        torch::arange(length, torch::kFloat32).reshape({1, length, 1}).expand({5, length, 1});
+    const at::Tensor kept_values = ops::gather_steps(x, m.keep_ids);
+    const at::Tensor restored = ops::restore_steps(kept_values, torch::full({1}, -1.0), m);
+    // Kept steps come back in place; removed ones hold the fill value exactly where mask is 1.
+    EXPECT_TRUE(torch::equal(restored.squeeze(-1) == -1, m.mask == 1));
+    EXPECT_TRUE(torch::equal(restored.squeeze(-1) * (1 - m.mask), x.squeeze(-1) * (1 - m.mask)));
+  }
+  EXPECT_THAT([] { ops::kept_steps(10, 1.0); }, ThrowsMessage<InputError>(HasSubstr("mask_ratio")));
+  EXPECT_THAT([] { ops::kept_steps(3, 0.9); },
+              ThrowsMessage<InputError>(HasSubstr("keeps no step")));
+}
+
+TEST(TiMAE, ClsTokenFitsBesidesMaxLenStepsAndLongerInputsInterpolate) {
+  // The Lightning code's position table has max_len rows, so max_len steps plus CLS fail there.
+  const auto positions = models::timae_positions(140, 140, 64, torch::kFloat32);
+  EXPECT_EQ(positions.sizes(), (std::vector<int64_t>{141, 64}));
+  const auto longer = models::timae_positions(30, 12, 8, torch::kFloat64);
+  ASSERT_EQ(longer.sizes(), (std::vector<int64_t>{31, 8}));
+  // Interpolation keeps the CLS row and stays within the table's range.
+  const auto table = models::timae_positions(12, 12, 8, torch::kFloat64);
+  EXPECT_TRUE(torch::equal(longer[0], table[0]));
+  EXPECT_LE(longer.abs().max().item<double>(), 1.0 + 1e-12);
+  for (const char* name :
+       {"TiMAE", "TiMAEForPretraining", "TiMAEMamba", "TiMAEMambaForPretraining"}) {
+    auto model = timae_model(name);
+    model->eval();
+    const at::Tensor out = model->forward(torch::randn({2, 30, 2}));  // 30 > max_len 12
+    EXPECT_TRUE(torch::isfinite(out).all().item<bool>()) << name;
+  }
+}
+
+TEST(TiMAE, PretrainingReconstructsEveryStepAndLossCountsOnlyRemovedSteps) {
+  torch::manual_seed(3);
+  for (const char* name : {"TiMAEForPretraining", "TiMAEMambaForPretraining"}) {
+    auto model = timae_model(name);
+    const at::Tensor x = torch::randn({4, 12, 2});
+    const at::Tensor out = model->forward(x);
+    ASSERT_EQ(out.sizes(), (std::vector<int64_t>{4, 12, 3})) << name;
+    const at::Tensor mask = out.select(2, 2);
+    EXPECT_TRUE(torch::all(mask.sum(1) == 12 - 3).item<bool>())
+        << name;  // floor(12 * 0.25) = 3 kept
+    // Changing the reconstruction at kept steps does not change the loss.
+    at::Tensor changed = out.detach().clone();
+    changed.narrow(2, 0, 2).add_((1 - mask).unsqueeze(-1) * 100.0);
+    EXPECT_NEAR(models::masked_reconstruction_loss(changed, x).item<double>(),
+                models::masked_reconstruction_loss(out.detach(), x).item<double>(), 1e-5);
+    const at::Tensor expected =
+        ((out.narrow(2, 0, 2) - x).pow(2).mean(-1) * mask).sum() / mask.sum();
+    EXPECT_NEAR(models::masked_reconstruction_loss(out, x).item<double>(), expected.item<double>(),
+                1e-6);
+    models::masked_reconstruction_loss(out, x).backward();
+    testing::expect_gradient_in_every_parameter(*model);
+  }
+}
+
+TEST(TiMAE, ClassifierPoolsAsConfiguredAndTrainsEveryParameter) {
+  torch::manual_seed(4);
+  for (const char* name : {"TiMAE", "TiMAEMamba"}) {
+    for (const char* pooling : {"cls", "avg", "max"}) {
+      auto model = timae_model(name, {{"pooling", pooling}});
+      const at::Tensor logits = model->forward(torch::randn({3, 12, 2}));
+      ASSERT_EQ(logits.sizes(), (std::vector<int64_t>{3, 3})) << name << " " << pooling;
+      if (std::string(pooling) == "cls") {
+        logits.sum().backward();
+        testing::expect_gradient_in_every_parameter(*model);
+      }
+    }
+  }
+}
+
+TEST(TiMAE, EvaluationIsDeterministicAndIndependentOfTheBatch) {
+  auto model = timae_model("TiMAE", {{"pooling", "avg"}});
+  model->eval();
+  const at::Tensor x = torch::randn({4, 12, 2});
+  const at::Tensor all = model->forward(x);
+  EXPECT_TRUE(torch::allclose(all, model->forward(x)));
+  EXPECT_TRUE(torch::allclose(all.narrow(0, 1, 1), model->forward(x.narrow(0, 1, 1)), 1e-5, 1e-6));
+}
+
+TEST(TiMAE, ClassifierEncoderHasThePretrainingEncodersParameters) {
+  for (const auto& [classifier, pretraining] : std::vector<std::pair<std::string, std::string>>{
+           {"TiMAE", "TiMAEForPretraining"}, {"TiMAEMamba", "TiMAEMambaForPretraining"}}) {
+    auto head = std::dynamic_pointer_cast<models::TiMAEImpl>(timae_model(classifier));
+    auto mae = std::dynamic_pointer_cast<models::TiMAEForPretrainingImpl>(timae_model(pretraining));
+    const auto a = head->encoder->named_parameters();
+    const auto b = mae->encoder->named_parameters();
+    ASSERT_EQ(a.size(), b.size()) << classifier;
+    for (const auto& item : a) {
+      ASSERT_TRUE(b.contains(item.key())) << item.key();
+      EXPECT_EQ(item.value().sizes(), b[item.key()].sizes()) << item.key();
+    }
+  }
+}
+
+TEST(TiMAE, BadSettingsNameTheirKey) {
+  const auto build = [](const std::string& name, const json& change) { timae_model(name, change); };
+  EXPECT_THAT(
+      [&] {
+        build("TiMAEForPretraining", {{"mask_ratio", 1.5}});
+      },
+      ThrowsMessage<InputError>(HasSubstr("mask_ratio")));
+  EXPECT_THAT(
+      [&] {
+        build("TiMAE", {{"num_heads", 3}});
+      },
+      ThrowsMessage<InputError>(HasSubstr("num_heads")));
+  EXPECT_THAT(
+      [&] {
+        build("TiMAE", {{"pooling", "median"}});
+      },
+      ThrowsMessage<InputError>(HasSubstr("pooling")));
+  EXPECT_THAT(
+      [&] {
+        build("TiMAE", {{"cls_embed", false}, {"pooling", "cls"}});
+      },
+      ThrowsMessage<InputError>(HasSubstr("pooling")));
+  EXPECT_THAT(
+      [&] {
+        build("TiMAE", {{"emb_sise", 8}});
+      },
+      ThrowsMessage<InputError>(HasSubstr("emb_sise")));
+  EXPECT_THAT([] { models::create_model("TiMAE", small_timae(false)); },
+              ThrowsMessage<InputError>(HasSubstr("num_classes")));
+}
+
+}  // namespace
+}  // namespace ssmkit
