@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev  # GoogleTest and GoogleMock (ThrowsMessage, HasSubstr)
   libzip-dev zlib1g-dev    # .npz containers
   libyaml-cpp-dev          # YAML config files (Lightning's config.yaml)
+  libgloo-dev              # Gloo headers for LibTorch's c10d process groups (data-parallel training)
   libprotobuf-dev protobuf-compiler  # TensorBoard event files
   libplplot-dev plplot-driver-cairo  # PNG plots
   python3-numpy            # interop tests: numpy reads what ssmkit writes

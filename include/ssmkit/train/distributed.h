@@ -1,0 +1,74 @@
+// Data-parallel process groups on PyTorch's own c10d engine: the environment contract of torchrun
+// (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT), a TCPStore
+// rendezvous with a timeout, and a Gloo process group on CPUs (NCCL on GPUs where LibTorch has
+// it). Without those variables a program runs as a single process and no group is made.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ssmkit::train {
+
+struct DistributedEnvironment {
+  bool present = false;  // any of the variables is set
+  int64_t rank = 0;
+  int64_t world_size = 1;
+  int64_t local_rank = 0;
+  int64_t local_world_size = 1;
+  std::string master_addr;
+  int64_t master_port = 0;
+
+  // Reads the torchrun variables. When any is set, RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT
+  // are required (LOCAL_* default to RANK and WORLD_SIZE); InputError names the variable that is
+  // missing or malformed, or a RANK outside [0, WORLD_SIZE).
+  static DistributedEnvironment from_environment();
+};
+
+// True when this build can make process groups (LibTorch's c10d with Gloo).
+bool distributed_available();
+
+class DistributedContext {
+ public:
+  // A single-process context: rank 0 of 1, every collective the identity.
+  DistributedContext();
+  ~DistributedContext();
+  DistributedContext(DistributedContext&&) noexcept;
+  DistributedContext& operator=(DistributedContext&&) noexcept;
+
+  // Joins the group of `environment` (single-process when it is absent or of world size 1).
+  // `backend` is gloo, nccl or auto (nccl for a CUDA device, else gloo). InputError when the
+  // rendezvous at MASTER_ADDR:MASTER_PORT does not complete within `timeout` (naming both), or
+  // the backend is not in this build.
+  static DistributedContext join(const DistributedEnvironment& environment,
+                                 const std::string& backend, const c10::Device& device,
+                                 std::chrono::milliseconds timeout);
+
+  int64_t rank() const { return rank_; }
+  int64_t world_size() const { return world_size_; }
+  bool is_main() const { return rank_ == 0; }
+  bool is_distributed() const { return world_size_ > 1; }
+  const std::string& backend() const { return backend_; }
+
+  // In place: every rank ends with rank `root`'s values.
+  void broadcast(std::vector<at::Tensor>& tensors, int64_t root = 0);
+  // In place: every rank ends with the sum over ranks.
+  void all_reduce_sum(std::vector<at::Tensor>& tensors);
+  // The mean over ranks of one number per rank.
+  double all_reduce_mean(double value);
+  void barrier();
+
+ private:
+  struct Group;
+  std::unique_ptr<Group> group_;
+  int64_t rank_ = 0;
+  int64_t world_size_ = 1;
+  std::string backend_ = "none";
+};
+
+}  // namespace ssmkit::train
