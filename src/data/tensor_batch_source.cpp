@@ -21,6 +21,10 @@ TensorBatchSource::TensorBatchSource(at::Tensor inputs, at::Tensor targets,
   }
   TORCH_CHECK(options_.batch_size > 0, fn, ": batch_size must be positive, got ",
               options_.batch_size);
+  TORCH_CHECK(options_.shard_count >= 1 && options_.shard_index >= 0 &&
+                  options_.shard_index < options_.shard_count,
+              fn, ": shard ", options_.shard_index, " of ", options_.shard_count,
+              " is not a shard");
   reset(1);
 }
 
@@ -32,11 +36,22 @@ void TensorBatchSource::reset(int64_t epoch) {
   } else {
     order_ = torch::arange(n, torch::TensorOptions().dtype(torch::kLong).device(inputs_.device()));
   }
+  if (options_.shard_count > 1) {
+    const int64_t shards = options_.shard_count;
+    if (options_.drop_uneven) {
+      order_ = order_.narrow(0, 0, n - n % shards);
+    } else if (n % shards != 0) {
+      const int64_t pad = shards - n % shards;
+      // DistributedSampler's padding: the order's own start, repeated if it is shorter.
+      order_ = torch::cat({order_, order_.repeat({(pad + n - 1) / n}).narrow(0, 0, pad)});
+    }
+    order_ = order_.slice(0, options_.shard_index, order_.size(0), shards).contiguous();
+  }
   position_ = 0;
 }
 
 bool TensorBatchSource::next(Batch& batch) {
-  const int64_t n = inputs_.size(0);
+  const int64_t n = order_.size(0);
   const int64_t remaining = n - position_;
   if (remaining <= 0 || (options_.drop_last && remaining < options_.batch_size)) return false;
   const int64_t size = std::min(options_.batch_size, remaining);
@@ -47,14 +62,20 @@ bool TensorBatchSource::next(Batch& batch) {
   return true;
 }
 
+int64_t TensorBatchSource::shard_examples() const {
+  const int64_t n = inputs_.size(0), shards = options_.shard_count;
+  if (shards == 1) return n;
+  return options_.drop_uneven ? n / shards : (n + shards - 1) / shards;
+}
+
 int64_t TensorBatchSource::num_batches() const {
-  const int64_t n = inputs_.size(0);
+  const int64_t n = shard_examples();
   return options_.drop_last ? n / options_.batch_size
                             : (n + options_.batch_size - 1) / options_.batch_size;
 }
 
 int64_t TensorBatchSource::num_examples() const {
-  return options_.drop_last ? num_batches() * options_.batch_size : inputs_.size(0);
+  return options_.drop_last ? num_batches() * options_.batch_size : shard_examples();
 }
 
 }  // namespace ssmkit::data

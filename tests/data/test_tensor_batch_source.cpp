@@ -87,3 +87,70 @@ TEST(TensorBatchSource, RejectsMismatchedRowsAndBadBatchSize) {
 }
 
 }  // namespace
+
+namespace ssmkit::data {
+namespace {
+
+// Row ids of every batch of a pass.
+std::vector<std::vector<int64_t>> shard_batches(const TensorBatchSourceOptions& options, int64_t n,
+                                                int64_t epoch) {
+  TensorBatchSource source(torch::arange(n, torch::kInt64), at::Tensor(), options);
+  source.reset(epoch);
+  std::vector<std::vector<int64_t>> out;
+  Batch batch;
+  while (source.next(batch)) {
+    const at::Tensor rows = batch.inputs.contiguous();
+    out.emplace_back(rows.data_ptr<int64_t>(), rows.data_ptr<int64_t>() + rows.numel());
+  }
+  return out;
+}
+
+TEST(TensorBatchSourceShards, RanksBatchKTogetherAreOneBatchOfTwiceTheSize) {
+  TensorBatchSourceOptions whole;
+  whole.batch_size = 8;
+  whole.shuffle = true;
+  whole.seed = 4;
+  const auto reference = shard_batches(whole, 40, 3);
+  TensorBatchSourceOptions shard = whole;
+  shard.batch_size = 4;
+  shard.shard_count = 2;
+  std::vector<std::vector<std::vector<int64_t>>> ranks;
+  for (int64_t r = 0; r < 2; ++r) {
+    shard.shard_index = r;
+    ranks.push_back(shard_batches(shard, 40, 3));
+  }
+  ASSERT_EQ(ranks[0].size(), reference.size());
+  for (size_t k = 0; k < reference.size(); ++k) {
+    std::vector<int64_t> together = ranks[0][k];
+    together.insert(together.end(), ranks[1][k].begin(), ranks[1][k].end());
+    std::sort(together.begin(), together.end());
+    std::vector<int64_t> expected = reference[k];
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(together, expected) << "batch " << k;
+  }
+}
+
+TEST(TensorBatchSourceShards, UnevenDataIsPaddedOrDropped) {
+  TensorBatchSourceOptions o;
+  o.batch_size = 4;
+  o.shard_count = 3;
+  for (int64_t r = 0; r < 3; ++r) {
+    o.shard_index = r;
+    o.drop_uneven = false;
+    TensorBatchSource padded(torch::arange(10, torch::kInt64), at::Tensor(), o);
+    EXPECT_EQ(padded.num_examples(), 4);  // 10 padded to 12
+    o.drop_uneven = true;
+    TensorBatchSource dropped(torch::arange(10, torch::kInt64), at::Tensor(), o);
+    EXPECT_EQ(dropped.num_examples(), 3);  // 10 cut to 9
+  }
+  o.shard_index = 0;
+  o.drop_uneven = false;
+  // The padding repeats the order's start: rank 1 and 2 of 10 rows get rows 0 and 1 again.
+  o.shard_index = 1;
+  EXPECT_EQ(shard_batches(o, 10, 1).back().back(), 0);
+  o.shard_index = 3;
+  EXPECT_THROW(TensorBatchSource(torch::arange(10), at::Tensor(), o), c10::Error);
+}
+
+}  // namespace
+}  // namespace ssmkit::data
