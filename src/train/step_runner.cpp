@@ -110,8 +110,35 @@ at::Tensor StepRunner::eager_forward_backward(const at::Tensor& inputs, const at
               "Trainer: the loss function must return a scalar, got shape ",
               loss.defined() ? shape_string(loss.sizes()) : std::string("undefined"));
   loss.backward();
+  at::Tensor loss_value = loss.detach().reshape({1}).to(at::kDouble);
+  if (distributed_ != nullptr && distributed_->is_distributed()) {
+    const double ranks = static_cast<double>(distributed_->world_size());
+    std::vector<at::Tensor> buffers = {loss_value};
+    if (fused_) {
+      buffers.push_back(fused_->gradients());
+    } else {
+      for (const at::Tensor& p : parameters_) {
+        if (p.grad().defined()) buffers.push_back(p.grad());
+      }
+    }
+    distributed_->all_reduce_sum(buffers);
+    for (at::Tensor& buffer : buffers)
+      buffer.div_(ranks);
+  }
   const at::Tensor norm = fused_ ? fused_->gradient_norm() : gradient_norm(parameters_);
-  return at::stack({loss.detach().reshape({}).to(at::kDouble), norm});
+  return at::stack({loss_value.reshape({}), norm});
+}
+
+void StepRunner::set_distributed(DistributedContext* context) {
+  distributed_ = context;
+  if (context != nullptr && context->is_distributed() && mode_ == StepMode::kGraph) {
+    spdlog::info(
+        "trainer.step graph: {} ranks all-reduce gradients outside CUDA graphs; running "
+        "fused steps",
+        context->world_size());
+    mode_ = StepMode::kFused;
+    drop_graphs();
+  }
 }
 
 at::Tensor StepRunner::eager_evaluation_forward(const at::Tensor& inputs) {

@@ -383,8 +383,19 @@ void Trainer::finish(const std::string& status, const std::string& message) {
     callback->on_train_end(info);
 }
 
+void Trainer::set_distributed(DistributedContext& context) {
+  distributed_ = &context;
+  steps_->set_distributed(&context);
+}
+
 FitResult Trainer::fit(data::BatchSource& train, data::BatchSource* validation,
                        data::BatchSource* test) {
+  if (distributed_ != nullptr && distributed_->is_distributed() && !resumed_) {
+    // Identical starting weights on every rank, whatever each rank's seed made.
+    torch::NoGradGuard no_grad;
+    std::vector<at::Tensor> weights = model_.parameters();
+    distributed_->broadcast(weights, 0);
+  }
   const int64_t steps_per_epoch = train.num_batches();
   if (steps_per_epoch <= 0) {
     throw InputError("the training data holds no complete batch (" +

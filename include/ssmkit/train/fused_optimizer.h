@@ -38,6 +38,8 @@ class FusedOptimizer {
   void zero_grad() { flat_.zero_gradients(); }
   // Global L2 norm of the gradients, float64 scalar () on their device, without synchronising.
   at::Tensor gradient_norm() const { return flat_.gradient_norm(); }
+  // Every parameter's gradient in one buffer (P), e.g. for one all-reduce across ranks.
+  at::Tensor& gradients() { return flat_.gradients(); }
   void scale_gradients(double factor);
   // One update of every parameter from its gradient, with each group's current options.
   void step();

@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "ssmkit/train/distributed.h"
 #include "ssmkit/train/trainable_model.h"
 
 namespace ssmkit::train {
@@ -45,6 +46,11 @@ class StepRunner {
   ~StepRunner();
 
   StepMode mode() const { return mode_; }
+  // Data-parallel training: after each backward the gradients and the loss are averaged over
+  // the context's ranks (one all-reduce of the flat gradient buffer with fused steps), so the
+  // gradient norm, clipping and the update see the global batch. CUDA graphs are not used then
+  // (a Gloo collective cannot be recorded): graph mode runs fused steps.
+  void set_distributed(DistributedContext* context);
 
   // Zeroes the gradients, runs forward and loss (under autocast when mixed precision is on) and
   // backward for a batch already on the device. Returns [loss, global gradient norm] as a (2)
@@ -75,6 +81,7 @@ class StepRunner {
   c10::Device device_;
   std::vector<at::Tensor> parameters_;  // those that require gradients (plain mode)
   std::unique_ptr<FusedOptimizer> fused_;
+  DistributedContext* distributed_ = nullptr;  // null or a single process: no averaging
 
   // A recorded computation with its fixed inputs and outputs.
   struct Recording {

@@ -21,6 +21,7 @@
 #include "ssmkit/data/batch.h"
 #include "ssmkit/metrics/evaluation_metrics.h"
 #include "ssmkit/train/callback.h"
+#include "ssmkit/train/distributed.h"
 #include "ssmkit/train/early_stopping.h"
 #include "ssmkit/train/lr_scheduler.h"
 #include "ssmkit/train/run_directory.h"
@@ -72,6 +73,10 @@ class Trainer {
   // The resolved configuration stored in every checkpoint, so the model can be rebuilt from it.
   void set_run_config(nlohmann::json config) { run_config_ = std::move(config); }
   void add_callback(std::shared_ptr<Callback> callback);
+  // Data-parallel training over `context`'s ranks (it must outlive the Trainer): fit() starts
+  // every rank from rank 0's weights, and each step averages the gradients and the loss over
+  // the ranks. Each rank gives fit() its own shard of the data (TensorBatchSourceOptions).
+  void set_distributed(DistributedContext& context);
   // Metrics computed over every validation and test pass, reported as "val_<name>"/"test_<name>".
   void set_evaluation_metrics(std::shared_ptr<metrics::EvaluationMetrics> evaluation);
 
@@ -121,6 +126,7 @@ class Trainer {
   TrainingLog log_;
   nlohmann::json run_config_ = nlohmann::json::object();
   std::unique_ptr<StepRunner> steps_;
+  DistributedContext* distributed_ = nullptr;
   std::unique_ptr<WeightAverage> average_;  // null unless config_.ema_decay > 0
   std::string best_snapshot_;               // serialized best weights when there is no run folder
   int64_t epoch_ = 0;                       // completed epochs
