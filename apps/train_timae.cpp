@@ -131,7 +131,17 @@ std::unique_ptr<Command> parse_command(const std::string& subcommand, int argc, 
                            "command line).");
   cli::add_config_flags(options, flags, probe_defaults);
   cli::add_program_flags(options);
-  const cli::ParsedArguments args = cli::parse_arguments(options, argc, argv);
+  cli::ParsedArguments args;
+  try {
+    args = cli::parse_arguments(options, argc, argv);
+  } catch (const cxxopts::exceptions::no_such_option& e) {
+    // A mistyped model argument is the likely case: name the ones there are.
+    std::vector<std::string> keys;
+    for (const auto& item : probe_defaults["model"]["init_args"].items())
+      keys.push_back(item.key());
+    throw InputError(std::string(e.what()) + "; model arguments (--model.KEY): " +
+                     io::join_names(keys) + "; --help lists every flag");
+  }
   if (args.count("help") > 0) {
     std::cout << options.help() << std::endl;
     return nullptr;
@@ -289,6 +299,15 @@ int run_fit(const Command& command) {
   const int threads = init_threads(command.threads);
   const c10::Device device =
       train::resolve_device(cli::lightning_device(config["trainer"]), "--trainer.accelerator");
+  const json& resume = config.at("ckpt_path");
+  if (resume.is_string() && !resume.get<std::string>().empty()) {
+    // Checked before the data is read, and named by this program's flag.
+    try {
+      (void)train::read_checkpoint_state(resume.get<std::string>());
+    } catch (const InputError& e) {
+      throw InputError(std::string("--ckpt_path: ") + e.what());
+    }
+  }
 
   // Data, model and encoder first: a bad input is reported before any folder is created.
   data::UcrDataOptions data_opts = data_options(config);

@@ -65,6 +65,10 @@ UcrSeries make_series(const std::string& path, const at::Tensor& values, const a
   return {path, ((values - mean) / std).to(torch::kFloat32).unsqueeze(-1).contiguous(), labels};
 }
 
+void check_batch_size(const UcrDataOptions& options) {
+  if (options.batch_size < 1) throw InputError("--data.batch_size: must be positive");
+}
+
 void check_crop(const UcrDataOptions& options, int64_t length, const std::string& path) {
   if (options.crop_size < 0) throw InputError("--data.crop_size: must be >= 0 (0: no crop)");
   if (options.crop_size > length) {
@@ -81,7 +85,7 @@ UcrFitData load_ucr_fit_data(const UcrDataOptions& options) {
     throw InputError("--data.split_ratio: must be in (0, 1), got " +
                      std::to_string(options.split_ratio));
   }
-  if (options.batch_size < 1) throw InputError("--data.batch_size: must be positive");
+  check_batch_size(options);
   const RawSeries train = read_series(options.dataset_path, "data.dataset_path");
   UcrFitData out;
   out.length = train.values.size(1);
@@ -140,6 +144,7 @@ UcrFitData load_ucr_fit_data(const UcrDataOptions& options) {
 
 UcrSeries load_ucr_eval_data(const std::string& path, const UcrDataOptions& options,
                              int64_t class_id_start, int64_t num_classes, double mean, double std) {
+  check_batch_size(options);
   const RawSeries raw = read_series(path, "data.dataset_path");
   const at::Tensor labels =
       options.pretrain ? raw.labels : recode(raw.labels, class_id_start, num_classes, path);

@@ -304,7 +304,13 @@ TEST(TrainTimae, BadInputsGiveOneErrorLineAndNoRunFolder) {
        {"--model.encoder_ckpt_path", "tensor 'encoder.", "shape"}},
       {"fit --model TiMAX --data.dataset_path train.tsv",
        {"--model", "TiMAX", "TiMAEMambaForPretraining"}},
-      {base + " --model.emb_sise 8", {"emb_sise"}},
+      {base + " --model.emb_sise 8", {"emb_sise", "model arguments", "emb_size"}},
+      {base + " --ckpt_path missing.ckpt", {"--ckpt_path", "missing.ckpt", "does not exist"}},
+      {base + " --ckpt_path train.tsv", {"--ckpt_path", "train.tsv"}},
+      {"test --model TiMAE --data.dataset_path train.tsv --ckpt_path "
+       "trained/lightning_logs/version_0/checkpoints/last.ckpt" +
+           kTinyTimae + " --data.batch_size 0",
+       {"--data.batch_size"}},
       {base + " --model.cls_embed maybe", {"cls_embed", "maybe"}},
       {"fit --model TiMAEForPretraining --data.dataset_path train.tsv" + kTinyTimae,
        {"--data.pretrain"}},
