@@ -246,7 +246,7 @@ int run_training(int argc, char** argv) {
   }
   data::BatchSource& train_source = mixed ? static_cast<data::BatchSource&>(*mixed) : train_batches;
 
-  cli::TrainingSession session(config, *trainable, loss, train_source.num_batches());
+  cli::TrainingSession session(config, *trainable, loss, train_source);
   train::Trainer& trainer = session.trainer();
   const train::RunDirectory& run = session.run();
   trainer.set_evaluation_metrics(std::make_shared<metrics::RegressionEvaluation>());

@@ -341,7 +341,7 @@ int run_fit(const Command& command) {
   json run_config = session_config;
   run_config["lightning"] = config;
   cli::TrainingSession session(run_config, *trainable, make_loss(config, weights, device),
-                               train_batches->num_batches());
+                               *train_batches);
   train::Trainer& trainer = session.trainer();
   const train::RunDirectory& run = session.run();
   write_run_yaml(run.path(), config);

@@ -2,11 +2,18 @@
 #include "ssmkit/cli/training_program.h"
 
 #include <ATen/ATen.h>
+#include <spdlog/spdlog.h>
 #include <torch/optim/sgd.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
 
 #include "ssmkit/report/metrics_stream_callback.h"
 #include "ssmkit/report/progress_callback.h"
 #include "ssmkit/train/checkpoint.h"
+#include "ssmkit/train/device.h"
+#include "ssmkit/train/distributed.h"
 #include "ssmkit/train/optimizer_factory.h"
 #include "ssmkit/train/seed.h"
 
@@ -82,26 +89,68 @@ std::vector<ConfigFlag> training_flags() {
       {"checkpoint_every", "trainer.checkpoint_every", "also keep a checkpoint every N epochs"},
       {"ema_decay", "trainer.ema_decay",
        "validate, keep and test a moving average of the weights with this decay (0 = off)"},
+      {"dist_backend", "trainer.dist_backend",
+       "data-parallel runs (ssmkit_run, torchrun): gloo, nccl or auto (nccl on CUDA)"},
+      {"dist_timeout", "trainer.dist_timeout",
+       "seconds the rendezvous and each collective wait for the other ranks"},
+      {"dist_uneven", "trainer.dist_uneven",
+       "examples past a multiple of the rank count: pad (repeat the first) or drop"},
+      {"dist_bucket_mb", "trainer.dist_bucket_mb",
+       "gradient bucket size (MB) all-reduced during backward (0 = one all-reduce after it)"},
   };
 }
 
 TrainingSession::TrainingSession(const nlohmann::json& config, TrainableModel& model, LossFn loss,
-                                 int64_t steps_per_epoch)
-    : run_(open_run(config, steps_per_epoch)) {
-  run_.write_config(config);
+                                 data::BatchSource& train) {
+  TrainerConfig trainer_config = TrainerConfig::from_json(config.at("trainer"));
+  c10::Device device = resolve_device(trainer_config.device, "--device");
+  const DistributedEnvironment environment = DistributedEnvironment::from_environment();
+  if (environment.present && device.is_cuda() && !device.has_index()) {
+    // One GPU per local rank, as with torchrun.
+    device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(environment.local_rank));
+    trainer_config.device = device.str();
+  }
+  // Before any folder exists: a rendezvous that fails leaves nothing behind.
+  context_ = &shard_training_data(train, trainer_config, device);
+  const int64_t steps_per_epoch = train.num_batches();
+  if (context_->is_main()) {
+    run_ = std::make_unique<RunDirectory>(open_run(config, steps_per_epoch));
+    run_->write_config(config);
+  } else {
+    check_sections(config, steps_per_epoch);
+    scratch_ =
+        (std::filesystem::temp_directory_path() /
+         ("ssmkit-rank" + std::to_string(context_->rank()) + "-" + std::to_string(::getpid())))
+            .string();
+    run_ = std::make_unique<RunDirectory>(scratch_);
+    // What a person reads comes from rank 0; the others report warnings and errors only.
+    spdlog::set_level(spdlog::level::warn);
+    if (std::freopen("/dev/null", "w", stdout) == nullptr) {
+      spdlog::warn("rank {}: standard output stays open", context_->rank());
+    }
+  }
   optimizer_ =
       make_optimizer(OptimizerConfig::from_json(config.at("optimizer")), model.named_parameters());
-  const TrainerConfig trainer_config = TrainerConfig::from_json(config.at("trainer"));
   auto scheduler = make_lr_scheduler(config.at("scheduler"), *optimizer_,
                                      ScheduleContext{steps_per_epoch, trainer_config.epochs});
   trainer_ = std::make_unique<Trainer>(trainer_config, model, *optimizer_, std::move(loss),
-                                       std::move(scheduler), run_.path());
+                                       std::move(scheduler),
+                                       context_->is_main() ? run_->path() : std::string());
+  trainer_->set_distributed(*context_);
   trainer_->set_run_config(config);
   trainer_->add_callback(std::make_shared<report::ProgressCallback>(
       report::parse_progress_mode(trainer_config.progress, "--progress")));
   trainer_->add_callback(std::make_shared<report::MetricsStreamCallback>());
   const std::string resume = config.at("run").at("resume").get<std::string>();
   if (!resume.empty()) trainer_->resume(resume);
+}
+
+TrainingSession::~TrainingSession() {
+  trainer_.reset();
+  if (!scratch_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(scratch_, ignored);
+  }
 }
 
 }  // namespace ssmkit::cli

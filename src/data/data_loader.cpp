@@ -111,6 +111,7 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
                        std::shared_ptr<const Transform> transform)
     : dataset_(std::move(dataset)), options_(options), transform_(std::move(transform)) {
   if (dataset_ == nullptr) throw InputError("DataLoader: no dataset given");
+  options_.shard.check("DataLoader");
   if (options_.batch_size < 1) {
     throw InputError("DataLoader: batch size is " + std::to_string(options_.batch_size) +
                      ", expected at least 1");
@@ -134,13 +135,21 @@ void DataLoader::stop_workers() {
 }
 
 int64_t DataLoader::num_batches() const {
-  const int64_t n = dataset_->size();
+  const int64_t n = options_.shard.examples(dataset_->size());
   const int64_t b = options_.batch_size;
   return options_.drop_last ? n / b : (n + b - 1) / b;
 }
 
 int64_t DataLoader::num_examples() const {
-  return options_.drop_last ? num_batches() * options_.batch_size : dataset_->size();
+  return options_.drop_last ? num_batches() * options_.batch_size
+                            : options_.shard.examples(dataset_->size());
+}
+
+void DataLoader::set_shard(const DataShard& shard) {
+  shard.check("DataLoader");
+  stop_workers();
+  started_ = false;
+  options_.shard = shard;
 }
 
 std::vector<int64_t> DataLoader::epoch_order(int64_t epoch) const {
@@ -153,7 +162,7 @@ std::vector<int64_t> DataLoader::epoch_order(int64_t epoch) const {
       std::swap(order[i], order[rng.uniform_int(0, i)]);
     }
   }
-  return order;
+  return options_.shard.select(order);
 }
 
 Batch DataLoader::build_batch(int64_t epoch, const std::vector<int64_t>& order,

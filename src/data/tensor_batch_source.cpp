@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include <numeric>
+
 #include "ssmkit/data/epoch_shuffle.h"
 #include "ssmkit/util/checks.h"
 
@@ -21,33 +23,27 @@ TensorBatchSource::TensorBatchSource(at::Tensor inputs, at::Tensor targets,
   }
   TORCH_CHECK(options_.batch_size > 0, fn, ": batch_size must be positive, got ",
               options_.batch_size);
-  TORCH_CHECK(options_.shard_count >= 1 && options_.shard_index >= 0 &&
-                  options_.shard_index < options_.shard_count,
-              fn, ": shard ", options_.shard_index, " of ", options_.shard_count,
-              " is not a shard");
+  options_.shard.check(fn);
   reset(1);
 }
 
 void TensorBatchSource::reset(int64_t epoch) {
   const int64_t n = inputs_.size(0);
+  std::vector<int64_t> order;
   if (options_.shuffle) {
-    auto order = epoch_permutation(n, options_.seed, epoch);
-    order_ = torch::tensor(order, torch::kLong).to(inputs_.device());
+    order = epoch_permutation(n, options_.seed, epoch);
   } else {
-    order_ = torch::arange(n, torch::TensorOptions().dtype(torch::kLong).device(inputs_.device()));
+    order.resize(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), int64_t{0});
   }
-  if (options_.shard_count > 1) {
-    const int64_t shards = options_.shard_count;
-    if (options_.drop_uneven) {
-      order_ = order_.narrow(0, 0, n - n % shards);
-    } else if (n % shards != 0) {
-      const int64_t pad = shards - n % shards;
-      // DistributedSampler's padding: the order's own start, repeated if it is shorter.
-      order_ = torch::cat({order_, order_.repeat({(pad + n - 1) / n}).narrow(0, 0, pad)});
-    }
-    order_ = order_.slice(0, options_.shard_index, order_.size(0), shards).contiguous();
-  }
+  order_ = torch::tensor(options_.shard.select(order), torch::kLong).to(inputs_.device());
   position_ = 0;
+}
+
+void TensorBatchSource::set_shard(const DataShard& shard) {
+  shard.check("TensorBatchSource");
+  options_.shard = shard;
+  reset(1);
 }
 
 bool TensorBatchSource::next(Batch& batch) {
@@ -62,20 +58,15 @@ bool TensorBatchSource::next(Batch& batch) {
   return true;
 }
 
-int64_t TensorBatchSource::shard_examples() const {
-  const int64_t n = inputs_.size(0), shards = options_.shard_count;
-  if (shards == 1) return n;
-  return options_.drop_uneven ? n / shards : (n + shards - 1) / shards;
-}
-
 int64_t TensorBatchSource::num_batches() const {
-  const int64_t n = shard_examples();
+  const int64_t n = options_.shard.examples(inputs_.size(0));
   return options_.drop_last ? n / options_.batch_size
                             : (n + options_.batch_size - 1) / options_.batch_size;
 }
 
 int64_t TensorBatchSource::num_examples() const {
-  return options_.drop_last ? num_batches() * options_.batch_size : shard_examples();
+  return options_.drop_last ? num_batches() * options_.batch_size
+                            : options_.shard.examples(inputs_.size(0));
 }
 
 }  // namespace ssmkit::data

@@ -8,9 +8,17 @@
 #include "ssmkit/io/error.h"
 #include "ssmkit/util/checks.h"
 
+#if defined(SSMKIT_WITH_C10D_GLOO) || defined(SSMKIT_WITH_C10D_NCCL)
+#define SSMKIT_WITH_C10D 1
+#include <torch/version.h>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
 #if defined(SSMKIT_WITH_C10D_GLOO)
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+#if defined(SSMKIT_WITH_C10D_NCCL)
+#include <c10/cuda/CUDAFunctions.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
 namespace ssmkit::train {
@@ -63,11 +71,32 @@ DistributedEnvironment DistributedEnvironment::from_environment() {
   return env;
 }
 
+#if defined(SSMKIT_WITH_C10D)
+
+namespace {
+// LibTorch 2 split the process group into a front (ProcessGroup) and backends (Gloo, NCCL):
+// the backend objects have the collectives of 1.x's ProcessGroup.
+#if TORCH_VERSION_MAJOR >= 2
+using CollectiveGroup = c10d::Backend;
+#else
+using CollectiveGroup = c10d::ProcessGroup;
+#endif
+
+std::string built_backends() {
+  std::string names;
 #if defined(SSMKIT_WITH_C10D_GLOO)
+  names += "gloo";
+#endif
+#if defined(SSMKIT_WITH_C10D_NCCL)
+  names += names.empty() ? "nccl" : " and nccl";
+#endif
+  return names;
+}
+}  // namespace
 
 struct DistributedContext::Group {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  c10::intrusive_ptr<CollectiveGroup> group;
 };
 
 bool distributed_available() {
@@ -78,10 +107,18 @@ DistributedContext DistributedContext::join(const DistributedEnvironment& env,
                                             const std::string& backend, const c10::Device& device,
                                             std::chrono::milliseconds timeout) {
   DistributedContext context;
-  if (!env.present || env.world_size == 1) return context;
-  std::string chosen = backend == "auto" ? (device.is_cuda() ? "nccl" : "gloo") : backend;
-  if (chosen != "gloo") {
-    throw InputError("--dist_backend: '" + chosen + "' is not in this build (gloo is)");
+  if (!env.present) return context;
+  if (backend != "auto" && backend != "gloo" && backend != "nccl") {
+    throw InputError("--dist_backend: expected gloo, nccl or auto, got '" + backend + "'");
+  }
+  const std::string chosen = backend == "auto" ? (device.is_cuda() ? "nccl" : "gloo") : backend;
+  const std::string built = built_backends();
+  if (built.find(chosen) == std::string::npos) {
+    throw InputError("--dist_backend: '" + chosen + "' is not in this build (" + built + " is)");
+  }
+  if (chosen == "nccl" && !device.is_cuda()) {
+    throw InputError("--dist_backend: nccl needs a CUDA device (--device cuda), got " +
+                     device.str());
   }
   auto group = std::make_unique<Group>();
   const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
@@ -89,15 +126,30 @@ DistributedContext DistributedContext::join(const DistributedEnvironment& env,
     c10d::TCPStoreOptions options;
     options.port = static_cast<uint16_t>(env.master_port);
     options.isServer = env.rank == 0;
-    options.numWorkers = static_cast<int>(env.world_size);
+    options.numWorkers = static_cast<size_t>(env.world_size);
     options.waitWorkers = true;
     options.timeout = timeout;
     group->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
-    auto gloo = c10d::ProcessGroupGloo::Options::create();
-    gloo->timeout = timeout;
-    gloo->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-    group->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
-        group->store, static_cast<int>(env.rank), static_cast<int>(env.world_size), gloo);
+#if defined(SSMKIT_WITH_C10D_NCCL)
+    if (chosen == "nccl") {
+      c10::cuda::set_device(device.index() < 0 ? 0 : device.index());
+      auto nccl = c10d::ProcessGroupNCCL::Options::create();
+      nccl->timeout = timeout;
+      group->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(
+          group->store, static_cast<int>(env.rank), static_cast<int>(env.world_size), nccl);
+    }
+#endif
+#if defined(SSMKIT_WITH_C10D_GLOO)
+    if (chosen == "gloo") {
+      auto gloo = c10d::ProcessGroupGloo::Options::create();
+      gloo->timeout = timeout;
+      gloo->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+      group->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
+          group->store, static_cast<int>(env.rank), static_cast<int>(env.world_size), gloo);
+    }
+#endif
+    // A first collective, so that a rank that never comes is reported here, by the timeout.
+    group->group->barrier()->wait();
   } catch (const std::exception& e) {
     throw InputError("MASTER_ADDR:MASTER_PORT " + where + ": rendezvous of " +
                      std::to_string(env.world_size) + " processes failed within " +
@@ -130,6 +182,13 @@ void DistributedContext::all_reduce_sum(std::vector<at::Tensor>& tensors) {
   }
 }
 
+std::function<void()> DistributedContext::all_reduce_sum_async(at::Tensor& tensor) {
+  if (!group_) return [] {};
+  std::vector<at::Tensor> one = {tensor};
+  auto work = group_->group->allreduce(one);
+  return [work] { work->wait(); };
+}
+
 void DistributedContext::barrier() {
   if (group_) group_->group->barrier()->wait();
 }
@@ -146,13 +205,16 @@ DistributedContext DistributedContext::join(const DistributedEnvironment& env, c
                                             const c10::Device&, std::chrono::milliseconds) {
   if (env.present && env.world_size > 1) {
     throw InputError("WORLD_SIZE " + std::to_string(env.world_size) +
-                     ": this build has no c10d Gloo (install libgloo-dev and rebuild)");
+                     ": this build has no c10d process group (install libgloo-dev and rebuild)");
   }
   return DistributedContext();
 }
 
 void DistributedContext::broadcast(std::vector<at::Tensor>&, int64_t) {}
 void DistributedContext::all_reduce_sum(std::vector<at::Tensor>&) {}
+std::function<void()> DistributedContext::all_reduce_sum_async(at::Tensor&) {
+  return [] {};
+}
 void DistributedContext::barrier() {}
 
 #endif
@@ -161,6 +223,16 @@ DistributedContext::DistributedContext() = default;
 DistributedContext::~DistributedContext() = default;
 DistributedContext::DistributedContext(DistributedContext&&) noexcept = default;
 DistributedContext& DistributedContext::operator=(DistributedContext&&) noexcept = default;
+
+DistributedContext& DistributedContext::of_process(const std::string& backend,
+                                                   const c10::Device& device,
+                                                   std::chrono::milliseconds timeout) {
+  // Joined once: a second TCPStore on MASTER_PORT would fail, and every part of a program must
+  // use the same group.
+  static DistributedContext process =
+      join(DistributedEnvironment::from_environment(), backend, device, timeout);
+  return process;
+}
 
 double DistributedContext::all_reduce_mean(double value) {
   if (!is_distributed()) return value;

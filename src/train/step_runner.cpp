@@ -7,6 +7,7 @@
 #include "ssmkit/io/error.h"
 #include "ssmkit/train/cuda_graph.h"
 #include "ssmkit/train/fused_optimizer.h"
+#include "ssmkit/train/gradient_buckets.h"
 #include "ssmkit/train/gradient_clipping.h"
 #include "ssmkit/train/mixed_precision.h"
 #include "ssmkit/util/checks.h"
@@ -109,35 +110,52 @@ at::Tensor StepRunner::eager_forward_backward(const at::Tensor& inputs, const at
   TORCH_CHECK(loss.defined() && loss.numel() == 1,
               "Trainer: the loss function must return a scalar, got shape ",
               loss.defined() ? shape_string(loss.sizes()) : std::string("undefined"));
-  loss.backward();
-  at::Tensor loss_value = loss.detach().reshape({1}).to(at::kDouble);
-  if (distributed_ != nullptr && distributed_->is_distributed()) {
-    const double ranks = static_cast<double>(distributed_->world_size());
-    std::vector<at::Tensor> buffers = {loss_value};
-    if (fused_) {
-      buffers.push_back(fused_->gradients());
+  // A copy: the all-reduce below writes into it while backward runs.
+  at::Tensor loss_value =
+      loss.detach().reshape({1}).to(at::kDouble, /*non_blocking=*/false, /*copy=*/true);
+  if (distributed_ == nullptr) {
+    loss.backward();
+  } else {
+    // The loss's sum starts first (every rank starts collectives in the same order), then the
+    // gradient buckets' while backward runs.
+    const auto loss_sum = distributed_->all_reduce_sum_async(loss_value);
+    if (buckets_) buckets_->prepare();
+    loss.backward();
+    if (buckets_) {
+      buckets_->finish();
     } else {
-      for (const at::Tensor& p : parameters_) {
-        if (p.grad().defined()) buffers.push_back(p.grad());
+      std::vector<at::Tensor> gradients;
+      if (fused_) {
+        gradients.push_back(fused_->gradients());
+      } else {
+        for (const at::Tensor& p : parameters_) {
+          if (p.grad().defined()) gradients.push_back(p.grad());
+        }
       }
+      distributed_->all_reduce_sum(gradients);
+      for (at::Tensor& gradient : gradients)
+        gradient.div_(static_cast<double>(distributed_->world_size()));
     }
-    distributed_->all_reduce_sum(buffers);
-    for (at::Tensor& buffer : buffers)
-      buffer.div_(ranks);
+    loss_sum();
+    loss_value.div_(static_cast<double>(distributed_->world_size()));
   }
   const at::Tensor norm = fused_ ? fused_->gradient_norm() : gradient_norm(parameters_);
   return at::stack({loss_value.reshape({}), norm});
 }
 
-void StepRunner::set_distributed(DistributedContext* context) {
-  distributed_ = context;
-  if (context != nullptr && context->is_distributed() && mode_ == StepMode::kGraph) {
+void StepRunner::set_distributed(DistributedContext* context, int64_t bucket_bytes) {
+  buckets_.reset();
+  distributed_ = context != nullptr && context->has_group() ? context : nullptr;
+  if (distributed_ == nullptr) return;
+  if (mode_ == StepMode::kGraph) {
     spdlog::info(
-        "trainer.step graph: {} ranks all-reduce gradients outside CUDA graphs; running "
-        "fused steps",
-        context->world_size());
+        "trainer.step graph: data-parallel training all-reduces gradients while backward runs, "
+        "outside CUDA graphs; running fused steps");
     mode_ = StepMode::kFused;
     drop_graphs();
+  }
+  if (bucket_bytes > 0) {
+    buckets_ = std::make_unique<GradientBuckets>(parameters_, *distributed_, bucket_bytes);
   }
 }
 

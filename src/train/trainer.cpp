@@ -78,7 +78,15 @@ TrainerConfig TrainerConfig::from_json(const nlohmann::json& section) {
   c.progress = s.choice("progress", c.progress, {"auto", "bar", "lines", "off"});
   c.step = s.choice("step", c.step, {"auto", "plain", "fused", "graph"});
   c.ema_decay = s.number("ema_decay", c.ema_decay);
+  c.dist_backend = s.choice("dist_backend", c.dist_backend, {"auto", "gloo", "nccl"});
+  c.dist_timeout = s.number("dist_timeout", c.dist_timeout);
+  c.dist_uneven = s.choice("dist_uneven", c.dist_uneven, {"pad", "drop"});
+  c.dist_bucket_mb = s.number("dist_bucket_mb", c.dist_bucket_mb);
   s.finish();
+  if (!(c.dist_timeout > 0)) throw InputError("trainer.dist_timeout: must be positive (seconds)");
+  if (!(c.dist_bucket_mb >= 0)) {
+    throw InputError("trainer.dist_bucket_mb: must be >= 0 (0 = one all-reduce after backward)");
+  }
   if (c.epochs <= 0) throw InputError("trainer.epochs: must be positive");
   if (c.grad_clip_norm < 0) throw InputError("trainer.grad_clip_norm: must be >= 0 (0 = off)");
   if (c.checkpoint_every < 0) throw InputError("trainer.checkpoint_every: must be >= 0 (0 = off)");
@@ -102,7 +110,11 @@ nlohmann::json TrainerConfig::to_json() const {
           {"weight_stats_every", weight_stats_every},
           {"progress", progress},
           {"step", step},
-          {"ema_decay", ema_decay}};
+          {"ema_decay", ema_decay},
+          {"dist_backend", dist_backend},
+          {"dist_timeout", dist_timeout},
+          {"dist_uneven", dist_uneven},
+          {"dist_bucket_mb", dist_bucket_mb}};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -139,7 +151,19 @@ Trainer::~Trainer() = default;
 
 void Trainer::add_callback(std::shared_ptr<Callback> callback) {
   TORCH_CHECK(callback != nullptr, "Trainer::add_callback: callback is null");
-  callbacks_.push_back(std::move(callback));
+  (distributed_ != nullptr && !distributed_->is_main() ? muted_ : callbacks_)
+      .push_back(std::move(callback));
+}
+
+DistributedContext& shard_training_data(data::BatchSource& train, const TrainerConfig& config,
+                                        const c10::Device& device) {
+  const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(config.dist_timeout * 1000));
+  DistributedContext& context =
+      DistributedContext::of_process(config.dist_backend, device, timeout);
+  if (context.is_distributed()) {
+    train.set_shard({context.rank(), context.world_size(), config.dist_uneven == "drop"});
+  }
+  return context;
 }
 
 void Trainer::set_evaluation_metrics(std::shared_ptr<metrics::EvaluationMetrics> evaluation) {
@@ -288,6 +312,7 @@ EpochSummary Trainer::run_epoch(data::BatchSource& train, data::BatchSource* val
     const EvaluationResult val = evaluate(*validation, "val");
     summary.val_loss = val.loss;
     summary.metrics = val.metrics;
+    average_over_ranks(summary);
   }
   const auto values = summary.values();
   const std::string& monitor = early_stopping_.config().monitor;
@@ -385,12 +410,44 @@ void Trainer::finish(const std::string& status, const std::string& message) {
 
 void Trainer::set_distributed(DistributedContext& context) {
   distributed_ = &context;
-  steps_->set_distributed(&context);
+  steps_->set_distributed(&context, static_cast<int64_t>(config_.dist_bucket_mb * 1024.0 * 1024.0));
+  if (!context.is_main()) {
+    muted_.insert(muted_.end(), callbacks_.begin(), callbacks_.end());
+    callbacks_.clear();
+  }
+}
+
+bool Trainer::any_rank_stops(bool stop) {
+  if (distributed_ == nullptr || !distributed_->is_distributed()) return stop;
+  return distributed_->all_reduce_mean(stop ? 1.0 : 0.0) > 0.0;
+}
+
+void Trainer::average_over_ranks(EpochSummary& summary) {
+  if (distributed_ == nullptr || !distributed_->is_distributed() || std::isnan(summary.val_loss))
+    return;
+  // The ranks validated the same weights on the same data; averaging makes their values equal
+  // to the last bit, so that every rank takes the same early-stopping and schedule decisions.
+  std::vector<double> values = {summary.val_loss};
+  for (const auto& [name, value] : summary.metrics)
+    values.push_back(value);
+  std::vector<at::Tensor> sum = {torch::tensor(values, torch::kFloat64)};
+  distributed_->all_reduce_sum(sum);
+  sum[0].div_(static_cast<double>(distributed_->world_size()));
+  const auto averaged = sum[0].accessor<double, 1>();
+  summary.val_loss = averaged[0];
+  int64_t i = 1;
+  for (auto& [name, value] : summary.metrics)
+    value = averaged[i++];
 }
 
 FitResult Trainer::fit(data::BatchSource& train, data::BatchSource* validation,
                        data::BatchSource* test) {
-  if (distributed_ != nullptr && distributed_->is_distributed() && !resumed_) {
+  if (distributed_ == nullptr && DistributedEnvironment::from_environment().present) {
+    throw InputError(
+        "this program runs under a data-parallel launcher (RANK is set) but its trainer has no "
+        "process group (Trainer::set_distributed)");
+  }
+  if (distributed_ != nullptr && distributed_->has_group() && !resumed_) {
     // Identical starting weights on every rank, whatever each rank's seed made.
     torch::NoGradGuard no_grad;
     std::vector<at::Tensor> weights = model_.parameters();
@@ -465,9 +522,10 @@ FitResult Trainer::fit(data::BatchSource& train, data::BatchSource* validation,
       }
       // Asked after on_epoch_end, so a callback can decide on this epoch's summary. Such a stop
       // is not in the checkpoint: resuming the run trains on.
-      for (const auto& callback : callbacks_) {
-        if (status == "completed" && callback->should_stop()) status = "stopped_by_callback";
-      }
+      bool asked = false;
+      for (const auto& callback : callbacks_)
+        asked = asked || callback->should_stop();
+      if (any_rank_stops(asked) && status == "completed") status = "stopped_by_callback";
     }
   } catch (const c10::OutOfMemoryError& e) {
     const std::string message =

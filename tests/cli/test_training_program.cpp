@@ -6,9 +6,9 @@
 
 #include <fstream>
 
+#include "ssmkit/cli/training_program.h"
 #include "ssmkit/train/optimizer_factory.h"
 #include "ssmkit/train/seed.h"
-#include "ssmkit/cli/training_program.h"
 #include "train/train_fixtures.h"
 
 namespace {
@@ -47,8 +47,7 @@ int64_t run_program(const std::vector<std::string>& args, json* resolved = nullp
   auto val = ssmkit::testing::batches(val_set, 16, false);
   TrainingSession session(
       config, *model,
-      [](const at::Tensor& o, const at::Tensor& t) { return torch::mse_loss(o, t); },
-      train->num_batches());
+      [](const at::Tensor& o, const at::Tensor& t) { return torch::mse_loss(o, t); }, *train);
   session.trainer().fit(*train, val.get());
   return session.trainer().epoch();
 }

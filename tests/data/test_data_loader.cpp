@@ -100,6 +100,29 @@ TEST(DataLoader, ShuffleIsAPermutationReproducibleFromSeedAndEpoch) {
   EXPECT_NE(flatten(pass_targets(reseeded, 3)), epoch3);
 }
 
+TEST(DataLoader, ShardsSplitEachEpochOrderAsDistributedSampler) {
+  DataLoaderOptions options;
+  options.batch_size = 4;
+  options.shuffle = true;
+  options.seed = 5;
+  DataLoader whole(indexed_dataset(11), options);
+  const std::vector<int64_t> order = whole.epoch_order(2);
+  std::vector<std::vector<int64_t>> ranks;
+  for (int64_t r = 0; r < 2; ++r) {
+    DataLoader part(indexed_dataset(11), options);
+    part.set_shard({r, 2, /*drop_uneven=*/false});
+    EXPECT_EQ(part.num_examples(), 6);  // 11 padded with the order's first example
+    EXPECT_EQ(part.num_batches(), 2);
+    ranks.push_back(flatten(pass_targets(part, 2)));
+  }
+  for (size_t i = 0; i < 12; ++i)
+    EXPECT_EQ(ranks[i % 2][i / 2], order[i % 11]) << "position " << i;
+  DataLoader dropped(indexed_dataset(11), options);
+  dropped.set_shard({1, 2, /*drop_uneven=*/true});
+  EXPECT_EQ(dropped.num_examples(), 5);
+  EXPECT_THROW(dropped.set_shard({2, 2, false}), InputError);
+}
+
 // Adds a random offset to each input, recording nothing: output depends only on the rng.
 class AddNoise : public Transform {
  public:

@@ -7,6 +7,7 @@
 
 #include "ssmkit/data/epoch_shuffle.h"
 #include "ssmkit/data/tensor_batch_source.h"
+#include "ssmkit/io/error.h"
 
 namespace {
 
@@ -113,10 +114,10 @@ TEST(TensorBatchSourceShards, RanksBatchKTogetherAreOneBatchOfTwiceTheSize) {
   const auto reference = shard_batches(whole, 40, 3);
   TensorBatchSourceOptions shard = whole;
   shard.batch_size = 4;
-  shard.shard_count = 2;
+  shard.shard.count = 2;
   std::vector<std::vector<std::vector<int64_t>>> ranks;
   for (int64_t r = 0; r < 2; ++r) {
-    shard.shard_index = r;
+    shard.shard.index = r;
     ranks.push_back(shard_batches(shard, 40, 3));
   }
   ASSERT_EQ(ranks[0].size(), reference.size());
@@ -133,23 +134,43 @@ TEST(TensorBatchSourceShards, RanksBatchKTogetherAreOneBatchOfTwiceTheSize) {
 TEST(TensorBatchSourceShards, UnevenDataIsPaddedOrDropped) {
   TensorBatchSourceOptions o;
   o.batch_size = 4;
-  o.shard_count = 3;
+  o.shard.count = 3;
   for (int64_t r = 0; r < 3; ++r) {
-    o.shard_index = r;
-    o.drop_uneven = false;
+    o.shard.index = r;
+    o.shard.drop_uneven = false;
     TensorBatchSource padded(torch::arange(10, torch::kInt64), at::Tensor(), o);
     EXPECT_EQ(padded.num_examples(), 4);  // 10 padded to 12
-    o.drop_uneven = true;
+    o.shard.drop_uneven = true;
     TensorBatchSource dropped(torch::arange(10, torch::kInt64), at::Tensor(), o);
     EXPECT_EQ(dropped.num_examples(), 3);  // 10 cut to 9
   }
-  o.shard_index = 0;
-  o.drop_uneven = false;
+  o.shard.index = 0;
+  o.shard.drop_uneven = false;
   // The padding repeats the order's start: rank 1 and 2 of 10 rows get rows 0 and 1 again.
-  o.shard_index = 1;
+  o.shard.index = 1;
   EXPECT_EQ(shard_batches(o, 10, 1).back().back(), 0);
-  o.shard_index = 3;
-  EXPECT_THROW(TensorBatchSource(torch::arange(10), at::Tensor(), o), c10::Error);
+  o.shard.index = 3;
+  EXPECT_THROW(TensorBatchSource(torch::arange(10), at::Tensor(), o), InputError);
+}
+
+TEST(TensorBatchSourceShards, SetShardSplitsALaterPassAsTheOptionDoes) {
+  TensorBatchSourceOptions o;
+  o.batch_size = 3;
+  o.shuffle = true;
+  o.seed = 9;
+  TensorBatchSourceOptions sharded = o;
+  sharded.shard = {1, 2, false};
+  TensorBatchSource late(torch::arange(11, torch::kInt64), at::Tensor(), o);
+  late.set_shard({1, 2, false});
+  EXPECT_EQ(late.num_batches(), 2);  // 11 padded to 12: 6 rows each
+  late.reset(2);
+  std::vector<std::vector<int64_t>> rows;
+  Batch batch;
+  while (late.next(batch)) {
+    const at::Tensor r = batch.inputs.contiguous();
+    rows.emplace_back(r.data_ptr<int64_t>(), r.data_ptr<int64_t>() + r.numel());
+  }
+  EXPECT_EQ(rows, shard_batches(sharded, 11, 2));
 }
 
 }  // namespace

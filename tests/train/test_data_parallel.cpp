@@ -1,6 +1,9 @@
 // Data-parallel training on two processes (Gloo, this machine): 2 ranks x batch 4 train to the
-// same weights as 1 rank x batch 8, with Adam and with SGD, from different local seeds (rank 0's
-// weights are broadcast), over an uneven data set whose last batches are smaller.
+// same weights as 1 rank x batch 8 (1e-6), with Adam and with SGD, for a small MLP, a Mamba
+// stack and CMamba, with plain and fused steps, gradient buckets that start during backward
+// (many small ones, or the default) or one all-reduce after it, and clipping on the global norm,
+// from different local seeds (rank 0's weights are broadcast), over an uneven data set whose
+// last batches are smaller.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -9,12 +12,16 @@
 #include <string>
 #include <vector>
 
+#include "models/cmamba_fixtures.h"
 #include "ssmkit/data/tensor_batch_source.h"
+#include "ssmkit/models/cmamba.h"
+#include "ssmkit/nn/mamba_layer.h"
 #include "ssmkit/train/distributed.h"
 #include "ssmkit/train/optimizer_factory.h"
 #include "ssmkit/train/trainer.h"
 #include "train/train_fixtures.h"
 
+namespace ddp_suite {
 namespace {
 
 namespace train = ssmkit::train;
@@ -23,41 +30,120 @@ namespace data = ssmkit::data;
 constexpr int64_t kExamples = 42;  // 5 full global batches of 8, then one of 2
 constexpr int64_t kRankBatch = 4;
 
-// Trains the tiny MLP (no dropout, so no per-rank randomness) for 2 epochs; returns its weights.
-std::vector<at::Tensor> train_tiny(const std::string& optimizer_name, uint64_t init_seed,
-                                   int64_t batch, int64_t shard, int64_t shards,
-                                   train::DistributedContext* context) {
+enum class Net { kMlp, kMambaStack, kCMamba };
+
+// One equivalence case: a model, an optimizer and how the steps and all-reduces run.
+struct Case {
+  std::string name;
+  Net net;
+  std::string optimizer;
+  std::string step;        // plain | fused
+  double bucket_mb;        // 0: one all-reduce after backward
+  double grad_clip = 0.0;  // clipping on the global gradient norm
+};
+
+const std::vector<Case>& cases() {
+  static const std::vector<Case> all = {
+      {"mlp_adam", Net::kMlp, "adam", "plain", 25.0},
+      {"mlp_sgd", Net::kMlp, "sgd", "plain", 0.0},
+      // Buckets of a few hundred bytes: many all-reduces start while backward runs.
+      {"mamba_stack_adam", Net::kMambaStack, "adam", "fused", 0.001, 0.5},
+      {"mamba_stack_sgd", Net::kMambaStack, "sgd", "plain", 0.001},
+      {"cmamba_adam", Net::kCMamba, "adam", "fused", 25.0, 0.5},
+      {"cmamba_sgd", Net::kCMamba, "sgd", "plain", 0.0},
+  };
+  return all;
+}
+
+// Inputs and targets of each model (no dropout anywhere, so no per-rank randomness).
+std::pair<at::Tensor, at::Tensor> case_data(Net net) {
+  auto generator = at::detail::createCPUGenerator(7);
+  switch (net) {
+    case Net::kMlp: {
+      const at::Tensor x = torch::randn({kExamples, ssmkit::testing::kFeatures}, generator);
+      return {x, x.sum(1, true).sin()};
+    }
+    case Net::kMambaStack: {
+      const at::Tensor x = torch::randn({kExamples, 12, 8}, generator);  // (N, L, d_model)
+      return {x, x.cumsum(1).sin()};
+    }
+    case Net::kCMamba: {
+      const auto o = ssmkit::testing::tiny_cmamba_options();
+      const at::Tensor x = torch::randn({kExamples, o.seq_len, o.enc_in}, generator);
+      return {x, x.narrow(1, o.seq_len - o.pred_len, o.pred_len).flip(1).cos()};
+    }
+  }
+  return {};
+}
+
+std::unique_ptr<train::TrainableModel> case_model(Net net) {
+  switch (net) {
+    case Net::kMlp:
+      return train::wrap_module(ssmkit::testing::TinyMlp(
+          ssmkit::testing::kFeatures, ssmkit::testing::kHidden, 1, /*dropout=*/0.0));
+    case Net::kMambaStack: {
+      ssmkit::nn::MambaStackOptions o;
+      o.mamba.d_model = 8;
+      o.mamba.d_state = 4;
+      o.n_layers = 2;
+      return train::wrap_module(ssmkit::nn::MambaStack(o));
+    }
+    case Net::kCMamba: {
+      auto o = ssmkit::testing::tiny_cmamba_options();
+      o.dropout = 0.0;
+      o.head_dropout = 0.0;
+      o.channel_mixup = false;
+      return train::wrap_module(ssmkit::models::CMamba(o));
+    }
+  }
+  return nullptr;
+}
+
+// Trains one case for 2 epochs from `init_seed`'s weights; returns them.
+std::vector<at::Tensor> train_case(const Case& c, uint64_t init_seed, int64_t batch, int64_t shard,
+                                   int64_t shards, train::DistributedContext* context) {
   torch::manual_seed(static_cast<int64_t>(init_seed));
-  ssmkit::testing::TinyMlp net(ssmkit::testing::kFeatures, ssmkit::testing::kHidden, 1,
-                               /*dropout=*/0.0);
-  auto model = train::wrap_module(net);
+  auto model = case_model(c.net);
   train::OptimizerConfig config;
-  config.name = optimizer_name;
-  config.lr = 0.05;
-  config.momentum = optimizer_name == "sgd" ? 0.9 : 0.0;
+  config.name = c.optimizer;
+  // Adam moves every weight by about lr whatever its gradient, so float32 rounding in a tiny
+  // gradient shows at the scale of lr: a small one keeps that under the tolerance.
+  config.lr = c.optimizer == "sgd" ? 0.05 : 0.002;
+  config.momentum = c.optimizer == "sgd" ? 0.9 : 0.0;
   auto optimizer = train::make_optimizer(config, model->named_parameters());
   train::TrainerConfig trainer_config;
   trainer_config.epochs = 2;
   trainer_config.progress = "off";
-  trainer_config.step = "plain";
+  trainer_config.step = c.step;
+  trainer_config.grad_clip_norm = c.grad_clip;
+  trainer_config.dist_bucket_mb = c.bucket_mb;
   train::Trainer trainer(trainer_config, *model, *optimizer, ssmkit::testing::mse);
   if (context != nullptr) trainer.set_distributed(*context);
-  auto generator = at::detail::createCPUGenerator(7);
-  const at::Tensor inputs = torch::randn({kExamples, ssmkit::testing::kFeatures}, generator);
-  const at::Tensor targets = inputs.sum(1, true).sin();
+  const auto [inputs, targets] = case_data(c.net);
   data::TensorBatchSourceOptions batches;
   batches.batch_size = batch;
   batches.shuffle = true;
   batches.seed = 5;
-  batches.shard_index = shard;
-  batches.shard_count = shards;
-  batches.drop_uneven = true;
+  batches.shard = {shard, shards, /*drop_uneven=*/true};
   data::TensorBatchSource source(inputs, targets, batches);
   trainer.fit(source);
+  if (context != nullptr && c.bucket_mb > 0 && c.bucket_mb < 0.01) {
+    EXPECT_GT(trainer.gradient_buckets()->bucket_count(), 4) << c.name;
+    EXPECT_GT(trainer.gradient_buckets()->overlapped_buckets(), 0) << c.name;
+  }
   std::vector<at::Tensor> out;
   for (const auto& p : model->parameters())
     out.push_back(p.detach().clone());
   return out;
+}
+
+std::vector<double> flat_values(const std::vector<at::Tensor>& weights) {
+  std::vector<double> values;
+  for (const auto& w : weights) {
+    const at::Tensor flat = w.flatten().to(torch::kFloat64).contiguous();
+    values.insert(values.end(), flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
+  }
+  return values;
 }
 
 // The worker half of TwoRanksTrainLikeOneRankWithTwiceTheBatch.
@@ -68,18 +154,15 @@ TEST(DataParallelWorker, TrainsItsShard) {
   const auto env = train::DistributedEnvironment::from_environment();
   train::DistributedContext context =
       train::DistributedContext::join(env, "gloo", torch::kCPU, std::chrono::seconds(30));
-  for (const char* name : {"adam", "sgd"}) {
+  for (const Case& c : cases()) {
     // A different local seed per rank: only the broadcast makes the starting weights agree.
-    const auto weights = train_tiny(name, 100 + context.rank(), kRankBatch, context.rank(),
+    const auto weights = train_case(c, 100 + context.rank(), kRankBatch, context.rank(),
                                     context.world_size(), &context);
-    std::ofstream file(std::string(out) + "/" + name + "_rank" + std::to_string(context.rank()) +
+    std::ofstream file(std::string(out) + "/" + c.name + "_rank" + std::to_string(context.rank()) +
                        ".txt");
     file.precision(17);
-    for (const auto& w : weights) {
-      const at::Tensor flat = w.flatten().to(torch::kFloat64);
-      for (int64_t i = 0; i < flat.numel(); ++i)
-        file << flat[i].item<double>() << "\n";
-    }
+    for (double v : flat_values(weights))
+      file << v << "\n";
   }
 }
 
@@ -105,25 +188,19 @@ TEST(DataParallel, TwoRanksTrainLikeOneRankWithTwiceTheBatch) {
         dir.file("log" + std::to_string(rank)) + " 2>&1 & ";
   }
   ASSERT_EQ(std::system((command + "wait").c_str()), 0);
-  for (const char* name : {"adam", "sgd"}) {
+  for (const Case& c : cases()) {
     // Rank 0's seed, the global batch, no shards.
-    const auto reference = train_tiny(name, 100, 2 * kRankBatch, 0, 1, nullptr);
-    std::vector<double> expected;
-    for (const auto& w : reference) {
-      const at::Tensor flat = w.flatten().to(torch::kFloat64);
-      for (int64_t i = 0; i < flat.numel(); ++i)
-        expected.push_back(flat[i].item<double>());
-    }
+    const auto expected = flat_values(train_case(c, 100, 2 * kRankBatch, 0, 1, nullptr));
     for (int rank = 0; rank < 2; ++rank) {
-      const auto got =
-          read_numbers(dir.file(std::string(name) + "_rank" + std::to_string(rank) + ".txt"));
-      ASSERT_EQ(got.size(), expected.size()) << name << " rank " << rank;
+      const auto got = read_numbers(dir.file(c.name + "_rank" + std::to_string(rank) + ".txt"));
+      ASSERT_EQ(got.size(), expected.size()) << c.name << " rank " << rank;
       for (size_t i = 0; i < got.size(); ++i) {
         EXPECT_NEAR(got[i], expected[i], 1e-6 * (1.0 + std::abs(expected[i])))
-            << name << " rank " << rank << " #" << i;
+            << c.name << " rank " << rank << " #" << i;
       }
     }
   }
 }
 
 }  // namespace
+}  // namespace ddp_suite

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ssmkit/cli/config_flags.h"
+#include "ssmkit/data/batch.h"
 #include "ssmkit/train/run_directory.h"
 #include "ssmkit/train/trainer.h"
 
@@ -37,18 +38,31 @@ nlohmann::json resolve_training_config(const ParsedArguments& args,
 // The run folder, optimizer, schedule and trainer of a resolved configuration.
 class TrainingSession {
  public:
-  // Creates the run folder (or reopens the one being resumed) and writes config.json; builds the
-  // optimizer over `model`'s parameters, the schedule and the trainer; resumes when run.resume is
-  // set. Seed (train::seed_everything(run.seed)) before building the model.
+  // Joins data-parallel training when the program was started by ssmkit_run or torchrun and
+  // gives `train` this rank's shard (train::shard_training_data); creates the run folder (or
+  // reopens the one being resumed) and writes config.json; builds the optimizer over `model`'s
+  // parameters, the schedule (over the shard's batches) and the trainer; resumes when
+  // run.resume is set. Seed (train::seed_everything(run.seed)) before building the model.
+  //
+  // Only rank 0 writes: the other ranks get a private scratch folder as run() (removed by the
+  // destructor) for whatever the program writes after training, no checkpoints, no callbacks,
+  // and their standard output and info logging are silenced.
   TrainingSession(const nlohmann::json& config, train::TrainableModel& model, train::LossFn loss,
-                  int64_t steps_per_epoch);
+                  data::BatchSource& train);
+  ~TrainingSession();
+  TrainingSession(const TrainingSession&) = delete;
+  TrainingSession& operator=(const TrainingSession&) = delete;
 
   train::Trainer& trainer() { return *trainer_; }
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
-  const train::RunDirectory& run() const { return run_; }
+  const train::RunDirectory& run() const { return *run_; }
+  // Rank 0 of a data-parallel run, or the only process.
+  bool is_main() const { return context_->is_main(); }
 
  private:
-  train::RunDirectory run_;
+  train::DistributedContext* context_;
+  std::unique_ptr<train::RunDirectory> run_;
+  std::string scratch_;  // ranks other than 0: run_'s folder, removed at the end
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::unique_ptr<train::Trainer> trainer_;
 };

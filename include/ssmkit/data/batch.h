@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "ssmkit/data/data_shard.h"
+
 namespace ssmkit::data {
 
 struct Batch {
@@ -24,6 +26,10 @@ class BatchSource {
   virtual int64_t num_batches() const = 0;
   // Number of examples in one pass.
   virtual int64_t num_examples() const = 0;
+  // Data-parallel training: from the next reset on, serve only `shard`'s part of every pass
+  // (num_batches and num_examples count that part). Sources that wrap another pass it on; the
+  // default is an error, for a source that cannot be split.
+  virtual void set_shard(const DataShard& shard);
 };
 
 }  // namespace ssmkit::data

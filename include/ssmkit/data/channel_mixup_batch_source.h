@@ -22,6 +22,7 @@ class ChannelMixupBatchSource : public BatchSource {
   bool next(Batch& batch) override;
   int64_t num_batches() const override { return inner_.num_batches(); }
   int64_t num_examples() const override { return inner_.num_examples(); }
+  void set_shard(const DataShard& shard) override { inner_.set_shard(shard); }
 
  private:
   BatchSource& inner_;

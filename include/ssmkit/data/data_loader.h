@@ -28,6 +28,8 @@ struct DataLoaderOptions {
   int64_t num_workers = 0;
   // Batches each worker may build ahead of the one next() returns.
   int64_t prefetch_per_worker = kDefaultPrefetchPerWorker;
+  // This rank's part of every pass in data-parallel training (data_shard.h).
+  DataShard shard;
 };
 
 class DataLoader : public BatchSource {
@@ -48,8 +50,9 @@ class DataLoader : public BatchSource {
   bool next(Batch& batch) override;
   int64_t num_batches() const override;
   int64_t num_examples() const override;
+  void set_shard(const DataShard& shard) override;
 
-  // Dataset indices of the examples of pass `epoch`, in the order they are served.
+  // Dataset indices of the examples of pass `epoch` (this shard's), in the order they are served.
   std::vector<int64_t> epoch_order(int64_t epoch) const;
 
  private:

@@ -19,6 +19,7 @@ class RandomCropBatchSource : public BatchSource {
   bool next(Batch& batch) override;
   int64_t num_batches() const override { return source_.num_batches(); }
   int64_t num_examples() const override { return source_.num_examples(); }
+  void set_shard(const DataShard& shard) override { source_.set_shard(shard); }
 
  private:
   BatchSource& source_;

@@ -16,14 +16,8 @@ struct TensorBatchSourceOptions {
   bool shuffle = false;
   bool drop_last = false;  // skip a final batch smaller than batch_size
   uint64_t seed = 0;       // with the epoch, decides the shuffle order
-  // Data-parallel shards: this source yields positions shard_index, shard_index + shard_count,
-  // ... of every epoch's order (the same order on every rank, as PyTorch's DistributedSampler),
-  // so the ranks' batches k together hold the examples of one batch of shard_count times the
-  // size. The order is first padded with its own start to a multiple of shard_count (every
-  // rank gets as many examples), or cut to one when drop_uneven.
-  int64_t shard_index = 0;
-  int64_t shard_count = 1;
-  bool drop_uneven = false;
+  // This rank's part of every epoch order in data-parallel training (data_shard.h).
+  DataShard shard;
 };
 
 class TensorBatchSource : public BatchSource {
@@ -35,10 +29,9 @@ class TensorBatchSource : public BatchSource {
   bool next(Batch& batch) override;
   int64_t num_batches() const override;
   int64_t num_examples() const override;
+  void set_shard(const DataShard& shard) override;
 
  private:
-  int64_t shard_examples() const;  // examples of this shard in one pass
-
   at::Tensor inputs_;   // (N, ...)
   at::Tensor targets_;  // (N, ...) or undefined
   TensorBatchSourceOptions options_;

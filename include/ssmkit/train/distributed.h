@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,24 +42,34 @@ class DistributedContext {
   DistributedContext(DistributedContext&&) noexcept;
   DistributedContext& operator=(DistributedContext&&) noexcept;
 
-  // Joins the group of `environment` (single-process when it is absent or of world size 1).
-  // `backend` is gloo, nccl or auto (nccl for a CUDA device, else gloo). InputError when the
-  // rendezvous at MASTER_ADDR:MASTER_PORT does not complete within `timeout` (naming both), or
-  // the backend is not in this build.
+  // Joins the group of `environment` (single-process when it is absent; a started run of world
+  // size 1 still makes its group, as torchrun's does). `backend` is gloo, nccl or auto (nccl
+  // for a CUDA device, else gloo). InputError when the rendezvous at MASTER_ADDR:MASTER_PORT
+  // does not complete within `timeout` (naming both), or the backend is not in this build.
   static DistributedContext join(const DistributedEnvironment& environment,
                                  const std::string& backend, const c10::Device& device,
                                  std::chrono::milliseconds timeout);
+  // The process's one context, joined from the environment on the first call (later calls
+  // return it whatever they pass): what every training program uses.
+  static DistributedContext& of_process(const std::string& backend, const c10::Device& device,
+                                        std::chrono::milliseconds timeout);
 
   int64_t rank() const { return rank_; }
   int64_t world_size() const { return world_size_; }
   bool is_main() const { return rank_ == 0; }
   bool is_distributed() const { return world_size_ > 1; }
+  // Whether a process group was made (also for a started run of world size 1).
+  bool has_group() const { return group_ != nullptr; }
   const std::string& backend() const { return backend_; }
 
   // In place: every rank ends with rank `root`'s values.
   void broadcast(std::vector<at::Tensor>& tensors, int64_t root = 0);
   // In place: every rank ends with the sum over ranks.
   void all_reduce_sum(std::vector<at::Tensor>& tensors);
+  // Starts the sum over ranks of `tensor` in place and returns at once; the returned function
+  // waits for it (on CUDA: makes the current stream wait). Every rank must start the same
+  // collectives in the same order.
+  std::function<void()> all_reduce_sum_async(at::Tensor& tensor);
   // The mean over ranks of one number per rank.
   double all_reduce_mean(double value);
   void barrier();

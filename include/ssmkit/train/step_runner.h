@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ssmkit/train/distributed.h"
+#include "ssmkit/train/gradient_buckets.h"
 #include "ssmkit/train/trainable_model.h"
 
 namespace ssmkit::train {
@@ -46,11 +47,15 @@ class StepRunner {
   ~StepRunner();
 
   StepMode mode() const { return mode_; }
-  // Data-parallel training: after each backward the gradients and the loss are averaged over
-  // the context's ranks (one all-reduce of the flat gradient buffer with fused steps), so the
-  // gradient norm, clipping and the update see the global batch. CUDA graphs are not used then
-  // (a Gloo collective cannot be recorded): graph mode runs fused steps.
-  void set_distributed(DistributedContext* context);
+  // Data-parallel training over `context`'s group (null or a context without one: none): the
+  // gradients are summed over the ranks in buckets of `bucket_bytes` that start while backward
+  // runs (gradient_buckets.h), or with 0 in one all-reduce after backward, then averaged, as
+  // is the loss, so that the gradient norm, clipping and the update see the global batch. CUDA
+  // graphs are not used then (the all-reduces start from autograd hooks): graph mode runs
+  // fused steps.
+  void set_distributed(DistributedContext* context, int64_t bucket_bytes = kDefaultBucketBytes);
+  // The gradient buckets of data-parallel training (null otherwise): their overlap statistics.
+  const GradientBuckets* gradient_buckets() const { return buckets_.get(); }
 
   // Zeroes the gradients, runs forward and loss (under autocast when mixed precision is on) and
   // backward for a batch already on the device. Returns [loss, global gradient norm] as a (2)
@@ -81,7 +86,8 @@ class StepRunner {
   c10::Device device_;
   std::vector<at::Tensor> parameters_;  // those that require gradients (plain mode)
   std::unique_ptr<FusedOptimizer> fused_;
-  DistributedContext* distributed_ = nullptr;  // null or a single process: no averaging
+  DistributedContext* distributed_ = nullptr;  // null: a single process, no collectives
+  std::unique_ptr<GradientBuckets> buckets_;   // null: one all-reduce after backward
 
   // A recorded computation with its fixed inputs and outputs.
   struct Recording {

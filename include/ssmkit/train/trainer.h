@@ -50,6 +50,15 @@ struct TrainerConfig {
   // Decay of the exponential moving average of the weights (weight_average.h) that validation,
   // the best checkpoint and the test use; 0 = off (the raw weights).
   double ema_decay = 0.0;
+  // Data-parallel training, when the program runs under ssmkit_run or torchrun (distributed.h):
+  // the c10d backend (gloo, nccl or auto: nccl on CUDA, else gloo), how long the rendezvous and
+  // each collective may wait for the other ranks, what happens to the examples past the last
+  // multiple of the rank count (pad: repeat the epoch's first ones; drop), and the size of the
+  // gradient buckets that start all-reducing during backward (0: one all-reduce after it).
+  std::string dist_backend = "auto";
+  double dist_timeout = 300.0;  // seconds
+  std::string dist_uneven = "pad";
+  double dist_bucket_mb = 25.0;
 
   // Reads the "trainer" section (early stopping nested as "early_stopping").
   static TrainerConfig from_json(const nlohmann::json& section);
@@ -60,6 +69,14 @@ struct FitResult {
   TrainEndInfo end;
   EvaluationResult test;  // phase "" when no test set was given
 };
+
+// Data-parallel training: the context of this process (joined from the environment of
+// ssmkit_run or torchrun on the first call, with config's backend and timeout) after giving
+// `train` this rank's shard of every epoch (config.dist_uneven). A single process returns a
+// context without a group and leaves `train` whole. Call before building a per-step schedule:
+// the shard has fewer batches.
+DistributedContext& shard_training_data(data::BatchSource& train, const TrainerConfig& config,
+                                        const c10::Device& device);
 
 class Trainer {
  public:
@@ -74,8 +91,11 @@ class Trainer {
   void set_run_config(nlohmann::json config) { run_config_ = std::move(config); }
   void add_callback(std::shared_ptr<Callback> callback);
   // Data-parallel training over `context`'s ranks (it must outlive the Trainer): fit() starts
-  // every rank from rank 0's weights, and each step averages the gradients and the loss over
-  // the ranks. Each rank gives fit() its own shard of the data (TensorBatchSourceOptions).
+  // every rank from rank 0's weights, each step averages the gradients (in buckets during
+  // backward) and the loss over the ranks, validation values are averaged before they are
+  // logged or decide early stopping, and callbacks run on rank 0 alone (a stop one asks for
+  // stops every rank). Each rank gives fit() its own shard of the training data
+  // (shard_training_data); give ranks other than 0 no run folder.
   void set_distributed(DistributedContext& context);
   // Metrics computed over every validation and test pass, reported as "val_<name>"/"test_<name>".
   void set_evaluation_metrics(std::shared_ptr<metrics::EvaluationMetrics> evaluation);
@@ -97,6 +117,8 @@ class Trainer {
   int64_t epoch() const { return epoch_; }
   int64_t global_step() const { return global_step_; }
   const TrainingLog& log() const { return log_; }
+  // The gradient buckets of data-parallel training (null otherwise).
+  const GradientBuckets* gradient_buckets() const { return steps_->gradient_buckets(); }
   // plain, fused or graph: how steps ran (fused and graph fall back when they cannot run).
   StepMode step_mode() const { return steps_->mode(); }
   LrScheduler& scheduler() { return *scheduler_; }
@@ -105,6 +127,9 @@ class Trainer {
   EpochSummary run_epoch(data::BatchSource& train, data::BatchSource* validation, int64_t epoch);
   StepInfo train_step(const data::Batch& batch, int64_t epoch, int64_t index, int64_t batches);
   void write_epoch_files(const EpochSummary& summary);
+  // Data parallel: whether any rank asks to stop; the mean of the validation values.
+  bool any_rank_stops(bool stop);
+  void average_over_ranks(EpochSummary& summary);
   void save(const std::string& path);
   void restore_best_weights();
   void finish(const std::string& status, const std::string& message);
@@ -119,7 +144,8 @@ class Trainer {
   std::unique_ptr<LrScheduler> scheduler_;
   std::unique_ptr<RunDirectory> run_;  // null: no files
   c10::Device device_;
-  std::vector<std::shared_ptr<Callback>> callbacks_;
+  std::vector<std::shared_ptr<Callback>> callbacks_;  // run on rank 0 only
+  std::vector<std::shared_ptr<Callback>> muted_;      // kept, never run (ranks other than 0)
   std::shared_ptr<metrics::EvaluationMetrics> metrics_;
   EarlyStopping early_stopping_;
   nlohmann::json resumed_early_stopping_;  // applied in fit(), once the monitor is settled
