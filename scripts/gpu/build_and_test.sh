@@ -78,8 +78,12 @@ configure() {
   torch_prefix="$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')"
   nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv
   nvcc --version | tail -2
+  # nccl.h of the wheel's NCCL package, for LibTorch's NCCL process group.
+  local nccl_include
+  nccl_include="$(python3 -c 'import os, nvidia.nccl; print(os.path.join(list(nvidia.nccl.__path__)[0], "include"))' 2>/dev/null || true)"
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSSMKIT_CUDA=ON \
     -DSSMKIT_BUILD_APPS="$build_apps" -DSSMKIT_CUDA_VERBOSE=ON \
+    ${nccl_include:+-DSSMKIT_NCCL_INCLUDE_DIR="$nccl_include"} \
     -DCMAKE_PREFIX_PATH="$torch_prefix;$deps/usr;$deps/usr/lib/x86_64-linux-gnu/cmake"
 }
 

@@ -290,7 +290,8 @@ void load_submodule_weights(const std::string& path, const std::string& submodul
     values.push_back(value);
   }
   torch::NoGradGuard no_grad;
-  for (size_t i = 0; i < tensors.size(); ++i) tensors[i].second.copy_(values[i]);
+  for (size_t i = 0; i < tensors.size(); ++i)
+    tensors[i].second.copy_(values[i]);
 }
 
 }  // namespace ssmkit::train

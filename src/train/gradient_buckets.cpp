@@ -6,8 +6,6 @@
 #include <torch/csrc/autograd/function_hook.h>
 #include <torch/csrc/autograd/variable.h>
 
-#include <chrono>
-
 namespace ssmkit::train {
 namespace {
 
@@ -133,11 +131,8 @@ void GradientBuckets::finish() {
   start_ready_buckets();
   armed_ = false;
   lock.unlock();
-  const auto start = std::chrono::steady_clock::now();
   for (Bucket& bucket : buckets_)
     bucket.wait();
-  exposed_seconds_ +=
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double ranks = static_cast<double>(context_.world_size());
   for (Bucket& bucket : buckets_) {
     bucket.flat.div_(ranks);

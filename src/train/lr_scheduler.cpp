@@ -242,7 +242,8 @@ void TimeSeriesLr::on_epoch(int64_t epoch, const std::map<std::string, double>& 
 OneCycleLr::OneCycleLr(torch::optim::Optimizer& optimizer, const Options& options)
     : LrScheduler(optimizer), options_(options) {
   require_scheduler(options_.total_steps > 0, "total_steps: must be positive");
-  require_scheduler(options_.pct_start > 0 && options_.pct_start < 1, "pct_start: must be in (0, 1)");
+  require_scheduler(options_.pct_start > 0 && options_.pct_start < 1,
+                    "pct_start: must be in (0, 1)");
   require_scheduler(options_.div_factor > 0, "div_factor: must be positive");
   require_scheduler(options_.final_div_factor > 0, "final_div_factor: must be positive");
 }
@@ -285,21 +286,22 @@ void OneCycleLr::apply_step(int64_t step) {
 // ---------------------------------------------------------------------------------------------
 
 nlohmann::json scheduler_config_defaults() {
-  return {{"name", "constant"},      {"step_size", 10},  {"gamma", 0.1},   {"interval", "epoch"},
-          {"warmup_steps", 0},       {"total_steps", 0}, {"min_lr", 0.0},  {"monitor", "val_loss"},
-          {"mode", "min"},           {"factor", 0.1},    {"patience", 10}, {"threshold", 1e-4},
-          {"threshold_mode", "rel"}, {"cooldown", 0},  {"pct_start", 0.3}, {"div_factor", 25.0},
-          {"final_div_factor", 1e4}, {"cycle_momentum", true}, {"base_momentum", 0.85},
-          {"max_momentum", 0.95}};
+  return {{"name", "constant"},      {"step_size", 10},         {"gamma", 0.1},
+          {"interval", "epoch"},     {"warmup_steps", 0},       {"total_steps", 0},
+          {"min_lr", 0.0},           {"monitor", "val_loss"},   {"mode", "min"},
+          {"factor", 0.1},           {"patience", 10},          {"threshold", 1e-4},
+          {"threshold_mode", "rel"}, {"cooldown", 0},           {"pct_start", 0.3},
+          {"div_factor", 25.0},      {"final_div_factor", 1e4}, {"cycle_momentum", true},
+          {"base_momentum", 0.85},   {"max_momentum", 0.95}};
 }
 
 std::unique_ptr<LrScheduler> make_lr_scheduler(const nlohmann::json& section,
                                                torch::optim::Optimizer& optimizer,
                                                const ScheduleContext& context) {
   io::ConfigSection s(section, "scheduler");
-  const std::string name = s.choice(
-      "name", "constant",
-      {"constant", "step", "cosine", "one_cycle", "plateau", "type1", "type2", "type3"});
+  const std::string name =
+      s.choice("name", "constant",
+               {"constant", "step", "cosine", "one_cycle", "plateau", "type1", "type2", "type3"});
   s.allow({"step_size", "gamma", "interval", "warmup_steps", "total_steps", "min_lr", "monitor",
            "mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "pct_start",
            "div_factor", "final_div_factor", "cycle_momentum", "base_momentum", "max_momentum"});

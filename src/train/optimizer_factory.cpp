@@ -169,7 +169,8 @@ double momentum(const torch::optim::Optimizer& optimizer) {
   if (const auto* adamw = dynamic_cast<const torch::optim::AdamWOptions*>(&options)) {
     return std::get<0>(adamw->betas());
   }
-  if (const auto* sgd = dynamic_cast<const torch::optim::SGDOptions*>(&options)) return sgd->momentum();
+  if (const auto* sgd = dynamic_cast<const torch::optim::SGDOptions*>(&options))
+    return sgd->momentum();
   return 0.0;
 }
 

@@ -4,6 +4,8 @@
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 #include "ssmkit/io/error.h"
 #include "ssmkit/train/cuda_graph.h"
 #include "ssmkit/train/fused_optimizer.h"
@@ -121,6 +123,7 @@ at::Tensor StepRunner::eager_forward_backward(const at::Tensor& inputs, const at
     const auto loss_sum = distributed_->all_reduce_sum_async(loss_value);
     if (buckets_) buckets_->prepare();
     loss.backward();
+    const auto backward_done = std::chrono::steady_clock::now();
     if (buckets_) {
       buckets_->finish();
     } else {
@@ -138,6 +141,8 @@ at::Tensor StepRunner::eager_forward_backward(const at::Tensor& inputs, const at
     }
     loss_sum();
     loss_value.div_(static_cast<double>(distributed_->world_size()));
+    exposed_communication_seconds_ +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - backward_done).count();
   }
   const at::Tensor norm = fused_ ? fused_->gradient_norm() : gradient_norm(parameters_);
   return at::stack({loss_value.reshape({}), norm});

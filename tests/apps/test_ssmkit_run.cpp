@@ -147,6 +147,20 @@ TEST_F(SsmkitRunProgram, TwoWorkersFollowOneProcessWithTwiceTheBatchAndOnlyRankZ
        at = two.output.find("test windows: MSE", at + 1))
     ++reports;
   EXPECT_EQ(reports, 1u) << "only rank 0 prints\n" << two.output;
+
+  // The 2-rank checkpoint resumes in one process (with the global batch) as the 1-process one.
+  const std::string more = " --num_epochs 4 --progress off --threads 1";
+  ASSERT_EQ(
+      testing::run_command(dir_, kTrainer + " --resume " + dir_.file("runs/one") + more).exit_code,
+      0);
+  const auto regrouped = testing::run_command(
+      dir_, kTrainer + " --resume " + dir_.file("runs/two") + more + " --batch_size 64");
+  ASSERT_EQ(regrouped.exit_code, 0) << regrouped.output;
+  const json c = read_json(dir_.file("runs/one/training_log.json"));
+  const json d = read_json(dir_.file("runs/two/training_log.json"));
+  ASSERT_EQ(d.at("epochs").size(), 4u);
+  const double x = c["epochs"][3]["val_loss"].get<double>();
+  EXPECT_NEAR(d["epochs"][3]["val_loss"].get<double>(), x, 1e-5 * x);
 }
 
 TEST_F(SsmkitRunProgram, AKilledWorkerStopsTheRunAndResumingReachesTheUninterruptedWeights) {

@@ -34,7 +34,7 @@ struct Data {
 
 TEST(TensorBatchSource, InOrderCoversEveryRowWithAPartialLastBatch) {
   Data d;
-  TensorBatchSource source(d.inputs, d.targets, {4, false, false, 0});
+  TensorBatchSource source(d.inputs, d.targets, {4, false, false, 0, {}});
   std::vector<int64_t> sizes;
   const auto rows = pass_rows(source, 1, &sizes);
   EXPECT_EQ(rows, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
@@ -45,7 +45,7 @@ TEST(TensorBatchSource, InOrderCoversEveryRowWithAPartialLastBatch) {
 
 TEST(TensorBatchSource, DropLastSkipsThePartialBatch) {
   Data d;
-  TensorBatchSource source(d.inputs, d.targets, {4, true, true, 3});
+  TensorBatchSource source(d.inputs, d.targets, {4, true, true, 3, {}});
   std::vector<int64_t> sizes;
   const auto rows = pass_rows(source, 1, &sizes);
   EXPECT_EQ(sizes, (std::vector<int64_t>{4, 4}));
@@ -56,9 +56,9 @@ TEST(TensorBatchSource, DropLastSkipsThePartialBatch) {
 
 TEST(TensorBatchSource, ShuffleDependsOnSeedAndEpochOnly) {
   Data d;
-  TensorBatchSource a(d.inputs, d.targets, {3, true, false, 11});
-  TensorBatchSource b(d.inputs, d.targets, {3, true, false, 11});
-  TensorBatchSource c(d.inputs, d.targets, {3, true, false, 12});
+  TensorBatchSource a(d.inputs, d.targets, {3, true, false, 11, {}});
+  TensorBatchSource b(d.inputs, d.targets, {3, true, false, 11, {}});
+  TensorBatchSource c(d.inputs, d.targets, {3, true, false, 12, {}});
   const auto a1 = pass_rows(a, 1);
   const auto a2 = pass_rows(a, 2);
   EXPECT_EQ(std::set<int64_t>(a1.begin(), a1.end()).size(), 10u);
@@ -81,10 +81,10 @@ TEST(EpochPermutation, IsAPermutationAndStable) {
 
 TEST(TensorBatchSource, RejectsMismatchedRowsAndBadBatchSize) {
   Data d;
-  EXPECT_THROW(TensorBatchSource(d.inputs, d.targets.narrow(0, 0, 9), {4, false, false, 0}),
+  EXPECT_THROW(TensorBatchSource(d.inputs, d.targets.narrow(0, 0, 9), {4, false, false, 0, {}}),
                c10::Error);
-  EXPECT_THROW(TensorBatchSource(d.inputs, d.targets, {0, false, false, 0}), c10::Error);
-  EXPECT_THROW(TensorBatchSource(torch::Tensor(), d.targets, {4, false, false, 0}), c10::Error);
+  EXPECT_THROW(TensorBatchSource(d.inputs, d.targets, {0, false, false, 0, {}}), c10::Error);
+  EXPECT_THROW(TensorBatchSource(torch::Tensor(), d.targets, {4, false, false, 0, {}}), c10::Error);
 }
 
 }  // namespace

@@ -5,10 +5,14 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
 
 #include "models/cmamba_fixtures.h"
 #include "ssmkit/data/tensor_batch_source.h"
 #include "ssmkit/models/cmamba.h"
+#include "ssmkit/train/distributed.h"
 #include "ssmkit/train/optimizer_factory.h"
 #include "ssmkit/train/seed.h"
 #include "ssmkit/train/trainer.h"
@@ -26,7 +30,7 @@ struct TrainingRun {
 // 100 windows (the last batch of 16 is partial), 2 epochs (4: the partial batch's own graph is
 // recorded in epoch 3 and replayed in 4), validation and test on 40 windows.
 TrainingRun train_cmamba(const std::string& step, bool mixed_precision, double ema_decay = 0.0,
-                         int64_t epochs = 2) {
+                         int64_t epochs = 2, train::DistributedContext* context = nullptr) {
   train::seed_everything(3);
   models::CMambaOptions options = ssmkit::testing::tiny_cmamba_options();
   options.channel_mixup = false;
@@ -47,6 +51,7 @@ TrainingRun train_cmamba(const std::string& step, bool mixed_precision, double e
                          [](const at::Tensor& outputs, const at::Tensor& targets) {
                            return torch::l1_loss(outputs, targets);
                          });
+  if (context != nullptr) trainer.set_distributed(*context);
   auto generator = at::detail::createCPUGenerator(17);
   const int64_t length = options.seq_len + options.pred_len;
   const auto series =  // (N, L + H, C)
@@ -96,6 +101,24 @@ TEST_F(TrainerCuda, FusedAndGraphStepsTrainLikePlainSteps) {
   EXPECT_EQ(graph.mode, train::StepMode::kGraph);  // no fallback: the capture worked
   expect_same_training(plain, fused, 1e-3);
   expect_same_training(plain, graph, 1e-3);
+}
+
+// A data-parallel run of one GPU (as `ssmkit_run --nproc_per_node 1` starts it): the NCCL
+// process group broadcasts the weights and all-reduces the loss and the gradient buckets from
+// autograd hooks, on CUDA streams; with one rank the average is the gradient itself.
+TEST_F(TrainerCuda, OneRankOverNcclTrainsLikeNoProcessGroup) {
+  train::DistributedEnvironment env;
+  env.present = true;
+  env.master_addr = "127.0.0.1";
+  env.master_port = 29000 + ::getpid() % 500;
+  train::DistributedContext nccl = train::DistributedContext::join(
+      env, "nccl", torch::Device(torch::kCUDA, 0), std::chrono::seconds(60));
+  ASSERT_EQ(nccl.backend(), "nccl");
+  ASSERT_TRUE(nccl.has_group());
+  const TrainingRun alone = train_cmamba("fused", false);
+  const TrainingRun grouped = train_cmamba("fused", false, 0.0, 2, &nccl);
+  EXPECT_EQ(grouped.mode, train::StepMode::kFused);
+  expect_same_training(alone, grouped, 1e-5);
 }
 
 TEST_F(TrainerCuda, AnEpochsLastPartialBatchGetsItsOwnGraphAndTrainsLikePlainSteps) {

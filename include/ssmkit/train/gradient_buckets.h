@@ -44,9 +44,6 @@ class GradientBuckets {
   void finish();
 
   int64_t bucket_count() const { return static_cast<int64_t>(buckets_.size()); }
-  // Seconds finish() spent waiting for communication that backward did not hide, summed over
-  // the steps so far: the exposed all-reduce time.
-  double exposed_seconds() const { return exposed_seconds_; }
   // Buckets started from a hook while backward ran, summed over the steps so far.
   int64_t overlapped_buckets() const { return overlapped_buckets_; }
 
@@ -75,7 +72,6 @@ class GradientBuckets {
   std::mutex mutex_;
   bool armed_ = false;
   size_t next_bucket_ = 0;  // buckets before it have started this step
-  double exposed_seconds_ = 0;
   int64_t overlapped_buckets_ = 0;
 };
 

@@ -56,6 +56,9 @@ class StepRunner {
   void set_distributed(DistributedContext* context, int64_t bucket_bytes = kDefaultBucketBytes);
   // The gradient buckets of data-parallel training (null otherwise): their overlap statistics.
   const GradientBuckets* gradient_buckets() const { return buckets_.get(); }
+  // Data parallel: seconds spent after backward waiting for the averaged gradients and loss,
+  // summed over the steps so far: the communication that backward did not hide.
+  double exposed_communication_seconds() const { return exposed_communication_seconds_; }
 
   // Zeroes the gradients, runs forward and loss (under autocast when mixed precision is on) and
   // backward for a batch already on the device. Returns [loss, global gradient norm] as a (2)
@@ -88,6 +91,7 @@ class StepRunner {
   std::unique_ptr<FusedOptimizer> fused_;
   DistributedContext* distributed_ = nullptr;  // null: a single process, no collectives
   std::unique_ptr<GradientBuckets> buckets_;   // null: one all-reduce after backward
+  double exposed_communication_seconds_ = 0;
 
   // A recorded computation with its fixed inputs and outputs.
   struct Recording {

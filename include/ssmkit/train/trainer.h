@@ -119,6 +119,8 @@ class Trainer {
   const TrainingLog& log() const { return log_; }
   // The gradient buckets of data-parallel training (null otherwise).
   const GradientBuckets* gradient_buckets() const { return steps_->gradient_buckets(); }
+  // Data parallel: communication time that backward did not hide (step_runner.h).
+  double exposed_communication_seconds() const { return steps_->exposed_communication_seconds(); }
   // plain, fused or graph: how steps ran (fused and graph fall back when they cannot run).
   StepMode step_mode() const { return steps_->mode(); }
   LrScheduler& scheduler() { return *scheduler_; }
