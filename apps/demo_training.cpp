@@ -118,7 +118,7 @@ DemoFlags parse_flags(int argc, char** argv, bool& help) {
        cxxopts::value<int64_t>()->default_value(std::to_string(d.n_layers)))
       ("seed", "Random seed (initialisation and batch order)",
        cxxopts::value<uint64_t>()->default_value(std::to_string(d.seed)))
-      ("threads", "CPU threads; 0 = SSMKIT_NUM_THREADS or all cores",
+      ("threads", "CPU threads; 0 = SSMKIT_NUM_THREADS, OMP_NUM_THREADS or all cores",
        cxxopts::value<int>()->default_value("0"))
       ("trace_shapes", "Log every block's input and output shapes",
        cxxopts::value<bool>()->default_value("false"))

@@ -64,8 +64,9 @@ void add_config_flags(cxxopts::Options& options, const std::vector<ConfigFlag>& 
 }
 
 void add_program_flags(cxxopts::Options& options) {
-  options.add_options("program")("threads", "CPU threads (0: SSMKIT_NUM_THREADS or all cores)",
-                                 cxxopts::value<int>()->default_value("0"))(
+  options.add_options("program")(
+      "threads", "CPU threads (0: SSMKIT_NUM_THREADS, OMP_NUM_THREADS or all cores)",
+      cxxopts::value<int>()->default_value("0"))(
       "trace_shapes", "log every block's input and output shapes",
       cxxopts::value<bool>()->default_value("false"))("h,help", "print this help");
 }

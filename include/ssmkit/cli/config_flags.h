@@ -28,7 +28,7 @@ void add_config_flags(cxxopts::Options& options, const std::vector<ConfigFlag>& 
                       const nlohmann::json& defaults, const std::string& group = "configuration");
 
 // The flags every training program has besides its configuration: --threads (CPU threads, 0:
-// SSMKIT_NUM_THREADS or all cores), --trace_shapes and -h/--help.
+// SSMKIT_NUM_THREADS, OMP_NUM_THREADS or all cores), --trace_shapes and -h/--help.
 void add_program_flags(cxxopts::Options& options);
 
 // The command line after parsing: cxxopts' result plus the "--key+=item" list appends, which
