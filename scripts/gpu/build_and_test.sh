@@ -19,7 +19,8 @@
 #                     average; needs SSMKIT_ETTH1))
 #                     timae (Ti-MAE epochs against bench/timae_pytorch.py on this card), timae-accuracy
 #                     (docs/results.md's ECG5000 runs, scripts/timae_ecg5000.sh; SSMKIT_TIMAE_ENV
-#                     passes its settings, e.g. "PRETRAIN_EPOCHS=200 JOBS=6")
+#                     passes its settings, e.g. "PRETRAIN_EPOCHS=200 JOBS=6"); ddp (ssmkit_run with
+#                     one worker on an NCCL process group, train_c_mamba on the sample series)
 #   SSMKIT_ETTH1      ETTh1.csv for the etth1 step     (default <repo>/.gpu-data/ETTh1.csv)
 #   SSMKIT_UCR        ECG5000 folder for the timae steps (default <repo>/.gpu-data/ucr/ECG5000)
 #   SSMKIT_JOBS       parallel compile jobs           (default 16)
@@ -216,6 +217,19 @@ if wants epoch && [ -x "$build/bench/bench_cmamba_epoch" ]; then
   step epoch 300 "$build/bench/bench_cmamba_epoch" --threads 16 --steps 40 --cuda_steps graph,plain ||
     status=1
 fi
+# Data parallel on this GPU: one worker started by ssmkit_run joins an NCCL process group (world
+# size 1) and trains the sample series.
+ddp_run() {
+  local dir="$build/ddp-run"
+  rm -rf "$dir" && mkdir -p "$dir"
+  "$build/apps/prepare_data" --input_file "$root/data/sample_series.json" \
+    --output_file "$dir/windows.npz" --input_length 32 --forecast_length 8 --test_size 0.15 &&
+    "$build/apps/ssmkit_run" --standalone --nproc_per_node 1 train_c_mamba \
+      --train_dataset "$dir/windows.npz" --output_dir "$dir/runs" --project_name nccl \
+      --seq_len 32 --forecast_len 8 --input_dim 3 --hidden_dim 16 --num_layers 1 --patch_len 8 \
+      --stride 4 --d_state 4 --batch_size 64 --num_epochs 3 --device cuda --progress off
+}
+if wants ddp && [ -x "$build/apps/ssmkit_run" ]; then step ddp 180 ddp_run || status=1; fi
 if wants etth1 && [ -x "$build/apps/train_c_mamba" ]; then
   # The official protocol (type3, up to 100 epochs, patience 3), with and without the average.
   for variant in "_type3_e100 --lradj type3 --num_epochs 100" \
@@ -267,7 +281,7 @@ echo "== summary"
 cat "$summary"
 [ -f "$logs/test.log" ] && grep -E "tests passed|FAILED|Failed|Passed|\*\*\*" "$logs/test.log" | tail -30
 [ -f "$logs/bench.log" ] && cat "$logs/bench.log"
-for f in block epoch etth1 timae timae-accuracy; do [ -f "$logs/$f.log" ] && grep -E "^==|^\||^cpu|^cuda|^protocol" "$logs/$f.log"; done
+for f in block epoch etth1 timae timae-accuracy ddp; do [ -f "$logs/$f.log" ] && grep -E "^==|^\||^cpu|^cuda|^protocol" "$logs/$f.log"; done
 for f in cputests cputests-preload; do
   [ -f "$logs/$f.log" ] && grep -E "tests passed|\((Failed|SEGFAULT|Timeout)\)" "$logs/$f.log" | head -20
 done
