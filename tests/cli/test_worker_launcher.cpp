@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -93,10 +92,13 @@ LaunchOptions shell_workers(int64_t workers, const std::string& script) {
   return o;
 }
 
-double seconds_of(const std::function<int()>& run, int* status) {
+// Runs `workers` shells of `script`: the launcher's status, within `seconds` of wall time.
+void expect_status_within(int64_t workers, const std::string& script, int status, double seconds) {
   const auto start = std::chrono::steady_clock::now();
-  *status = run();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(launch_workers(shell_workers(workers, script), "/bin/sh"), status) << script;
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+            seconds)
+      << script;
 }
 
 TEST(WorkerLauncher, EveryWorkerSeesItsRankAndSuccessIsZero) {
@@ -116,44 +118,21 @@ TEST(WorkerLauncher, EveryWorkerSeesItsRankAndSuccessIsZero) {
 }
 
 TEST(WorkerLauncher, AFailedWorkerStopsTheOthersWithinSecondsAndGivesItsStatus) {
-  int status = 0;
   // Rank 1 fails after a moment; the others would sleep for a minute.
-  const double took = seconds_of(
-      [] {
-        return launch_workers(
-            shell_workers(3, "if [ \"$RANK\" = 1 ]; then sleep 0.3; exit 7; fi; sleep 60"),
-            "/bin/sh");
-      },
-      &status);
-  EXPECT_EQ(status, 7);
-  EXPECT_LT(took, 10.0);
+  expect_status_within(3, "if [ \"$RANK\" = 1 ]; then sleep 0.3; exit 7; fi; sleep 60", 7, 10.0);
 }
 
 TEST(WorkerLauncher, AWorkerKilledBySignalGivesOneTwentyEightPlusTheSignal) {
-  int status = 0;
-  const double took = seconds_of(
-      [] {
-        return launch_workers(
-            shell_workers(2, "if [ \"$RANK\" = 0 ]; then sleep 0.3; kill -9 $$; fi; sleep 60"),
-            "/bin/sh");
-      },
-      &status);
-  EXPECT_EQ(status, 128 + 9);
-  EXPECT_LT(took, 10.0);
+  expect_status_within(2, "if [ \"$RANK\" = 0 ]; then sleep 0.3; kill -9 $$; fi; sleep 60", 128 + 9,
+                       10.0);
 }
 
 TEST(WorkerLauncher, WorkersThatIgnoreSigtermAreKilledAfterTheStopTimeout) {
-  int status = 0;
-  const double took = seconds_of(
-      [] {
-        return launch_workers(shell_workers(2,
-                                            "if [ \"$RANK\" = 1 ]; then sleep 0.3; exit 3; fi; "
-                                            "trap '' TERM; while true; do sleep 0.1; done"),
-                              "/bin/sh");
-      },
-      &status);
-  EXPECT_EQ(status, 3);
-  EXPECT_LT(took, 10.0);  // SIGKILL after the 2 s stop timeout
+  // SIGKILL after the 2 s stop timeout.
+  expect_status_within(2,
+                       "if [ \"$RANK\" = 1 ]; then sleep 0.3; exit 3; fi; "
+                       "trap '' TERM; while true; do sleep 0.1; done",
+                       3, 10.0);
 }
 
 }  // namespace
