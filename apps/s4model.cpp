@@ -133,7 +133,9 @@ json resolve(const cli::ParsedArguments& args, const std::vector<cli::ConfigFlag
   if (saved.config.value("model", json::object()).value("name", "") != kModelName) {
     throw InputError("--resume: " + run + " holds no " + kModelName + " run");
   }
-  config = cli::resolve_config(args, flags, saved.config);
+  json base = saved.config;
+  base["run"]["pause_after_epoch"] = 0;  // a pause applies to the run that asked for it
+  config = cli::resolve_config(args, flags, base);
   config["run"]["resume"] = run;
   return config;
 }
