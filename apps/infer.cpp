@@ -67,9 +67,10 @@ cli::S4Data model_data(const json& data_section, const std::string& checkpoint) 
 }
 
 int run(int argc, char** argv) {
-  cxxopts::Options options(kProgram,
-                           "Predicts with a trained S4Model: new CSV rows, or the test split of its "
-                           "image set.");
+  cxxopts::Options options(
+      kProgram,
+      "Predicts with a trained S4Model: new CSV rows, or the test split of its "
+      "image set.");
   // clang-format off
   options.add_options()
       ("dataset", "CSV file of rows to predict, or mnist|fashion_mnist|cifar10 (the test split)",
@@ -136,11 +137,11 @@ int run(int argc, char** argv) {
                        data_section.value("dataset", std::string("?")));
     }
     std::string dir = args.count("data_dir") > 0 ? args["data_dir"].as<std::string>()
-                                                  : data_section.value("data_dir", std::string());
+                                                 : data_section.value("data_dir", std::string());
     if (dir.empty()) dir = data::default_image_data_dir(*set);
-    const data::LabelledSequences test = data::image_sequences(
-        data::load_image_set(*set, dir, io::DatasetSplit::test), *set,
-        data_section.value("grayscale", false));
+    const data::LabelledSequences test =
+        data::image_sequences(data::load_image_set(*set, dir, io::DatasetSplit::test), *set,
+                              data_section.value("grayscale", false));
     inputs = test.inputs;
     targets = test.targets;
     header = "index,label";
@@ -152,7 +153,8 @@ int run(int argc, char** argv) {
   } else {
     if (!data.encoding) {
       throw InputError("--dataset: " + dataset + " is a CSV file, but model '" + name +
-                       "' was trained on the image set " + data_section.value("dataset", std::string()));
+                       "' was trained on the image set " +
+                       data_section.value("dataset", std::string()));
     }
     std::vector<std::string> features = data.encoding->features;
     if (args.count("independent_variables") > 0) {
@@ -161,8 +163,8 @@ int run(int argc, char** argv) {
         std::string expected;
         for (const std::string& f : data.encoding->features)
           expected += (expected.empty() ? "" : " ") + f;
-        throw InputError("--independent_variables: model '" + name + "' was trained on: " +
-                         expected);
+        throw InputError("--independent_variables: model '" + name +
+                         "' was trained on: " + expected);
       }
     }
     if (!fs::exists(dataset)) throw InputError("--dataset: " + dataset + " does not exist");
@@ -206,10 +208,11 @@ int run(int argc, char** argv) {
                                          std::string(kModelName) + " on " + stem);
     scores["rows"] = outputs.size(0);
     scores["checkpoint"] = checkpoint;
-    write_file_atomic((fs::path(folder) / (stem + "_metrics.json")).string(), scores.dump(2) + "\n");
+    write_file_atomic((fs::path(folder) / (stem + "_metrics.json")).string(),
+                      scores.dump(2) + "\n");
     const std::string metric = cli::headline_metric(data, "infer");
-    std::printf("%s: %s %.17g on %lld rows\n", kProgram, metric.c_str(), scores[metric].get<double>(),
-                static_cast<long long>(outputs.size(0)));
+    std::printf("%s: %s %.17g on %lld rows\n", kProgram, metric.c_str(),
+                scores[metric].get<double>(), static_cast<long long>(outputs.size(0)));
   }
   return 0;
 }

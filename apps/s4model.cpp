@@ -73,8 +73,9 @@ json default_config() {
 
 std::vector<cli::ConfigFlag> config_flags() {
   std::vector<cli::ConfigFlag> flags = {
-      {"modelname", "run.project_name", "name of the run: <checkpoint_dir>/<modelname>/ and "
-                                        "<results_dir>/<modelname>/"},
+      {"modelname", "run.project_name",
+       "name of the run: <checkpoint_dir>/<modelname>/ and "
+       "<results_dir>/<modelname>/"},
       {"dataset", "data.dataset", "mnist, fashion_mnist, cifar10, or a CSV file"},
       {"data_dir", "data.data_dir",
        "folder of the image files (default for fashion_mnist: Debian's dataset-fashion-mnist)"},
@@ -127,7 +128,8 @@ json resolve(const cli::ParsedArguments& args, const std::vector<cli::ConfigFlag
     throw InputError("--modelname: '" + name + "' must be a plain name, not a path");
   }
   if (!args["resume"].as<bool>()) return config;
-  const std::string run = (fs::path(config["run"]["output_dir"].get<std::string>()) / name).string();
+  const std::string run =
+      (fs::path(config["run"]["output_dir"].get<std::string>()) / name).string();
   const train::CheckpointState saved =
       train::read_checkpoint_state(train::resolve_checkpoint_path(run));
   if (saved.config.value("model", json::object()).value("name", "") != kModelName) {
@@ -142,13 +144,15 @@ json resolve(const cli::ParsedArguments& args, const std::vector<cli::ConfigFlag
 
 int run(int argc, char** argv) {
   const std::vector<cli::ConfigFlag> flags = config_flags();
-  cxxopts::Options options(kProgram,
-                           "Trains S4Model on an image set read as pixel sequences or on tabular CSV "
-                           "rows, with S4's optimizer recipe, and tests the best weights.");
+  cxxopts::Options options(
+      kProgram,
+      "Trains S4Model on an image set read as pixel sequences or on tabular CSV "
+      "rows, with S4's optimizer recipe, and tests the best weights.");
   cli::add_config_flags(options, flags, default_config());
   cli::add_program_flags(options);
-  options.add_options("program")("resume", "continue <checkpoint_dir>/<modelname> where it stopped",
-                                 cxxopts::value<bool>()->default_value("false")->implicit_value("true"));
+  options.add_options("program")(
+      "resume", "continue <checkpoint_dir>/<modelname> where it stopped",
+      cxxopts::value<bool>()->default_value("false")->implicit_value("true"));
   const std::vector<std::string> words =
       cli::join_list_flag_words(argc, argv, {"independent_variables", "trainvaltestsplit"});
   std::vector<const char*> word_ptrs;
@@ -191,7 +195,8 @@ int run(int argc, char** argv) {
                                         train_options);
   data::TensorBatchSourceOptions eval_options;
   eval_options.batch_size = batch_size;
-  data::TensorBatchSource val_batches(data.splits.val.inputs, data.splits.val.targets, eval_options);
+  data::TensorBatchSource val_batches(data.splits.val.inputs, data.splits.val.targets,
+                                      eval_options);
   data::TensorBatchSource test_batches(data.splits.test.inputs, data.splits.test.targets,
                                        eval_options);
 
@@ -215,11 +220,11 @@ int run(int argc, char** argv) {
   csv.columns.push_back(data.classification ? "val_macro_f1" : "val_mae");
   csv.log_every_n_steps = kNoStepRows;
   trainer.add_callback(std::make_shared<report::CsvLoggerCallback>(csv));
-  spdlog::info("{}: {} on {}: {} train / {} val / {} test sequences of {} steps x {} channels; {} "
-               "threads",
-               kProgram, kModelName, data.description, data.splits.train.size(),
-               data.splits.val.size(), data.splits.test.size(), data.splits.train.inputs.size(1),
-               data.d_input(), threads);
+  spdlog::info(
+      "{}: {} on {}: {} train / {} val / {} test sequences of {} steps x {} channels; {} "
+      "threads",
+      kProgram, kModelName, data.description, data.splits.train.size(), data.splits.val.size(),
+      data.splits.test.size(), data.splits.train.inputs.size(1), data.d_input(), threads);
 
   const int64_t pause = config["run"]["pause_after_epoch"].get<int64_t>();
   if (pause > 0) trainer.add_callback(std::make_shared<train::PauseAfterEpoch>(pause));
@@ -249,8 +254,8 @@ int run(int argc, char** argv) {
   if (scored.size() > 0) {
     const at::Tensor outputs =
         cli::predict_outputs(*trainable, scored.inputs, batch_size, trainer.device());
-    summary.update(cli::score_predictions(outputs, scored.targets, data, phase, results.string(),
-                                          "", title));
+    summary.update(
+        cli::score_predictions(outputs, scored.targets, data, phase, results.string(), "", title));
     std::printf("%s: %s %.4f on %lld sequences\n", kProgram,
                 cli::headline_metric(data, phase).c_str(),
                 summary[cli::headline_metric(data, phase)].get<double>(),

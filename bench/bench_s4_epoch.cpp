@@ -105,17 +105,19 @@ int main(int argc, char** argv) {
   config.step = args["step"].as<std::string>();
   config.progress = "off";
   const int64_t steps_per_epoch = (args["epoch_sequences"].as<int64_t>() + batch - 1) / batch;
-  train::Trainer trainer(config, *trainable, *optimizer,
-                         [](const at::Tensor& logits, const at::Tensor& labels) {
-                           return torch::cross_entropy_loss(logits, labels);
-                         },
-                         std::make_unique<train::CosineWarmupLr>(*optimizer, 0, 100 * steps_per_epoch, 0.0));
+  train::Trainer trainer(
+      config, *trainable, *optimizer,
+      [](const at::Tensor& logits, const at::Tensor& labels) {
+        return torch::cross_entropy_loss(logits, labels);
+      },
+      std::make_unique<train::CosineWarmupLr>(*optimizer, 0, 100 * steps_per_epoch, 0.0));
   auto clock = std::make_shared<StepClock>(trainer.device());
   trainer.add_callback(clock);
   trainer.fit(source);
 
-  std::vector<double> timed(clock->seconds.begin() + std::min<int64_t>(warmup, clock->seconds.size()),
-                            clock->seconds.end());
+  std::vector<double> timed(
+      clock->seconds.begin() + std::min<int64_t>(warmup, clock->seconds.size()),
+      clock->seconds.end());
   std::sort(timed.begin(), timed.end());
   const double step_s = timed.empty() ? 0.0 : timed[timed.size() / 2];
   if (args["json"].as<bool>()) {

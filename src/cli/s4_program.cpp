@@ -77,8 +77,9 @@ std::array<std::vector<int64_t>, 3> split_rows(int64_t n, const data::SplitRatio
 
 S4Data load_images(const json& d, data::ImageSet set) {
   if (!d.at("trainvaltestsplit").empty() || !d.at("trainset").get<std::string>().empty()) {
-    throw InputError("--trainvaltestsplit/--trainset: apply to CSV data; image sets use their own "
-                     "test split and a seeded 0.1 validation split");
+    throw InputError(
+        "--trainvaltestsplit/--trainset: apply to CSV data; image sets use their own "
+        "test split and a seeded 0.1 validation split");
   }
   std::string dir = d.at("data_dir").get<std::string>();
   if (dir.empty()) dir = data::default_image_data_dir(set);
@@ -90,9 +91,9 @@ S4Data load_images(const json& d, data::ImageSet set) {
   out.class_names = data::image_class_names(set);
   out.description = data::image_set_name(set);
   const double val = d.at("val_fraction").get<double>();
-  data::SequenceSplits parts = data::split_sequences(
-      data::image_sequences(train, set, grayscale), {1.0 - val, val, 0.0},
-      d.at("split_seed").get<uint64_t>());
+  data::SequenceSplits parts =
+      data::split_sequences(data::image_sequences(train, set, grayscale), {1.0 - val, val, 0.0},
+                            d.at("split_seed").get<uint64_t>());
   out.splits.train = parts.train;
   out.splits.val = parts.val;
   out.splits.test = data::image_sequences(test, set, grayscale);
@@ -129,19 +130,23 @@ S4Data load_tabular(const json& d) {
       parts[p] = all.select(rows[p]);
     out.description = fs::path(dataset).filename().string();
   } else {
-    if (trainset.empty()) throw InputError("--dataset: missing (mnist, fashion_mnist, cifar10 or a CSV)");
+    if (trainset.empty())
+      throw InputError("--dataset: missing (mnist, fashion_mnist, cifar10 or a CSV)");
     if (ratios) {
-      throw InputError("--trainvaltestsplit: splits --dataset; with --trainset give --valset and "
-                       "--testset instead");
+      throw InputError(
+          "--trainvaltestsplit: splits --dataset; with --trainset give --valset and "
+          "--testset instead");
     }
     const data::TabularColumns train =
         data::read_tabular_columns(*read_table(out, trainset, "--trainset"), features, target);
     const char* flags[] = {"--valset", "--testset"};
-    const std::string files[] = {d.at("valset").get<std::string>(), d.at("testset").get<std::string>()};
+    const std::string files[] = {d.at("valset").get<std::string>(),
+                                 d.at("testset").get<std::string>()};
     // Parts without a file of their own are carved out of the training file.
     const double carve_val = files[0].empty() ? val : 0.0;
     const double carve_test = files[1].empty() ? val : 0.0;
-    const auto rows = split_rows(train.size(), {1.0 - carve_val - carve_test, carve_val, carve_test}, seed);
+    const auto rows =
+        split_rows(train.size(), {1.0 - carve_val - carve_test, carve_val, carve_test}, seed);
     for (size_t p = 0; p < 3; ++p)
       parts[p] = train.select(rows[p]);
     for (size_t k = 0; k < 2; ++k) {
@@ -152,8 +157,9 @@ S4Data load_tabular(const json& d) {
     out.description = fs::path(trainset).filename().string();
   }
   if (parts[0]->size() == 0) throw InputError("--trainvaltestsplit: the training split is empty");
-  data::TabularEncoding encoding = data::TabularEncoding::fit(
-      *parts[0], {&*parts[0], &*parts[1], &*parts[2]}, features, target, d.at("task").get<std::string>());
+  data::TabularEncoding encoding =
+      data::TabularEncoding::fit(*parts[0], {&*parts[0], &*parts[1], &*parts[2]}, features, target,
+                                 d.at("task").get<std::string>());
   out.classification = encoding.task == data::TabularTask::classification;
   out.class_names = encoding.class_names;
   out.splits.train = encoding.encode(*parts[0]);
@@ -189,9 +195,9 @@ std::vector<std::string> join_list_flag_words(int argc, const char* const* argv,
   std::vector<std::string> out;
   for (int i = 0; i < argc; ++i) {
     const std::string word = argv[i];
-    const bool is_list = i > 0 && word.rfind("--", 0) == 0 &&
-                         std::find(list_flags.begin(), list_flags.end(), word.substr(2)) !=
-                             list_flags.end();
+    const bool is_list =
+        i > 0 && word.rfind("--", 0) == 0 &&
+        std::find(list_flags.begin(), list_flags.end(), word.substr(2)) != list_flags.end();
     if (!is_list) {
       out.push_back(word);
       continue;
@@ -221,8 +227,8 @@ S4Data load_s4_data(const json& d) {
   return out;
 }
 
-at::Tensor predict_outputs(train::TrainableModel& model, const at::Tensor& inputs, int64_t batch_size,
-                           const c10::Device& device) {
+at::Tensor predict_outputs(train::TrainableModel& model, const at::Tensor& inputs,
+                           int64_t batch_size, const c10::Device& device) {
   torch::NoGradGuard no_grad;
   model.train(false);
   std::vector<at::Tensor> outputs;
@@ -310,7 +316,8 @@ std::vector<std::string> table_rows(const data::TabularColumns& columns) {
     std::string line;
     bool first = true;
     for (const io::TableColumn& column : columns.table->columns()) {
-      line += (first ? "" : ",") + io::csv_field(io::cell_text(column.cells[static_cast<size_t>(row)]));
+      line +=
+          (first ? "" : ",") + io::csv_field(io::cell_text(column.cells[static_cast<size_t>(row)]));
       first = false;
     }
     out.push_back(line);

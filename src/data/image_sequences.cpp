@@ -73,7 +73,7 @@ std::vector<std::string> image_class_names(ImageSet set) {
       return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
               "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
     case ImageSet::cifar10:
-      return {"airplane", "automobile", "bird", "cat", "deer",
+      return {"airplane", "automobile", "bird",  "cat",  "deer",
               "dog",      "frog",       "horse", "ship", "truck"};
   }
   return {};
@@ -83,10 +83,9 @@ io::LabelledImages load_image_set(ImageSet set, const std::string& data_dir,
                                   io::DatasetSplit split) {
   const std::string name = image_set_name(set);
   if (data_dir.empty()) {
-    throw InputError("--data_dir: needed for --dataset " + name + " (" +
-                     (set == ImageSet::cifar10 ? "the CIFAR-10 binary batches"
-                                               : "the MNIST IDX files") +
-                     ")");
+    throw InputError(
+        "--data_dir: needed for --dataset " + name + " (" +
+        (set == ImageSet::cifar10 ? "the CIFAR-10 binary batches" : "the MNIST IDX files") + ")");
   }
   if (!fs::is_directory(data_dir)) {
     throw InputError("--data_dir: " + data_dir + " is not a folder (--dataset " + name + ")");
@@ -117,8 +116,8 @@ LabelledSequences image_sequences(const io::LabelledImages& images, ImageSet set
   }
   const PixelStats stats = pixel_stats(set, to_gray);
   const int64_t channels = pixels.size(1);
-  TORCH_CHECK(static_cast<int64_t>(stats.mean.size()) == channels, "image_sequences: ",
-              image_set_name(set), " has ", channels, " channels");
+  TORCH_CHECK(static_cast<int64_t>(stats.mean.size()) == channels,
+              "image_sequences: ", image_set_name(set), " has ", channels, " channels");
   const at::Tensor mean = torch::tensor(stats.mean, torch::kFloat).view({1, channels, 1, 1});
   const at::Tensor std = torch::tensor(stats.std, torch::kFloat).view({1, channels, 1, 1});
   pixels = (pixels - mean) / std;

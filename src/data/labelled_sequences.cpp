@@ -30,7 +30,8 @@ void check_split_ratios(const SplitRatios& ratios, const std::string& flag) {
     }
     sum += r;
   }
-  if (!(ratios[0] > 0.0)) throw InputError(flag + ": " + given.str() + ": the train ratio must be > 0");
+  if (!(ratios[0] > 0.0))
+    throw InputError(flag + ": " + given.str() + ": the train ratio must be > 0");
   if (std::abs(sum - 1.0) > kRatioSumTolerance) {
     std::ostringstream total;
     total << sum;

@@ -58,7 +58,8 @@ TabularColumns TabularColumns::select(const std::vector<int64_t>& index) const {
   return out;
 }
 
-TabularColumns read_tabular_columns(const io::Table& table, const std::vector<std::string>& features,
+TabularColumns read_tabular_columns(const io::Table& table,
+                                    const std::vector<std::string>& features,
                                     const std::string& target) {
   if (features.empty()) throw InputError("--independent_variables: none given");
   if (table.num_rows() == 0) throw InputError(table.origin() + ": no data rows below the header");
@@ -114,7 +115,8 @@ TabularEncoding TabularEncoding::fit(const TabularColumns& train,
                                      const std::vector<std::string>& features,
                                      const std::string& target, const std::string& task) {
   if (task != "auto" && task != "classification" && task != "regression") {
-    throw InputError("--task: '" + task + "' is unknown, expected auto, classification or regression");
+    throw InputError("--task: '" + task +
+                     "' is unknown, expected auto, classification or regression");
   }
   TabularEncoding e;
   e.features = features;
@@ -175,8 +177,8 @@ TabularEncoding TabularEncoding::fit(const TabularColumns& train,
     }
     if (e.class_names.size() < 2) {
       throw InputError("--dependent_variable: '" + target + "' has one class ('" +
-                       (e.class_names.empty() ? std::string() : e.class_names.front()) +
-                       "') in " + train.origin + "; classification needs at least 2");
+                       (e.class_names.empty() ? std::string() : e.class_names.front()) + "') in " +
+                       train.origin + "; classification needs at least 2");
     }
   }
   const at::Tensor x = train.features.contiguous();
@@ -185,8 +187,9 @@ TabularEncoding TabularEncoding::fit(const TabularColumns& train,
 }
 
 at::Tensor TabularEncoding::encode_features(const TabularColumns& columns) const {
-  TORCH_CHECK(columns.features.size(1) == scaler.channels(), "encode_features: ",
-              columns.features.size(1), " features, the encoding has ", scaler.channels());
+  TORCH_CHECK(columns.features.size(1) == scaler.channels(),
+              "encode_features: ", columns.features.size(1), " features, the encoding has ",
+              scaler.channels());
   at::Tensor x = columns.features.clone().contiguous();  // (N, F) float64
   scaler.transform(x.data_ptr<double>(), x.size(0));
   return x.to(torch::kFloat).unsqueeze(-1);  // (N, F, 1)
@@ -199,7 +202,8 @@ LabelledSequences TabularEncoding::encode(const TabularColumns& columns) const {
   if (task == TabularTask::regression) {
     std::vector<float> values;
     for (const io::Cell& cell : columns.target) {
-      values.push_back(static_cast<float>((io::cell_number(cell).value - target_mean) / target_scale));
+      values.push_back(
+          static_cast<float>((io::cell_number(cell).value - target_mean) / target_scale));
     }
     out.targets = torch::tensor(values, torch::kFloat).view({n, 1});
     return out;
@@ -236,10 +240,14 @@ at::Tensor TabularEncoding::decode_values(const at::Tensor& outputs) const {
 }
 
 nlohmann::json TabularEncoding::to_json() const {
-  return {{"features", features},          {"target", target},
-          {"task", tabular_task_name(task)}, {"class_names", class_names},
-          {"feature_mean", scaler.mean},    {"feature_scale", scaler.scale},
-          {"target_mean", target_mean},     {"target_scale", target_scale}};
+  return {{"features", features},
+          {"target", target},
+          {"task", tabular_task_name(task)},
+          {"class_names", class_names},
+          {"feature_mean", scaler.mean},
+          {"feature_scale", scaler.scale},
+          {"target_mean", target_mean},
+          {"target_scale", target_scale}};
 }
 
 TabularEncoding TabularEncoding::from_json(const nlohmann::json& j, const std::string& origin) {

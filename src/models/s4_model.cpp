@@ -39,11 +39,11 @@ nn::S4DOptions S4ModelOptions::s4d_options() const {
 }
 
 void to_json(nlohmann::json& j, const S4ModelOptions& o) {
-  j = nlohmann::json{{"d_input", o.d_input},   {"d_output", o.d_output},
-                     {"d_model", o.d_model},   {"n_layers", o.n_layers},
-                     {"d_state", o.d_state},   {"dropout", o.dropout},
-                     {"prenorm", o.prenorm},   {"bidirectional", o.bidirectional},
-                     {"dt_min", o.dt_min},     {"dt_max", o.dt_max}};
+  j = nlohmann::json{{"d_input", o.d_input}, {"d_output", o.d_output},
+                     {"d_model", o.d_model}, {"n_layers", o.n_layers},
+                     {"d_state", o.d_state}, {"dropout", o.dropout},
+                     {"prenorm", o.prenorm}, {"bidirectional", o.bidirectional},
+                     {"dt_min", o.dt_min},   {"dt_max", o.dt_max}};
 }
 
 void from_json(const nlohmann::json& j, S4ModelOptions& o) {
@@ -83,7 +83,7 @@ at::Tensor S4ModelImpl::forward(const at::Tensor& x) {
   check_shape(x, fn, "x", "(B, L, d_input)", {-1, -1, options_.d_input});
   at::Tensor h = encoder_(x);  // (B, L, D)
   for (size_t i = 0; i < layers_.size(); ++i) {
-    at::Tensor z = options_.prenorm ? norms_[i](h) : h;                         // (B, L, D)
+    at::Tensor z = options_.prenorm ? norms_[i](h) : h;                        // (B, L, D)
     z = ops::channel_dropout(layers_[i](z), options_.dropout, is_training());  // (B, L, D)
     h = z + h;
     if (!options_.prenorm) h = norms_[i](h);

@@ -146,12 +146,14 @@ TEST(S4ModelProgram, TabularClassificationAndInferReproducesTheTestAccuracy) {
   const ProgramRun run = in_dir(dir, kS4Model,
                                 "--dataset rows.csv --modelname cls --tabulardata"
                                 " --dependent_variable label --independent_variables f1 f2 f3"
-                                " --epochs 4" + kTinyS4);
+                                " --epochs 4" +
+                                    kTinyS4);
   ASSERT_EQ(run.exit_code, 0) << run.output;
-  for (const char* file : {"checkpoint/cls/checkpoints/best.pt", "checkpoint/cls/checkpoints/last.pt",
-                           "results/cls/metrics.json", "results/cls/epochs.csv",
-                           "results/cls/training_curves.png", "results/cls/confusion_matrix.png",
-                           "results/cls/classification_report.txt", "results/cls/test_split.csv"}) {
+  for (const char* file :
+       {"checkpoint/cls/checkpoints/best.pt", "checkpoint/cls/checkpoints/last.pt",
+        "results/cls/metrics.json", "results/cls/epochs.csv", "results/cls/training_curves.png",
+        "results/cls/confusion_matrix.png", "results/cls/classification_report.txt",
+        "results/cls/test_split.csv"}) {
     EXPECT_TRUE(fs::exists(dir.path() / file)) << file;
   }
   const json metrics = read_json(dir.path() / "results/cls/metrics.json");
@@ -159,9 +161,9 @@ TEST(S4ModelProgram, TabularClassificationAndInferReproducesTheTestAccuracy) {
   EXPECT_EQ(metrics["test_sequences"], 24);
   EXPECT_GE(metrics["test_accuracy"].get<double>(), 0.0);
 
-  const ProgramRun infer =
-      in_dir(dir, kInfer,
-             "--dataset results/cls/test_split.csv --modelname cls --independent_variables f1 f2 f3");
+  const ProgramRun infer = in_dir(
+      dir, kInfer,
+      "--dataset results/cls/test_split.csv --modelname cls --independent_variables f1 f2 f3");
   ASSERT_EQ(infer.exit_code, 0) << infer.output;
   const json scores = read_json(dir.path() / "results/cls/test_split_metrics.json");
   EXPECT_EQ(scores["infer_accuracy"].get<double>(), metrics["test_accuracy"].get<double>());
@@ -169,7 +171,8 @@ TEST(S4ModelProgram, TabularClassificationAndInferReproducesTheTestAccuracy) {
   std::ifstream in(dir.path() / "results/cls/test_split_predictions.csv");
   std::string header;
   std::getline(in, header);
-  EXPECT_EQ(header, "id,f1,f2,f3,label,prediction,probability_high,probability_low,probability_mid");
+  EXPECT_EQ(header,
+            "id,f1,f2,f3,label,prediction,probability_high,probability_low,probability_mid");
   int64_t lines = 0;
   for (std::string line; std::getline(in, line);)
     ++lines;
@@ -177,7 +180,8 @@ TEST(S4ModelProgram, TabularClassificationAndInferReproducesTheTestAccuracy) {
   // New rows without the target, to a file of the user's choice.
   std::string rows = synthetic_csv(5, false);
   dir.write("new.csv", rows);
-  const ProgramRun fresh = in_dir(dir, kInfer, "--dataset new.csv --modelname cls --output out/p.csv");
+  const ProgramRun fresh =
+      in_dir(dir, kInfer, "--dataset new.csv --modelname cls --output out/p.csv");
   ASSERT_EQ(fresh.exit_code, 0) << fresh.output;
   EXPECT_TRUE(fs::exists(dir.path() / "out/p.csv"));
 }
@@ -187,12 +191,14 @@ TEST(S4ModelProgram, TabularRegressionAndInferReproducesTheTestR2) {
   dir.write("rows.csv", synthetic_csv(200, true));
   const ProgramRun run = in_dir(dir, kS4Model,
                                 "--dataset rows.csv --modelname reg --dependent_variable label"
-                                " --independent_variables f1,f2,f3 --epochs 3" + kTinyS4);
+                                " --independent_variables f1,f2,f3 --epochs 3" +
+                                    kTinyS4);
   ASSERT_EQ(run.exit_code, 0) << run.output;
   const json metrics = read_json(dir.path() / "results/reg/metrics.json");
   EXPECT_EQ(metrics["task"], "regression");
   EXPECT_FALSE(fs::exists(dir.path() / "results/reg/confusion_matrix.png"));
-  const ProgramRun infer = in_dir(dir, kInfer, "--dataset results/reg/test_split.csv --modelname reg");
+  const ProgramRun infer =
+      in_dir(dir, kInfer, "--dataset results/reg/test_split.csv --modelname reg");
   ASSERT_EQ(infer.exit_code, 0) << infer.output;
   const json scores = read_json(dir.path() / "results/reg/test_split_metrics.json");
   EXPECT_EQ(scores["infer_r2"].get<double>(), metrics["test_r2"].get<double>());
@@ -201,8 +207,10 @@ TEST(S4ModelProgram, TabularRegressionAndInferReproducesTheTestR2) {
 
 TEST(S4ModelProgram, ResumeContinuesToTheWeightsOfAnUninterruptedRun) {
   const TempDir straight, paused;
-  const std::string args = "--dataset rows.csv --modelname r --dependent_variable label"
-                           " --independent_variables f1 f2 f3 --epochs 3" + kTinyS4;
+  const std::string args =
+      "--dataset rows.csv --modelname r --dependent_variable label"
+      " --independent_variables f1 f2 f3 --epochs 3" +
+      kTinyS4;
   for (const TempDir* dir : {&straight, &paused})
     dir->write("rows.csv", synthetic_csv(120, false));
   ASSERT_EQ(in_dir(straight, kS4Model, args).exit_code, 0);
@@ -213,7 +221,8 @@ TEST(S4ModelProgram, ResumeContinuesToTheWeightsOfAnUninterruptedRun) {
   EXPECT_THAT(again.output, HasSubstr("--resume"));
   const ProgramRun resumed = in_dir(paused, kS4Model, args + " --resume");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-  const auto a = checkpoint_weights((straight.path() / "checkpoint/r/checkpoints/last.pt").string());
+  const auto a =
+      checkpoint_weights((straight.path() / "checkpoint/r/checkpoints/last.pt").string());
   const auto b = checkpoint_weights((paused.path() / "checkpoint/r/checkpoints/last.pt").string());
   ASSERT_EQ(a.size(), b.size());
   for (const auto& [name, tensor] : a)
@@ -237,7 +246,8 @@ TEST(S4ModelProgram, BadInputGivesOneErrorLineAndNoOutput) {
       {synthetic_csv(30, false),
        "--dataset d.csv --dependent_variable label --independent_variables f1 nope",
        "--independent_variables: d.csv has no column 'nope'"},
-      {synthetic_csv(30, false), "--dataset d.csv --dependent_variable nope --independent_variables f1",
+      {synthetic_csv(30, false),
+       "--dataset d.csv --dependent_variable nope --independent_variables f1",
        "--dependent_variable: d.csv has no column 'nope'"},
       {"f1,f2,label\n1,2,a\n3,4,a\n5,6,a\n", "--dataset d.csv", "has one class ('a')"},
       {"", "--dataset d.csv", "d.csv"},
@@ -245,7 +255,8 @@ TEST(S4ModelProgram, BadInputGivesOneErrorLineAndNoOutput) {
       {"f1,f2,label\n1,2,a\n3,,b\n", "--dataset d.csv", "d.csv line 3, column 'f2': missing value"},
       {"f1,f2,label\n1,2,a\n3,x,b\n", "--dataset d.csv",
        "d.csv line 3, column 'f2': 'x' is not a number"},
-      {synthetic_csv(30, false), "--dataset d.csv --task classify", "--task: 'classify' is unknown"},
+      {synthetic_csv(30, false), "--dataset d.csv --task classify",
+       "--task: 'classify' is unknown"},
       {synthetic_csv(30, false), "--dataset missing.csv", "--dataset: missing.csv does not exist"},
       {synthetic_csv(30, false), "--dataset mnist --data_dir .",
        "the full MNIST training images are not shipped"},
@@ -263,9 +274,9 @@ TEST(S4ModelProgram, InferRejectsAnotherModelsCheckpointAndUnknownColumns) {
   const TempDir dir;
   // A checkpoint of another model in the place of <checkpoint_dir>/<modelname>.
   fs::create_directories(dir.path() / "checkpoint/other/checkpoints");
-  const json cmamba = {{"seq_len", 16}, {"pred_len", 4}, {"enc_in", 2}, {"patch_len", 8},
-                       {"stride", 4},   {"d_model", 8},  {"n_layers", 1}, {"d_state", 4},
-                       {"dt_rank", 0}};
+  const json cmamba = {{"seq_len", 16},  {"pred_len", 4}, {"enc_in", 2},
+                       {"patch_len", 8}, {"stride", 4},   {"d_model", 8},
+                       {"n_layers", 1},  {"d_state", 4},  {"dt_rank", 0}};
   auto model = models::create_model("CMamba", cmamba);
   auto trainable = train::wrap_module(model);
   train::CheckpointState state;
@@ -287,7 +298,8 @@ TEST(S4ModelProgram, InferRejectsAnotherModelsCheckpointAndUnknownColumns) {
   dir.write("rows.csv", synthetic_csv(60, false));
   ASSERT_EQ(in_dir(dir, kS4Model,
                    "--dataset rows.csv --modelname m --dependent_variable label"
-                   " --independent_variables f1 f2 f3 --epochs 1" + kTinyS4)
+                   " --independent_variables f1 f2 f3 --epochs 1" +
+                       kTinyS4)
                 .exit_code,
             0);
   dir.write("short.csv", "f1,f2\n1,2\n");
@@ -295,8 +307,9 @@ TEST(S4ModelProgram, InferRejectsAnotherModelsCheckpointAndUnknownColumns) {
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_THAT(missing.output, HasSubstr("--independent_variables: short.csv has no column 'f3'"));
   EXPECT_FALSE(fs::exists(dir.path() / "results/m/short_predictions.csv"));
-  const ProgramRun order = in_dir(dir, kInfer, "--dataset rows.csv --modelname m "
-                                               "--independent_variables f2 f1 f3");
+  const ProgramRun order = in_dir(dir, kInfer,
+                                  "--dataset rows.csv --modelname m "
+                                  "--independent_variables f2 f1 f3");
   EXPECT_EQ(order.exit_code, 1);
   EXPECT_THAT(order.output, HasSubstr("was trained on: f1 f2 f3"));
 }
@@ -329,11 +342,10 @@ TEST(S4ModelRealData, TabularSetsOnTheirHeldOutTestRows) {
   std::map<std::string, double> scores;
   for (const auto& set : sets) {
     const std::string csv = dir_path + "/" + set.name + ".csv";
-    const ProgramRun run =
-        in_dir(dir, kS4Model,
-               "--dataset " + csv + " --modelname " + set.name + " --dependent_variable " +
-                   set.target + " --independent_variables" + tabular_features(csv, set.target) +
-                   recipe);
+    const ProgramRun run = in_dir(
+        dir, kS4Model,
+        "--dataset " + csv + " --modelname " + set.name + " --dependent_variable " + set.target +
+            " --independent_variables" + tabular_features(csv, set.target) + recipe);
     ASSERT_EQ(run.exit_code, 0) << run.output;
     const json metrics = read_json(dir.path() / "results" / set.name / "metrics.json");
     scores[set.name] = metrics[set.metric].get<double>();
@@ -345,7 +357,8 @@ TEST(S4ModelRealData, TabularSetsOnTheirHeldOutTestRows) {
   const io::Table table = io::read_csv(csv);
   std::vector<at::Tensor> columns;
   for (const std::string& name : table.column_names()) {
-    if (name != "progression") columns.push_back(torch::tensor(table.numeric_column(name), torch::kDouble));
+    if (name != "progression")
+      columns.push_back(torch::tensor(table.numeric_column(name), torch::kDouble));
   }
   const at::Tensor x = torch::stack(columns, 1);  // (N, F)
   const at::Tensor y = torch::tensor(table.numeric_column("progression"), torch::kDouble);
@@ -353,9 +366,12 @@ TEST(S4ModelRealData, TabularSetsOnTheirHeldOutTestRows) {
   const auto design = [&](const at::Tensor& rows) {
     return torch::cat({x.index_select(0, rows), torch::ones({rows.size(0), 1}, torch::kDouble)}, 1);
   };
-  const at::Tensor w = std::get<0>(torch::linalg_lstsq(design(parts[0]), y.index_select(0, parts[0]).unsqueeze(1)));
-  const double baseline = metrics::r2_score(design(parts[2]).matmul(w).squeeze(1), y.index_select(0, parts[2]));
-  std::printf("diabetes: linear regression test_r2 %.4f, S4Model %.4f\n", baseline, scores["diabetes"]);
+  const at::Tensor w =
+      std::get<0>(torch::linalg_lstsq(design(parts[0]), y.index_select(0, parts[0]).unsqueeze(1)));
+  const double baseline =
+      metrics::r2_score(design(parts[2]).matmul(w).squeeze(1), y.index_select(0, parts[2]));
+  std::printf("diabetes: linear regression test_r2 %.4f, S4Model %.4f\n", baseline,
+              scores["diabetes"]);
   RecordProperty("diabetes_linear_r2", std::to_string(baseline));
   RecordProperty("diabetes_s4model_r2", std::to_string(scores["diabetes"]));
   EXPECT_GT(baseline, 0.3);

@@ -15,9 +15,7 @@ using namespace ssmkit::models;
 // example.py's forward, written out from the model's registered children (evaluation mode).
 at::Tensor reference_forward(Model& model, const at::Tensor& x, int64_t n_layers, bool prenorm) {
   auto children = model.named_children();
-  auto linear = [&](const std::string& name) {
-    return children[name]->as<torch::nn::Linear>();
-  };
+  auto linear = [&](const std::string& name) { return children[name]->as<torch::nn::Linear>(); };
   at::Tensor h = linear("encoder")->forward(x);
   for (int64_t i = 0; i < n_layers; ++i) {
     auto* s4d = children["layer" + std::to_string(i)]->as<ssmkit::nn::S4D>();
@@ -31,8 +29,8 @@ at::Tensor reference_forward(Model& model, const at::Tensor& x, int64_t n_layers
 
 TEST(S4Model, BuiltByNameMatchesExampleForwardInBothNormOrders) {
   for (const bool prenorm : {false, true}) {
-    const nlohmann::json config = {{"d_input", 3}, {"d_output", 5}, {"d_model", 8},
-                                   {"n_layers", 2}, {"d_state", 4}, {"prenorm", prenorm}};
+    const nlohmann::json config = {{"d_input", 3},  {"d_output", 5}, {"d_model", 8},
+                                   {"n_layers", 2}, {"d_state", 4},  {"prenorm", prenorm}};
     const std::shared_ptr<Model> model = create_model("S4Model", config);
     EXPECT_EQ(model->type_name(), "S4Model");
     EXPECT_EQ(model->config()["prenorm"], prenorm);

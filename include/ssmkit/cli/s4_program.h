@@ -40,9 +40,7 @@ struct S4Data {
   std::optional<data::TabularColumns> test_rows;
 
   int64_t d_input() const { return splits.train.inputs.size(2); }
-  int64_t d_output() const {
-    return classification ? static_cast<int64_t>(class_names.size()) : 1;
-  }
+  int64_t d_output() const { return classification ? static_cast<int64_t>(class_names.size()) : 1; }
 };
 
 // Reads and splits the data of `data_section` (s4_data_defaults() keys). Every problem is an
@@ -51,8 +49,8 @@ S4Data load_s4_data(const nlohmann::json& data_section);
 
 // Model outputs for `inputs` (N, L, C), in evaluation mode without gradients, batch by batch on
 // `device`; returned on the CPU: (N, d_output).
-at::Tensor predict_outputs(train::TrainableModel& model, const at::Tensor& inputs, int64_t batch_size,
-                           const c10::Device& device);
+at::Tensor predict_outputs(train::TrainableModel& model, const at::Tensor& inputs,
+                           int64_t batch_size, const c10::Device& device);
 
 // Scores of `outputs` (N, K) logits or (N, 1) standardised values against `targets` (N) labels or
 // (N, 1) standardised values: {"<phase>_accuracy", "<phase>_macro_f1", "classification_report"}

@@ -26,12 +26,12 @@ inline constexpr int64_t kMaxIntegerClasses = 20;
 // The named columns of a table's rows, checked: every feature cell a number, every target cell
 // present. Errors name the file, the line and the column.
 struct TabularColumns {
-  std::string origin;                 // the file, for messages
-  at::Tensor features;                // (N, F) float64, raw
-  std::vector<io::Cell> target;       // N cells; empty when read without a target
-  std::vector<int64_t> positions;     // the line of each row, for messages
-  const io::Table* table = nullptr;   // the rows' source (for writing them back out)
-  std::vector<int64_t> rows;          // row indices into *table
+  std::string origin;                // the file, for messages
+  at::Tensor features;               // (N, F) float64, raw
+  std::vector<io::Cell> target;      // N cells; empty when read without a target
+  std::vector<int64_t> positions;    // the line of each row, for messages
+  const io::Table* table = nullptr;  // the rows' source (for writing them back out)
+  std::vector<int64_t> rows;         // row indices into *table
 
   int64_t size() const { return features.size(0); }
   // The same columns restricted to rows `index` (positions into this object's rows).
@@ -41,7 +41,8 @@ struct TabularColumns {
 // Reads `features` (and `target` unless empty) from `table`. InputError for an unknown column
 // (naming the flag, the file and listing its columns), a table without rows, a missing or
 // non-numeric feature cell and a missing target cell (naming file, line and column).
-TabularColumns read_tabular_columns(const io::Table& table, const std::vector<std::string>& features,
+TabularColumns read_tabular_columns(const io::Table& table,
+                                    const std::vector<std::string>& features,
                                     const std::string& target);
 
 struct TabularEncoding {
@@ -56,7 +57,8 @@ struct TabularEncoding {
   // Fits on `train`; class names come from the targets of every part in `all` (so a class seen
   // only in validation or test still has an index). `task` is "auto", "classification" or
   // "regression". InputError for a one-class target and for text targets under regression.
-  static TabularEncoding fit(const TabularColumns& train, const std::vector<const TabularColumns*>& all,
+  static TabularEncoding fit(const TabularColumns& train,
+                             const std::vector<const TabularColumns*>& all,
                              const std::vector<std::string>& features, const std::string& target,
                              const std::string& task);
 

@@ -23,7 +23,7 @@ namespace ssmkit::models {
 // Defaults are example.py's (d_model 128, 4 layers, dropout 0.1, post-norm) with the S4D's own
 // (d_state 64, dt in [0.001, 0.1]).
 struct S4ModelOptions {
-  int64_t d_input = 1;   // features per step (1 for grayscale pixels and tabular rows, 3 for RGB)
+  int64_t d_input = 1;    // features per step (1 for grayscale pixels and tabular rows, 3 for RGB)
   int64_t d_output = 10;  // classes, or 1 for regression
   int64_t d_model = 128;
   int64_t n_layers = 4;
