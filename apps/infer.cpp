@@ -93,13 +93,8 @@ int run(int argc, char** argv) {
        cxxopts::value<int>()->default_value("0"))
       ("h,help", "print this help");
   // clang-format on
-  const std::vector<std::string> words =
-      cli::join_list_flag_words(argc, argv, {"independent_variables"});
-  std::vector<const char*> word_ptrs;
-  for (const std::string& w : words)
-    word_ptrs.push_back(w.c_str());
   const cli::ParsedArguments args =
-      cli::parse_arguments(options, static_cast<int>(word_ptrs.size()), word_ptrs.data());
+      cli::parse_arguments_with_lists(options, argc, argv, {"independent_variables"});
   if (args.count("help") > 0) {
     std::cout << options.help() << std::endl;
     return 0;

@@ -153,13 +153,8 @@ int run(int argc, char** argv) {
   options.add_options("program")(
       "resume", "continue <checkpoint_dir>/<modelname> where it stopped",
       cxxopts::value<bool>()->default_value("false")->implicit_value("true"));
-  const std::vector<std::string> words =
-      cli::join_list_flag_words(argc, argv, {"independent_variables", "trainvaltestsplit"});
-  std::vector<const char*> word_ptrs;
-  for (const std::string& w : words)
-    word_ptrs.push_back(w.c_str());
-  const cli::ParsedArguments args =
-      cli::parse_arguments(options, static_cast<int>(word_ptrs.size()), word_ptrs.data());
+  const cli::ParsedArguments args = cli::parse_arguments_with_lists(
+      options, argc, argv, {"independent_variables", "trainvaltestsplit"});
   if (args.count("help") > 0) {
     std::cout << options.help() << std::endl;
     return 0;

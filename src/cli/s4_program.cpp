@@ -190,8 +190,9 @@ json s4_data_defaults() {
           {"num_workers", 4}};
 }
 
-std::vector<std::string> join_list_flag_words(int argc, const char* const* argv,
-                                              const std::vector<std::string>& list_flags) {
+ParsedArguments parse_arguments_with_lists(cxxopts::Options& options, int argc,
+                                           const char* const* argv,
+                                           const std::vector<std::string>& list_flags) {
   std::vector<std::string> out;
   for (int i = 0; i < argc; ++i) {
     const std::string word = argv[i];
@@ -208,7 +209,10 @@ std::vector<std::string> join_list_flag_words(int argc, const char* const* argv,
     }
     out.push_back(word + "=" + items);
   }
-  return out;
+  std::vector<const char*> words;
+  for (const std::string& word : out)
+    words.push_back(word.c_str());
+  return parse_arguments(options, static_cast<int>(words.size()), words.data());
 }
 
 S4Data load_s4_data(const json& d) {

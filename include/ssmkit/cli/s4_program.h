@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "ssmkit/cli/config_flags.h"
 #include "ssmkit/data/labelled_sequences.h"
 #include "ssmkit/data/tabular_sequences.h"
 #include "ssmkit/io/table.h"
@@ -23,11 +24,12 @@ namespace ssmkit::cli {
 // The "data" section of s4model with every key at its default.
 nlohmann::json s4_data_defaults();
 
-// Splits "a b c" or "a,b,c" list words: the words after each of `list_flags` up to the next
-// "--" word are joined by commas into one value, so "--independent_variables f1 f2 f3" reads as
-// the list [f1, f2, f3]. Returns the rewritten words (argv[0] first).
-std::vector<std::string> join_list_flag_words(int argc, const char* const* argv,
-                                              const std::vector<std::string>& list_flags);
+// parse_arguments() where each of `list_flags` may take several words: the words after it up to
+// the next "--" word are joined by commas into one value, so "--independent_variables f1 f2 f3"
+// reads as the list [f1, f2, f3] (as "--independent_variables f1,f2,f3" does).
+ParsedArguments parse_arguments_with_lists(cxxopts::Options& options, int argc,
+                                           const char* const* argv,
+                                           const std::vector<std::string>& list_flags);
 
 struct S4Data {
   data::SequenceSplits splits;
