@@ -7,17 +7,10 @@ sequences) is extrapolated from the median timed step of each.
   python3 bench/compare_s4.py --build build --device cpu --threads 2 --steps 10
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def run_json(command):
-    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-    return json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+from compare_timae import HERE, run_json  # the benchmark runner both comparisons share
 
 
 def main():
