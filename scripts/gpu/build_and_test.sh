@@ -21,8 +21,15 @@
 #                     (docs/results.md's ECG5000 runs, scripts/timae_ecg5000.sh; SSMKIT_TIMAE_ENV
 #                     passes its settings, e.g. "PRETRAIN_EPOCHS=200 JOBS=6"); ddp (ssmkit_run with
 #                     one worker on an NCCL process group, train_c_mamba on the sample series)
+#                     s4 (S4Model steps against bench/s4_pytorch.py on this card, then
+#                     docs/results.md's sequential Fashion-MNIST run of s4model; SSMKIT_S4_EPOCHS,
+#                     default 15)
 #   SSMKIT_ETTH1      ETTh1.csv for the etth1 step     (default <repo>/.gpu-data/ETTh1.csv)
 #   SSMKIT_UCR        ECG5000 folder for the timae steps (default <repo>/.gpu-data/ucr/ECG5000)
+#   SSMKIT_FASHION_MNIST  Fashion-MNIST IDX folder for the s4 step (default the first that exists
+#                     of <repo>/.gpu-data/fashion-mnist, the unpacked .debs' and the system's
+#                     usr/share/datasets/fashion-mnist; copy Debian's dataset-fashion-mnist files
+#                     into .gpu-data/fashion-mnist on a machine that has them)
 #   SSMKIT_JOBS       parallel compile jobs           (default 16)
 #   SSMKIT_TARGETS    what to build                   (default "ssmkit_gpu_tests bench_selective_scan_cuda";
 #                     "all" builds the programs and CPU suites too)
@@ -251,6 +258,22 @@ if wants timae-accuracy && [ -x "$build/apps/train_timae" ]; then
   step timae-accuracy 560 env ${SSMKIT_TIMAE_ENV:-} BUILD="$build" RUNS="$build/timae-runs" \
     DEVICE=cuda UCR="$ucr" bash "$root/scripts/timae_ecg5000.sh" || status=1
 fi
+fmnist="${SSMKIT_FASHION_MNIST:-}"
+for cand in "$root/.gpu-data/fashion-mnist" "$deps/usr/share/datasets/fashion-mnist" \
+  /usr/share/datasets/fashion-mnist; do
+  if [ -z "$fmnist" ] && [ -e "$cand/train-images-idx3-ubyte.gz" ]; then fmnist="$cand"; fi
+done
+if wants s4 && [ -x "$build/bench/bench_s4_epoch" ] && [ -x "$build/apps/s4model" ]; then
+  STEP_LOG=s4 step s4-bench 300 python3 "$root/bench/compare_s4.py" --build "$build" \
+    --data_dir "$fmnist" --device cuda --threads 4 --steps 100 --warmup 10 --python python3 ||
+    status=1
+  rm -rf "$build/s4-runs"
+  STEP_LOG=s4 step s4-accuracy 560 "$build/apps/s4model" --dataset fashion_mnist \
+    --data_dir "$fmnist" --modelname s4_fashion_mnist --epochs "${SSMKIT_S4_EPOCHS:-15}" \
+    --device cuda --progress lines --checkpoint_dir "$build/s4-runs/checkpoint" \
+    --results_dir "$build/s4-runs/results" || status=1
+  cat "$build/s4-runs/results/s4_fashion_mnist/metrics.json" >>"$logs/s4.log" 2>/dev/null
+fi
 if wants cputests && [ -x "$build/tests/ssmkit_tests" ]; then
   step cputests 400 ctest --test-dir "$build" -L cpu -E install_and_find_package -j "$jobs" \
     --timeout 300 --output-on-failure || status=1
@@ -282,6 +305,7 @@ cat "$summary"
 [ -f "$logs/test.log" ] && grep -E "tests passed|FAILED|Failed|Passed|\*\*\*" "$logs/test.log" | tail -30
 [ -f "$logs/bench.log" ] && cat "$logs/bench.log"
 for f in block epoch etth1 timae timae-accuracy ddp; do [ -f "$logs/$f.log" ] && grep -E "^==|^\||^cpu|^cuda|^protocol" "$logs/$f.log"; done
+[ -f "$logs/s4.log" ] && grep -E "^==|^\||^s4model:|test_accuracy|seconds_per_epoch|epochs_completed" "$logs/s4.log"
 for f in cputests cputests-preload; do
   [ -f "$logs/$f.log" ] && grep -E "tests passed|\((Failed|SEGFAULT|Timeout)\)" "$logs/$f.log" | head -20
 done

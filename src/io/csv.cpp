@@ -139,4 +139,16 @@ Table read_csv(const std::string& path, const CsvOptions& options) {
   return parse_csv(read_file_bytes(path), path, options);
 }
 
+std::string csv_field(std::string_view text, char delimiter) {
+  if (text.find_first_of(std::string{delimiter, kQuote, '\n', '\r'}) == std::string_view::npos) {
+    return std::string(text);
+  }
+  std::string out(1, kQuote);
+  for (const char c : text) {
+    if (c == kQuote) out += kQuote;
+    out += c;
+  }
+  return out + kQuote;
+}
+
 }  // namespace ssmkit::io

@@ -65,6 +65,14 @@ double root_mean_squared_error(const at::Tensor& predictions, const at::Tensor& 
   return accumulate_all(predictions, targets, "root_mean_squared_error").rmse();
 }
 
+double r2_score(const at::Tensor& predictions, const at::Tensor& targets) {
+  const double residual = accumulate_all(predictions, targets, "r2_score").mse();
+  const at::Tensor y = targets.detach().to(at::kDouble);
+  const double total = (y - y.mean()).pow(2).mean().item<double>();
+  if (total == 0.0) return residual == 0.0 ? 1.0 : 0.0;
+  return 1.0 - residual / total;
+}
+
 std::vector<double> mean_squared_error_per_channel(const at::Tensor& predictions,
                                                    const at::Tensor& targets) {
   return accumulate_forecast(predictions, targets, "mean_squared_error_per_channel")

@@ -7,6 +7,7 @@
 
 #include "ssmkit/io/error.h"
 #include "ssmkit/models/cmamba.h"
+#include "ssmkit/models/s4_model.h"
 #include "ssmkit/models/timae.h"
 #include "ssmkit/models/timae_for_pretraining.h"
 
@@ -19,6 +20,9 @@ struct Registry {
   Registry() {
     factories["CMamba"] = [](const nlohmann::json& config) -> std::shared_ptr<Model> {
       return std::make_shared<CMambaImpl>(cmamba_options_from_json(config));
+    };
+    factories["S4Model"] = [](const nlohmann::json& config) -> std::shared_ptr<Model> {
+      return std::make_shared<S4ModelImpl>(config.get<S4ModelOptions>());
     };
     for (const TiMAEMixer mixer : {TiMAEMixer::kTransformer, TiMAEMixer::kMamba2}) {
       const std::string family = mixer == TiMAEMixer::kTransformer ? "TiMAE" : "TiMAEMamba";

@@ -8,6 +8,7 @@
 
 #include "ssmkit/io/error.h"
 #include "ssmkit/nn/activations.h"
+#include "ssmkit/ops/dropout.h"
 #include "ssmkit/ops/fft_conv.h"
 #include "ssmkit/util/checks.h"
 #include "ssmkit/util/json_fields.h"
@@ -69,8 +70,6 @@ S4DImpl::S4DImpl(const S4DOptions& options) : options_(options) {
       "A_imag", (kPi * torch::arange(modes, torch::kFloat)).repeat({rows, 1}).contiguous());
   C = register_parameter("C", torch::randn({rows, modes, 2}) * kComplexNormalComponentStd);
   D = register_parameter("D", torch::randn({h}));
-  dropout =
-      register_module("dropout", torch::nn::Dropout(torch::nn::DropoutOptions(options_.dropout)));
   output_linear = register_module("output_linear", torch::nn::Linear(h, 2 * h));
 }
 
@@ -103,7 +102,8 @@ at::Tensor S4DImpl::forward(const at::Tensor& x) {
   at::Tensor y = ops::fft_causal_conv(u, k[0]);
   if (options_.bidirectional) y = y + ops::fft_causal_conv(u.flip(2), k[1]).flip(2);
   y = (y + u * D.unsqueeze(-1)).transpose(1, 2);  // (B, L, H)
-  y = torch::glu(output_linear(dropout(nn::gelu(y))), -1);
+  y = ops::channel_dropout(nn::gelu(y), options_.dropout, is_training());
+  y = torch::glu(output_linear(y), -1);
   trace_shapes(fn, x, y);
   return y;
 }

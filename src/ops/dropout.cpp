@@ -10,6 +10,7 @@
 
 #include "dropout_mask_kernel.h"
 #include "ssmkit/io/error.h"
+#include "ssmkit/util/checks.h"
 
 namespace ssmkit::ops {
 namespace {
@@ -50,6 +51,14 @@ at::Tensor dropout(const at::Tensor& x, double p, bool training) {
   const at::Tensor mask =
       x.scalar_type() == at::kFloat ? cpu_mask<float>(x, p) : cpu_mask<double>(x, p);
   return x * mask;
+}
+
+at::Tensor channel_dropout(const at::Tensor& x, double p, bool training) {
+  check_rank(x, "channel_dropout", "x", "(B, L, H)", 3);
+  if (!training || p == 0.0) return ops::dropout(x, p, training);  // still checks p
+  // The mask of one step, broadcast over L: the same generator and kernel as dropout().
+  const at::Tensor mask = ops::dropout(at::ones({x.size(0), 1, x.size(2)}, x.options()), p, true);
+  return x * mask;  // (B, L, H)
 }
 
 }  // namespace ssmkit::ops

@@ -39,7 +39,10 @@ void require_scheduler(bool ok, const std::string& message) {
 }  // namespace
 
 LrScheduler::LrScheduler(torch::optim::Optimizer& optimizer)
-    : optimizer_(optimizer), base_lr_(learning_rate(optimizer)) {}
+    : optimizer_(optimizer), base_lr_(learning_rate(optimizer)) {
+  for (const auto& group : optimizer.param_groups())
+    group_scales_.push_back(base_lr_ > 0 ? group.options().get_lr() / base_lr_ : 1.0);
+}
 
 void LrScheduler::after_step(int64_t step) {
   step_ = step;
@@ -62,7 +65,9 @@ double LrScheduler::lr_for_step(int64_t /*step*/) const {
 void LrScheduler::on_epoch(int64_t /*epoch*/, const std::map<std::string, double>& /*values*/) {}
 
 void LrScheduler::apply(double lr) {
-  set_learning_rate(optimizer_, lr);
+  auto& groups = optimizer_.param_groups();
+  for (size_t g = 0; g < groups.size(); ++g)
+    groups[g].options().set_lr(lr * (g < group_scales_.size() ? group_scales_[g] : 1.0));
 }
 
 nlohmann::json LrScheduler::state_dict() const {

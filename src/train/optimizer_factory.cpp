@@ -5,6 +5,8 @@
 #include <torch/optim/adamw.h>
 #include <torch/optim/sgd.h>
 
+#include <algorithm>
+
 #include "optimizer_state_key.h"
 #include "ssmkit/io/config.h"
 #include "ssmkit/io/error.h"
@@ -28,17 +30,27 @@ void require_optimizer(bool ok, const std::string& message) {
   if (!ok) throw InputError("optimizer." + message);
 }
 
-// Two groups (decayed, not decayed) from `options`; the second only when non-empty.
+// The parameters of each group: decayed, not decayed, SSM.
+struct ParameterSplit {
+  std::vector<at::Tensor> decayed;
+  std::vector<at::Tensor> plain;
+  std::vector<at::Tensor> ssm;
+};
+
+// The groups (decayed, not decayed, SSM) from `options`, each only when non-empty.
 template <typename Options>
-std::vector<torch::optim::OptimizerParamGroup> param_groups(const std::vector<at::Tensor>& decayed,
-                                                            const std::vector<at::Tensor>& plain,
-                                                            const Options& options) {
+std::vector<torch::optim::OptimizerParamGroup> param_groups(const ParameterSplit& split,
+                                                            const Options& options,
+                                                            double ssm_lr) {
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  if (!decayed.empty()) groups.emplace_back(decayed, std::make_unique<Options>(options));
-  if (!plain.empty()) {
-    Options no_decay = options;
-    no_decay.weight_decay(0.0);
-    groups.emplace_back(plain, std::make_unique<Options>(no_decay));
+  if (!split.decayed.empty()) groups.emplace_back(split.decayed, std::make_unique<Options>(options));
+  Options no_decay = options;
+  no_decay.weight_decay(0.0);
+  if (!split.plain.empty()) groups.emplace_back(split.plain, std::make_unique<Options>(no_decay));
+  if (!split.ssm.empty()) {
+    Options ssm = no_decay;
+    if (ssm_lr > 0) ssm.lr(std::min(ssm_lr, options.lr()));
+    groups.emplace_back(split.ssm, std::make_unique<Options>(ssm));
   }
   return groups;
 }
@@ -76,10 +88,13 @@ OptimizerConfig OptimizerConfig::from_json(const nlohmann::json& section) {
   c.dampening = s.number("dampening", c.dampening);
   c.nesterov = s.boolean("nesterov", c.nesterov);
   c.no_weight_decay = s.strings("no_weight_decay", c.no_weight_decay);
+  c.ssm_parameters = s.strings("ssm_parameters", c.ssm_parameters);
+  c.ssm_lr = s.number("ssm_lr", c.ssm_lr);
   s.finish();
 
   require_optimizer(c.lr > 0, "lr: must be positive, got " + std::to_string(c.lr));
   require_optimizer(c.weight_decay >= 0, "weight_decay: must be >= 0");
+  require_optimizer(c.ssm_lr >= 0, "ssm_lr: must be >= 0 (0: lr)");
   require_optimizer(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1,
                     "betas: each must be in [0, 1)");
   require_optimizer(c.eps >= 0, "eps: must be >= 0");
@@ -100,31 +115,37 @@ nlohmann::json OptimizerConfig::to_json() const {
           {"momentum", momentum},
           {"dampening", dampening},
           {"nesterov", nesterov},
-          {"no_weight_decay", no_weight_decay}};
+          {"no_weight_decay", no_weight_decay},
+          {"ssm_parameters", ssm_parameters},
+          {"ssm_lr", ssm_lr}};
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(
     const OptimizerConfig& config, const torch::OrderedDict<std::string, at::Tensor>& parameters) {
-  std::vector<at::Tensor> decayed;
-  std::vector<at::Tensor> plain;
+  ParameterSplit split;
   for (const auto& item : parameters) {
     if (!item.value().requires_grad()) continue;
-    (excluded_from_decay(item.key(), config.no_weight_decay) ? plain : decayed)
-        .push_back(item.value());
+    if (excluded_from_decay(item.key(), config.ssm_parameters)) {
+      split.ssm.push_back(item.value());
+    } else if (excluded_from_decay(item.key(), config.no_weight_decay)) {
+      split.plain.push_back(item.value());
+    } else {
+      split.decayed.push_back(item.value());
+    }
   }
-  if (decayed.empty() && plain.empty()) {
+  if (split.decayed.empty() && split.plain.empty() && split.ssm.empty()) {
     throw InputError("optimizer: the model has no parameters that require gradients");
   }
   const auto betas = std::make_tuple(config.beta1, config.beta2);
   if (config.name == "adam") {
     torch::optim::AdamOptions o(config.lr);
     o.betas(betas).eps(config.eps).weight_decay(config.weight_decay).amsgrad(config.amsgrad);
-    return std::make_unique<torch::optim::Adam>(param_groups(decayed, plain, o), o);
+    return std::make_unique<torch::optim::Adam>(param_groups(split, o, config.ssm_lr), o);
   }
   if (config.name == "adamw") {
     torch::optim::AdamWOptions o(config.lr);
     o.betas(betas).eps(config.eps).weight_decay(config.weight_decay).amsgrad(config.amsgrad);
-    return std::make_unique<torch::optim::AdamW>(param_groups(decayed, plain, o), o);
+    return std::make_unique<torch::optim::AdamW>(param_groups(split, o, config.ssm_lr), o);
   }
   if (config.name == "sgd") {
     torch::optim::SGDOptions o(config.lr);
@@ -132,7 +153,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(
         .dampening(config.dampening)
         .nesterov(config.nesterov)
         .weight_decay(config.weight_decay);
-    return std::make_unique<torch::optim::SGD>(param_groups(decayed, plain, o), o);
+    return std::make_unique<torch::optim::SGD>(param_groups(split, o, config.ssm_lr), o);
   }
   throw InputError("optimizer.name: unknown optimizer '" + config.name + "' (adam, adamw, sgd)");
 }

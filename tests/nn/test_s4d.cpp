@@ -149,3 +149,29 @@ TEST(S4D, OptionsJsonAndBadInput) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(S4D, DropoutSilencesWholeChannelsInTraining) {
+  S4DOptions o = small_options(false);
+  o.dropout = 0.5;
+  S4D s4d(o);
+  s4d->to(torch::kDouble);
+  s4d->train();
+  // With the output projection set to the identity on the GLU's value half and a constant gate,
+  // a dropped channel gives exactly zero output at every step.
+  {
+    torch::NoGradGuard g;
+    s4d->output_linear->weight.zero_();
+    s4d->output_linear->bias.zero_();
+    s4d->output_linear->weight.narrow(0, 0, 4).copy_(torch::eye(4, torch::kDouble));
+  }
+  at::Tensor y = s4d(torch::randn({8, 12, 4}, torch::kDouble));  // (B, L, H)
+  const at::Tensor zero = (y == 0);
+  EXPECT_TRUE(torch::equal(zero.all(1), zero.any(1)));
+  EXPECT_GT(zero.all(1).sum().item<int64_t>(), 0);
+  s4d->eval();
+  EXPECT_EQ((s4d(torch::randn({8, 12, 4}, torch::kDouble)) == 0).sum().item<int64_t>(), 0);
+}
+
+}  // namespace

@@ -41,3 +41,22 @@ TEST(Dropout, GradientIsTheMaskAndEvaluationPassesThrough) {
 
 }  // namespace
 }  // namespace ssmkit::ops
+
+namespace {
+
+TEST(ChannelDropout, DropsWholeChannelsForEveryStep) {
+  torch::manual_seed(3);
+  const at::Tensor x = torch::rand({16, 50, 32}) + 0.5;  // no zeros of its own
+  const at::Tensor y = ssmkit::ops::channel_dropout(x, 0.25, true);
+  const at::Tensor dropped = (y == 0);                      // (B, L, H)
+  // A channel is silent at every step or at none.
+  EXPECT_TRUE(torch::equal(dropped.all(1), dropped.any(1)));
+  const double fraction = dropped.all(1).to(torch::kDouble).mean().item<double>();
+  EXPECT_NEAR(fraction, 0.25, 0.06);
+  const at::Tensor kept = ~dropped;
+  EXPECT_TRUE(torch::allclose(y.masked_select(kept), x.masked_select(kept) / 0.75));
+  EXPECT_TRUE(torch::equal(ssmkit::ops::channel_dropout(x, 0.25, false), x));
+  EXPECT_THROW(ssmkit::ops::channel_dropout(torch::ones({2, 3}), 0.1, true), c10::Error);
+}
+
+}  // namespace

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "ssmkit/io/error.h"
+#include "ssmkit/train/lr_scheduler.h"
 #include "ssmkit/train/optimizer_factory.h"
 
 namespace {
@@ -118,6 +119,39 @@ TEST(Optimizers, NoWeightDecayNamesGoToASecondGroupAndLrIsUniform) {
   set_learning_rate(*opt, 0.123);
   EXPECT_DOUBLE_EQ(learning_rate(*opt), 0.123);
   EXPECT_DOUBLE_EQ(opt->param_groups()[1].options().get_lr(), 0.123);
+}
+
+// S4's recipe: the SSM parameters in a group of their own, rate min(ssm_lr, lr), no weight decay,
+// and a schedule that moves that rate in proportion to the others (as PyTorch's cosine does).
+TEST(Optimizers, SsmParametersGetTheirOwnRateAndFollowTheSchedule) {
+  torch::OrderedDict<std::string, at::Tensor> named;
+  named.insert("encoder.weight", torch::zeros({2, 2}, torch::requires_grad()));
+  named.insert("layer0.log_dt", torch::zeros({2}, torch::requires_grad()));
+  named.insert("layer0.bias", torch::zeros({2}, torch::requires_grad()));
+  auto config = OptimizerConfig::from_json({{"name", "adamw"},
+                                            {"lr", 0.01},
+                                            {"weight_decay", 0.01},
+                                            {"no_weight_decay", {"bias"}},
+                                            {"ssm_parameters", {"log_dt"}},
+                                            {"ssm_lr", 0.001}});
+  auto opt = make_optimizer(config, named);
+  ASSERT_EQ(opt->param_groups().size(), 3u);
+  const auto& ssm = static_cast<const torch::optim::AdamWOptions&>(opt->param_groups()[2].options());
+  EXPECT_DOUBLE_EQ(ssm.lr(), 0.001);
+  EXPECT_DOUBLE_EQ(ssm.weight_decay(), 0.0);
+  EXPECT_TRUE(opt->param_groups()[2].params()[0].is_same(named["layer0.log_dt"]));
+  // min(ssm_lr, lr): a smaller lr caps the SSM rate too.
+  config.lr = 0.0005;
+  EXPECT_DOUBLE_EQ(make_optimizer(config, named)->param_groups()[2].options().get_lr(), 0.0005);
+
+  auto schedule = make_lr_scheduler({{"name", "cosine"}}, *opt, ScheduleContext{10, 2});
+  schedule->start();
+  for (int64_t step = 1; step <= 10; ++step)
+    schedule->after_step(step);
+  const double factor = (1 + std::cos(3.14159265358979323846 * 0.5)) / 2;  // halfway
+  EXPECT_NEAR(opt->param_groups()[0].options().get_lr(), 0.01 * factor, 1e-12);
+  EXPECT_NEAR(opt->param_groups()[2].options().get_lr(), 0.001 * factor, 1e-12);
+  EXPECT_THROW(OptimizerConfig::from_json({{"ssm_lr", -1}}), ssmkit::InputError);
 }
 
 TEST(Optimizers, StateTensorsFollowParameterOrder) {

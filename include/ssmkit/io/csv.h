@@ -22,4 +22,8 @@ Table parse_csv(std::string_view text, const std::string& origin, const CsvOptio
 // parse_csv() on the contents of `path`.
 Table read_csv(const std::string& path, const CsvOptions& options = {});
 
+// One field as RFC 4180 writes it: quoted (with "" escapes) when it holds the delimiter, a quote
+// or a line break, else unchanged; parse_csv reads it back as `text`.
+std::string csv_field(std::string_view text, char delimiter = ',');
+
 }  // namespace ssmkit::io

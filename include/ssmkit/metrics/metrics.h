@@ -17,6 +17,10 @@ double mean_absolute_error(const at::Tensor& predictions,      // (N, ...)
                            const at::Tensor& targets);         // (N, ...)
 double root_mean_squared_error(const at::Tensor& predictions,  // (N, ...)
                                const at::Tensor& targets);     // (N, ...)
+// Coefficient of determination as sklearn's r2_score: 1 - SS_res / SS_tot over every element, in
+// float64; 1 for a perfect fit of a constant target (SS_tot = 0), else 0 there.
+double r2_score(const at::Tensor& predictions,  // (N, ...)
+                const at::Tensor& targets);     // (N, ...)
 
 // The same errors for a forecast, one value per channel (averaged over windows and horizon).
 std::vector<double> mean_squared_error_per_channel(const at::Tensor& predictions,       // (N, H, C)

@@ -1,11 +1,15 @@
 // S4D (Gu et al. 2022, "On the Parameterization and Initialization of Diagonal State Space
 // Models"): a diagonal complex SSM per channel, discretised with zero-order hold, turned into a
 // length-L convolution kernel by a Vandermonde product and applied by FFT; then D skip, GELU,
-// dropout and a GLU output projection. Layout: (B, L, H), as every block in ssmkit::nn.
+// channel dropout and a GLU output projection, as the S4 repository's standalone S4D. Layout:
+// (B, L, H), as every block in ssmkit::nn.
+//
+// Bidirectional: a second kernel runs over the reversed sequence and its output is added, so step
+// t sees u[t..L) through it. Its tap 0 reaches u[t] itself, as the S4 repository's comment on its
+// own (off-by-one, u[t+1..L)) bidirectional convolution says the exact form should.
 #pragma once
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 #include <nlohmann/json.hpp>
@@ -20,7 +24,7 @@ struct S4DOptions {
   int64_t d_state = 64;   // N real state dimensions = N / 2 complex-conjugate modes (even)
   double dt_min = 0.001;  // dt at init is log-uniform in [dt_min, dt_max]
   double dt_max = 0.1;
-  double dropout = 0.0;        // after the GELU, elementwise
+  double dropout = 0.0;        // after the GELU, whole channels (ops::channel_dropout)
   bool bidirectional = false;  // add a second kernel run over the reversed sequence
 
   int64_t n_modes() const { return d_state / 2; }
@@ -54,7 +58,6 @@ class S4DImpl : public torch::nn::Module {
   at::Tensor A_imag;      // (directions * H, N/2), Im(A), S4D-Lin: pi * n
   at::Tensor C;           // (directions * H, N/2, 2) complex C stored as (real, imag)
   at::Tensor D;           // (H) skip connection
-  torch::nn::Dropout dropout{nullptr};
   torch::nn::Linear output_linear{nullptr};  // H -> 2H, then GLU: a 1x1 conv in (B, L, H) layout
 
  private:

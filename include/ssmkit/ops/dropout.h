@@ -10,4 +10,10 @@ namespace ssmkit::ops {
 
 at::Tensor dropout(const at::Tensor& x, double p, bool training);  // (...) -> (...)
 
+// Dropout of whole channels: one draw per (example, channel), shared by every step of the
+// sequence (S4's DropoutNd with tie=True, PyTorch's Dropout1d in channels-last layout), so a
+// dropped channel is silent for the whole sequence rather than at scattered steps.
+at::Tensor channel_dropout(const at::Tensor& x,  // (B, L, H)
+                           double p, bool training);  // -> (B, L, H)
+
 }  // namespace ssmkit::ops

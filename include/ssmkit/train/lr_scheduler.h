@@ -1,7 +1,9 @@
 // Learning-rate schedules: constant, step decay, cosine with linear warmup, reduce-on-plateau, and
 // the per-epoch schedules of the time-series literature (--lradj type1/type2/type3, as in
-// Time-Series-Library's adjust_learning_rate). Each writes the rate into every optimizer group and
-// round-trips its state through JSON for resumed runs.
+// Time-Series-Library's adjust_learning_rate). Each writes the rate into every optimizer group,
+// scaled by the group's ratio to the first group's rate at construction (so a group built with its
+// own rate, e.g. S4's SSM parameters, follows the schedule in proportion, as PyTorch's schedulers
+// scale each group's initial rate), and round-trips its state through JSON for resumed runs.
 #pragma once
 
 #include <torch/optim/optimizer.h>
@@ -11,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace ssmkit::train {
 
@@ -22,7 +25,7 @@ struct ScheduleContext {
 
 class LrScheduler {
  public:
-  // The base rate is the optimizer's rate at construction.
+  // The base rate is the optimizer's (first group's) rate at construction.
   explicit LrScheduler(torch::optim::Optimizer& optimizer);
   virtual ~LrScheduler() = default;
   LrScheduler(const LrScheduler&) = delete;
@@ -60,6 +63,7 @@ class LrScheduler {
 
   torch::optim::Optimizer& optimizer_;
   double base_lr_;
+  std::vector<double> group_scales_;  // each group's rate / the first group's, at construction
   int64_t step_ = 0;
   int64_t epoch_ = 0;
 };

@@ -29,6 +29,11 @@ struct OptimizerConfig {
   // Parameters whose name is one of these or ends with "." + one of these get no weight decay,
   // e.g. {"bias", "A_log", "D"}.
   std::vector<std::string> no_weight_decay;
+  // Parameters matched the same way (e.g. S4's {"log_dt", "log_A_real", "A_imag"}) form a group
+  // of their own with no weight decay and the rate min(ssm_lr, lr) (ssm_lr 0: lr), as S4 trains
+  // its SSM parameters. Schedules scale that group's rate in proportion (lr_scheduler.h).
+  std::vector<std::string> ssm_parameters;
+  double ssm_lr = 0.0;
 
   // Reads the "optimizer" section; unknown keys and invalid values are InputErrors.
   static OptimizerConfig from_json(const nlohmann::json& section);
@@ -36,11 +41,12 @@ struct OptimizerConfig {
 };
 
 // Builds the optimizer over the parameters that require gradients, in the order given (the
-// order checkpoints rely on). Two parameter groups when no_weight_decay matches some names.
+// order checkpoints rely on). Groups in this order, each only when non-empty: decayed, not decayed
+// (no_weight_decay), SSM (ssm_parameters).
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(
     const OptimizerConfig& config, const torch::OrderedDict<std::string, at::Tensor>& parameters);
 
-// Learning rate of the first parameter group (all groups share it).
+// Learning rate of the first parameter group (the others share it, or keep a fixed ratio to it).
 double learning_rate(const torch::optim::Optimizer& optimizer);
 // Sets the learning rate of every parameter group.
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);

@@ -1,0 +1,141 @@
+// Times S4Model training steps as s4model runs them (the Trainer, AdamW with the SSM parameter
+// group, the cosine schedule) on sequential Fashion-MNIST (784 steps of one pixel, d_model 128, 4
+// layers, batch 64 by default), and extrapolates one epoch of 54,000 sequences from the median
+// step. bench/s4_pytorch.py is the same model in plain PyTorch eager; bench/compare_s4.py runs
+// both one after the other and prints the ratio.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cxxopts.hpp>
+#include <string>
+#include <vector>
+
+#include "bench_flags.h"
+#include "ssmkit/data/image_sequences.h"
+#include "ssmkit/data/tensor_batch_source.h"
+#include "ssmkit/models/registry.h"
+#include "ssmkit/models/s4_model.h"
+#include "ssmkit/train/callback.h"
+#include "ssmkit/train/device.h"
+#include "ssmkit/train/lr_scheduler.h"
+#include "ssmkit/train/optimizer_factory.h"
+#include "ssmkit/train/seed.h"
+#include "ssmkit/train/trainer.h"
+#include "ssmkit/util/threads.h"
+
+namespace {
+
+using namespace ssmkit;
+
+// Seconds of each training step: the Trainer reads every step's loss on the host, so a step has
+// finished when on_batch_end runs.
+class StepClock : public train::Callback {
+ public:
+  explicit StepClock(c10::Device device) : device_(device) {}
+  void on_epoch_begin(int64_t /*epoch*/, int64_t /*batches*/) override { last_ = now(); }
+  void on_batch_end(const train::StepInfo& /*info*/) override {
+    if (device_.is_cuda()) torch::cuda::synchronize();
+    const auto t = now();
+    seconds.push_back(std::chrono::duration<double>(t - last_).count());
+    last_ = t;
+  }
+  std::vector<double> seconds;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static Clock::time_point now() { return Clock::now(); }
+  c10::Device device_;
+  Clock::time_point last_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cxxopts::Options cli("bench_s4_epoch",
+                       "S4Model training steps on sequential Fashion-MNIST, epoch extrapolated");
+  cli.add_options()("data_dir", "Fashion-MNIST IDX folder",
+                    cxxopts::value<std::string>()->default_value(data::kDebianFashionMnistDir))(
+      "device", "cpu or cuda", cxxopts::value<std::string>()->default_value("cpu"))(
+      "step", "trainer step mode: auto, plain, fused, graph",
+      cxxopts::value<std::string>()->default_value("auto"))(
+      "steps", "timed training steps", cxxopts::value<int64_t>()->default_value("10"))(
+      "warmup", "untimed steps before", cxxopts::value<int64_t>()->default_value("2"))(
+      "threads", "CPU threads", cxxopts::value<int>()->default_value("0"))(
+      "batch_size", "sequences per batch", cxxopts::value<int64_t>()->default_value("64"))(
+      "d_model", "S4D channels", cxxopts::value<int64_t>()->default_value("128"))(
+      "n_layers", "S4D layers", cxxopts::value<int64_t>()->default_value("4"))(
+      "epoch_sequences", "sequences of one training epoch, for the extrapolation",
+      cxxopts::value<int64_t>()->default_value("54000"))(
+      "json", "one JSON line instead of the table", cxxopts::value<bool>()->default_value("false"))(
+      "h,help", "print this help");
+  const auto args = bench::parse_flags_or_exit(cli, argc, argv);
+  const int threads = init_threads(args["threads"].as<int>());
+  const c10::Device device = train::resolve_device(args["device"].as<std::string>());
+  const int64_t batch = args["batch_size"].as<int64_t>();
+  const int64_t warmup = args["warmup"].as<int64_t>();
+  const int64_t steps = args["steps"].as<int64_t>();
+
+  const data::LabelledSequences all = data::image_sequences(
+      data::load_image_set(data::ImageSet::fashion_mnist, args["data_dir"].as<std::string>(),
+                           io::DatasetSplit::train),
+      data::ImageSet::fashion_mnist, false);
+  const int64_t n = (warmup + steps) * batch;
+  data::TensorBatchSourceOptions batches;
+  batches.batch_size = batch;
+  data::TensorBatchSource source(all.inputs.narrow(0, 0, n), all.targets.narrow(0, 0, n), batches);
+
+  train::seed_everything(train::kDefaultSeed);
+  models::S4ModelOptions options;
+  options.d_model = args["d_model"].as<int64_t>();
+  options.n_layers = args["n_layers"].as<int64_t>();
+  auto network = models::create_model("S4Model", options);
+  auto trainable = train::wrap_module(network);
+  train::OptimizerConfig optimizer_config;
+  optimizer_config.lr = 0.01;
+  optimizer_config.weight_decay = 0.01;
+  optimizer_config.ssm_parameters = models::S4ModelImpl::ssm_parameter_names();
+  optimizer_config.ssm_lr = 0.001;
+  auto optimizer = train::make_optimizer(optimizer_config, trainable->named_parameters());
+  train::TrainerConfig config;
+  config.epochs = 1;
+  config.device = device.str();
+  config.step = args["step"].as<std::string>();
+  config.progress = "off";
+  const int64_t steps_per_epoch = (args["epoch_sequences"].as<int64_t>() + batch - 1) / batch;
+  train::Trainer trainer(
+      config, *trainable, *optimizer,
+      [](const at::Tensor& logits, const at::Tensor& labels) {
+        return torch::cross_entropy_loss(logits, labels);
+      },
+      std::make_unique<train::CosineWarmupLr>(*optimizer, 0, 100 * steps_per_epoch, 0.0));
+  auto clock = std::make_shared<StepClock>(trainer.device());
+  trainer.add_callback(clock);
+  trainer.fit(source);
+
+  std::vector<double> timed(
+      clock->seconds.begin() + std::min<int64_t>(warmup, clock->seconds.size()),
+      clock->seconds.end());
+  std::sort(timed.begin(), timed.end());
+  const double step_s = timed.empty() ? 0.0 : timed[timed.size() / 2];
+  if (args["json"].as<bool>()) {
+    std::printf(
+        "{\"impl\": \"ssmkit\", \"device\": \"%s\", \"threads\": %d, \"batch_size\": %lld, "
+        "\"steps\": %lld, \"median_step_s\": %.5f, \"epoch_s_extrapolated\": %.2f, "
+        "\"steps_per_epoch\": %lld, \"step_mode\": \"%s\", \"params\": %lld}\n",
+        device.str().c_str(), threads, static_cast<long long>(batch),
+        static_cast<long long>(timed.size()), step_s, step_s * static_cast<double>(steps_per_epoch),
+        static_cast<long long>(steps_per_epoch), train::step_mode_name(trainer.step_mode()).c_str(),
+        static_cast<long long>(trainable->parameter_count()));
+  } else {
+    std::printf("%-8s %7s %6s %6s %12s %16s %8s\n", "device", "threads", "batch", "steps",
+                "ms/step", "s/epoch (extrap)", "params");
+    std::printf("%-8s %7d %6lld %6zu %12.1f %16.1f %8lld\n", device.str().c_str(), threads,
+                static_cast<long long>(batch), timed.size(), step_s * 1000,
+                step_s * static_cast<double>(steps_per_epoch),
+                static_cast<long long>(trainable->parameter_count()));
+  }
+  return 0;
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""S4Model training side by side: ssmkit (bench_s4_epoch) and the same model in plain PyTorch
+eager (bench/s4_pytorch.py), one after the other on the same machine with the same data, batch,
+steps and thread count; prints one table with the ratio PyTorch / ssmkit. One epoch (54,000
+sequences) is extrapolated from the median timed step of each.
+
+  python3 bench/compare_s4.py --build build --device cpu --threads 2 --steps 10
+"""
+import argparse
+import os
+import sys
+
+from compare_timae import HERE, run_json  # the benchmark runner both comparisons share
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default="build", help="ssmkit build folder")
+    ap.add_argument("--data_dir", default="/usr/share/datasets/fashion-mnist")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--batch_size", type=int, default=64)
+    ap.add_argument("--python", default="/usr/bin/python3", help="interpreter with PyTorch")
+    args = ap.parse_args()
+    common = ["--data_dir", args.data_dir, "--device", args.device, "--threads", str(args.threads),
+              "--steps", str(args.steps), "--warmup", str(args.warmup),
+              "--batch_size", str(args.batch_size), "--json"]
+    ours = run_json([os.path.join(args.build, "bench", "bench_s4_epoch")] + common)
+    print(f"ssmkit {ours['median_step_s'] * 1000:.1f} ms/step", file=sys.stderr, flush=True)
+    torch = run_json([args.python, os.path.join(HERE, "s4_pytorch.py")] + common)
+    print(f"PyTorch {torch['median_step_s'] * 1000:.1f} ms/step", file=sys.stderr, flush=True)
+    assert ours["params"] == torch["params"], "parameter counts differ"
+    print("| model | device | threads | batch | timed steps | params | PyTorch ms/step | ssmkit ms/step "
+          "| PyTorch s/epoch | ssmkit s/epoch | speed-up |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print(f"| S4Model (784 x 1, d_model 128, 4 layers) | {args.device} | {args.threads} | "
+          f"{args.batch_size} | {args.steps} | {ours['params']} | "
+          f"{torch['median_step_s'] * 1000:.1f} | {ours['median_step_s'] * 1000:.1f} | "
+          f"{torch['epoch_s_extrapolated']:.0f} | {ours['epoch_s_extrapolated']:.0f} | "
+          f"{torch['median_step_s'] / ours['median_step_s']:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
