@@ -11,7 +11,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/install_deps.sh"
 # Only the library and the programs: the test suite is built by scripts/test.sh.
 SSMKIT_BUILD_TARGET=ssmkit_programs "$root/scripts/build.sh"
-"${SSMKIT_BUILD_DIR:-$root/build}/apps/demo_training" --data "$root/data/toy_sequences.csv" \
+"${SSMKIT_BUILD_DIR:-$root/build}/apps/demo_training" --task forecast --data "$root/data/toy_sequences.csv" \
   --output_dir "$root/runs/demo"
 build="${SSMKIT_BUILD_DIR:-$root/build}"
 mkdir -p "$root/runs"

@@ -9,6 +9,7 @@
 #include "ssmkit/models/cmamba.h"
 #include "ssmkit/models/timae.h"
 #include "ssmkit/models/timae_for_pretraining.h"
+#include "ssmkit/models/vision_mamba.h"
 
 namespace ssmkit::models {
 namespace {
@@ -19,6 +20,9 @@ struct Registry {
   Registry() {
     factories["CMamba"] = [](const nlohmann::json& config) -> std::shared_ptr<Model> {
       return std::make_shared<CMambaImpl>(cmamba_options_from_json(config));
+    };
+    factories["VisionMamba"] = [](const nlohmann::json& config) -> std::shared_ptr<Model> {
+      return std::make_shared<VisionMambaImpl>(vision_mamba_options_from_json(config));
     };
     for (const TiMAEMixer mixer : {TiMAEMixer::kTransformer, TiMAEMixer::kMamba2}) {
       const std::string family = mixer == TiMAEMixer::kTransformer ? "TiMAE" : "TiMAEMamba";

@@ -34,7 +34,8 @@ bool training_curves(const std::string& path, const std::vector<CurvePanel>&, co
 }
 
 bool confusion_matrix(const std::string& path, int64_t, const std::vector<int64_t>&,
-                      const std::vector<std::string>&, const std::string&, PlotSize) {
+                      const std::vector<std::string>&, const std::string&, PlotSize,
+                      ConfusionPanels) {
   spdlog::warn("plots: ssmkit was built without PLplot; {} is not written", path);
   return false;
 }
@@ -587,7 +588,7 @@ bool training_curves(const std::string& path, const std::vector<CurvePanel>& pan
 
 bool confusion_matrix(const std::string& path, int64_t num_classes,
                       const std::vector<int64_t>& counts, const std::vector<std::string>& names,
-                      const std::string& title, PlotSize size) {
+                      const std::string& title, PlotSize size, ConfusionPanels panels) {
   const auto k = static_cast<size_t>(num_classes);
   int64_t largest = 0;
   for (int64_t c : counts)
@@ -614,12 +615,18 @@ bool confusion_matrix(const std::string& path, int64_t num_classes,
   }
   return render_png(path, size, [&](plstream& pls) {
     const double top = draw_page_title(pls, title, page_metrics(pls));
-    const auto cells = grid_cells(2, 2, top);
+    const bool both = panels == ConfusionPanels::kBoth;
+    const auto cells = grid_cells(both ? 2 : 1, both ? 2 : 1, top);
     TextScale scale(pls, panel_text_scale(cells[0], page_metrics(pls)));
     const auto m = page_metrics(pls);
-    draw_heatmap(pls, cells[0], num_classes, count_colour, count_text, names, "counts", m);
-    draw_heatmap(pls, cells[1], num_classes, fraction, fraction_text, names,
-                 "fraction of each true class", m);
+    size_t cell = 0;
+    if (panels != ConfusionPanels::kFractions) {
+      draw_heatmap(pls, cells[cell++], num_classes, count_colour, count_text, names, "counts", m);
+    }
+    if (panels != ConfusionPanels::kCounts) {
+      draw_heatmap(pls, cells[cell], num_classes, fraction, fraction_text, names,
+                   "fraction of each true class", m);
+    }
   });
 }
 

@@ -26,7 +26,7 @@ bool training_curves(const std::string& path, const std::vector<CurvePanel>& pan
 bool confusion_matrix(const std::string& path, int64_t num_classes,
                       const std::vector<int64_t>& counts,  // (K * K) row-major, rows = truth
                       const std::vector<std::string>& names, const std::string& title,
-                      PlotSize size);
+                      PlotSize size, ConfusionPanels panels);
 
 // `panels` fill a rows x columns grid row by row.
 bool forecasts(const std::string& path, int64_t rows, int64_t columns,
