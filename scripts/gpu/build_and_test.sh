@@ -20,6 +20,11 @@
 #                     timae (Ti-MAE epochs against bench/timae_pytorch.py on this card), timae-accuracy
 #                     (docs/results.md's ECG5000 runs, scripts/timae_ecg5000.sh; SSMKIT_TIMAE_ENV
 #                     passes its settings, e.g. "PRETRAIN_EPOCHS=200 JOBS=6")
+#                     vim (Vision Mamba: training steps against bench/vision_mamba_pytorch.py on
+#                     this card, then docs/results.md's Fashion-MNIST runs, 3 seeds,
+#                     scripts/vision_mamba_fashion_mnist.sh; SSMKIT_VIM_ENV passes its settings)
+#   SSMKIT_FASHION_MNIST  Fashion-MNIST IDX folder for the vim step (default
+#                     <repo>/.gpu-data/fashion-mnist, else the dataset-fashion-mnist .deb in SSMKIT_DEBS)
 #   SSMKIT_ETTH1      ETTh1.csv for the etth1 step     (default <repo>/.gpu-data/ETTh1.csv)
 #   SSMKIT_UCR        ECG5000 folder for the timae steps (default <repo>/.gpu-data/ucr/ECG5000)
 #   SSMKIT_JOBS       parallel compile jobs           (default 16)
@@ -233,6 +238,21 @@ if wants timae-accuracy && [ -x "$build/apps/train_timae" ]; then
   step timae-accuracy 560 env ${SSMKIT_TIMAE_ENV:-} BUILD="$build" RUNS="$build/timae-runs" \
     DEVICE=cuda UCR="$ucr" bash "$root/scripts/timae_ecg5000.sh" || status=1
 fi
+fashion="${SSMKIT_FASHION_MNIST:-$root/.gpu-data/fashion-mnist}"
+if wants vim && [ ! -d "$fashion" ]; then
+  for f in "$debs"/dataset-fashion-mnist*.deb; do [ -f "$f" ] && dpkg -x "$f" "$deps"; done
+  fashion="$deps/usr/share/datasets/fashion-mnist"
+fi
+if wants vim && [ -x "$build/bench/bench_vision_mamba_epoch" ]; then
+  step vim 180 python3 "$root/bench/compare_vision_mamba.py" --build "$build" --data_dir "$fashion" \
+    --device cuda --threads 4 --steps 50 --epochs 3 --python python3 || status=1
+fi
+if wants vim && [ -x "$build/apps/train_vision_mamba" ]; then
+  # shellcheck disable=SC2086 # settings list
+  STEP_LOG=vim step vim-accuracy 560 env ${SSMKIT_VIM_ENV:-} BUILD="$build" \
+    RUNS="$build/vim-runs" DEVICE=cuda FASHION_MNIST="$fashion" \
+    bash "$root/scripts/vision_mamba_fashion_mnist.sh" || status=1
+fi
 if wants cputests && [ -x "$build/tests/ssmkit_tests" ]; then
   step cputests 400 ctest --test-dir "$build" -L cpu -E install_and_find_package -j "$jobs" \
     --timeout 300 --output-on-failure || status=1
@@ -263,7 +283,7 @@ echo "== summary"
 cat "$summary"
 [ -f "$logs/test.log" ] && grep -E "tests passed|FAILED|Failed|Passed|\*\*\*" "$logs/test.log" | tail -30
 [ -f "$logs/bench.log" ] && cat "$logs/bench.log"
-for f in block epoch etth1 timae timae-accuracy; do [ -f "$logs/$f.log" ] && grep -E "^==|^\||^cpu|^cuda|^protocol" "$logs/$f.log"; done
+for f in block epoch etth1 timae timae-accuracy vim; do [ -f "$logs/$f.log" ] && grep -E "^==|^\||^cpu|^cuda|^protocol|^seed" "$logs/$f.log"; done
 for f in cputests cputests-preload; do
   [ -f "$logs/$f.log" ] && grep -E "tests passed|\((Failed|SEGFAULT|Timeout)\)" "$logs/$f.log" | head -20
 done

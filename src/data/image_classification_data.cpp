@@ -179,8 +179,8 @@ ImageClassificationData load_image_classification_data(const ImageDataOptions& o
   const int64_t held_out = static_cast<int64_t>(static_cast<double>(n) * options.val_fraction);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
   const at::Tensor order = torch::randperm(n, generator, torch::kInt64);
-  data.val = rows(full_train, order.slice(0, 0, held_out).sort().values);
-  data.train = rows(full_train, order.slice(0, held_out).sort().values);
+  data.val = rows(full_train, std::get<0>(order.slice(0, 0, held_out).sort()));
+  data.train = rows(full_train, std::get<0>(order.slice(0, held_out).sort()));
   return data;
 }
 

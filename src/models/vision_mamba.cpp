@@ -12,7 +12,7 @@
 namespace ssmkit::models {
 namespace {
 
-constexpr const char* kWhat = "VisionMamba config";
+constexpr const char* kVisionMambaWhat = "VisionMamba config";
 // Truncated-normal std of the class token and positions, as ViT and Vim initialise them.
 constexpr double kEmbeddingInitStd = 0.02;
 
@@ -45,7 +45,7 @@ void fill(int64_t& field, int64_t preset_value) {
 VisionMambaOptions VisionMambaOptions::resolved() const {
   const VisionMambaSize* preset = find_preset(size);
   if (preset == nullptr) {
-    invalid_option(kWhat, "size", "one of " + preset_names(), "\"" + size + "\"");
+    invalid_option(kVisionMambaWhat, "size", "one of " + preset_names(), "\"" + size + "\"");
   }
   VisionMambaOptions o = *this;
   fill(o.embed_dim, preset->embed_dim);
@@ -69,23 +69,23 @@ void VisionMambaOptions::validate() const {
         {"d_state", o.d_state},
         {"d_conv", o.d_conv},
         {"expand", o.expand}}) {
-    require_positive_option(kWhat, key, value);
+    require_positive_option(kVisionMambaWhat, key, value);
   }
   if (o.image_size % o.patch_size != 0) {
-    invalid_option(kWhat, "patch_size", "a divisor of image_size " + std::to_string(o.image_size),
+    invalid_option(kVisionMambaWhat, "patch_size", "a divisor of image_size " + std::to_string(o.image_size),
                    std::to_string(o.patch_size));
   }
   if (o.embed_dim % o.num_heads != 0) {
-    invalid_option(kWhat, "num_heads", "a divisor of embed_dim " + std::to_string(o.embed_dim),
+    invalid_option(kVisionMambaWhat, "num_heads", "a divisor of embed_dim " + std::to_string(o.embed_dim),
                    std::to_string(o.num_heads));
   }
-  if (!(o.mlp_ratio > 0)) invalid_option(kWhat, "mlp_ratio", "positive", std::to_string(o.mlp_ratio));
+  if (!(o.mlp_ratio > 0)) invalid_option(kVisionMambaWhat, "mlp_ratio", "positive", std::to_string(o.mlp_ratio));
   if (o.pool != "cls" && o.pool != "mean") {
-    invalid_option(kWhat, "pool", "\"cls\" or \"mean\"", "\"" + o.pool + "\"");
+    invalid_option(kVisionMambaWhat, "pool", "\"cls\" or \"mean\"", "\"" + o.pool + "\"");
   }
-  require_probability_option(kWhat, "dropout", o.dropout);
-  require_probability_option(kWhat, "attention_dropout", o.attention_dropout);
-  require_probability_option(kWhat, "drop_path", o.drop_path);
+  require_probability_option(kVisionMambaWhat, "dropout", o.dropout);
+  require_probability_option(kVisionMambaWhat, "attention_dropout", o.attention_dropout);
+  require_probability_option(kVisionMambaWhat, "drop_path", o.drop_path);
 }
 
 void to_json(nlohmann::json& j, const VisionMambaOptions& options) {
@@ -110,7 +110,7 @@ void to_json(nlohmann::json& j, const VisionMambaOptions& options) {
 }
 
 void from_json(const nlohmann::json& j, VisionMambaOptions& o) {
-  JsonFieldReader r(j, kWhat);
+  JsonFieldReader r(j, kVisionMambaWhat);
   r.read("size", o.size);
   r.read("image_size", o.image_size);
   r.read("in_channels", o.in_channels);
