@@ -26,6 +26,7 @@
 #include <iostream>
 #include <string>
 
+#include "ssmkit/cli/config_flags.h"
 #include "ssmkit/cli/run_main.h"
 #include "ssmkit/cli/vision_mamba_program.h"
 #include "ssmkit/data/image_batch_source.h"
@@ -291,7 +292,7 @@ data::ImageSplit first_images(const data::ImageSplit& split, int64_t count) {
   return {split.images.narrow(0, 0, n), split.labels.narrow(0, 0, n)};
 }
 
-// The mean loss of each epoch's first and last quarter of steps: what "the loss falls" means.
+// Every step's training loss; the demo compares the mean of the first and the last quarter.
 class StepLosses : public train::Callback {
  public:
   void on_batch_end(const train::StepInfo& info) override { losses.push_back(info.loss); }
@@ -375,6 +376,7 @@ int run_vision(int argc, char** argv) {
   torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(3e-3));
   train::TrainerConfig config;
   config.epochs = epochs;
+  config.early_stopping.monitor = "train_loss";  // no validation split in a demo this short
   spdlog::set_level(spdlog::level::warn);
   train::Trainer trainer(config, *model, optimizer, cli::classification_loss(0.0));
   auto evaluation = std::make_shared<metrics::ClassificationEvaluation>(kGeneratedClasses);
@@ -383,8 +385,7 @@ int run_vision(int argc, char** argv) {
   trainer.add_callback(steps);
 
   std::printf("%s: Vision Mamba (tiny: width 32, 2 blocks, %lld parameters) on %lld images of %s, "
-              "%d threads
-",
+              "%d threads\n",
               kProgram, static_cast<long long>(model->parameter_count()),
               static_cast<long long>(train_split.size()), source.c_str(), at::get_num_threads());
   const auto start = std::chrono::steady_clock::now();
@@ -397,16 +398,14 @@ int run_vision(int argc, char** argv) {
   const double first = mean_of(steps->losses, 0, quarter);
   const double last = mean_of(steps->losses, n - quarter, n);
   std::printf("%s: %zu steps in %.1f s: training loss %.3f (first quarter) -> %.3f (last quarter); "
-              "test accuracy %.3f -> %.3f on %lld images
-",
+              "test accuracy %.3f -> %.3f on %lld images\n",
               kProgram, n, seconds, first, last, untrained, trained,
               static_cast<long long>(test_split.size()));
   if (!(last < first)) {
     throw train::TrainingError("the loss did not fall (" + std::to_string(first) + " -> " +
                                std::to_string(last) + "): the set-up is broken");
   }
-  std::printf("%s: OK, the loss falls: the set-up works
-", kProgram);
+  std::printf("%s: OK, the loss falls: the set-up works\n", kProgram);
   return 0;
 }
 

@@ -49,12 +49,7 @@ const char* const kUsage =
 // resuming, the checkpoint's configuration is the base instead, so the same model is rebuilt.
 json resolve(const cli::ParsedArguments& args, const std::vector<cli::ConfigFlag>& flags,
              const json& defaults) {
-  json base = defaults;
-  if (args.count("config") > 0) {
-    const std::string path = cli::vision_mamba_config_path(args["config"].as<std::string>());
-    io::merge_config(base, io::read_config_file(path), path);
-  }
-  json config = cli::resolve_config(args, flags, base);
+  json config = cli::resolve_config(args, flags, defaults, cli::vision_mamba_config_path);
   const std::string resume = config.at("resume").get<std::string>();
   if (resume.empty()) return config;
   const std::string checkpoint =
