@@ -21,6 +21,7 @@
 #include "ssmkit/metrics/confusion_matrix.h"
 #include "ssmkit/models/registry.h"
 #include "ssmkit/report/classification_report.h"
+#include "ssmkit/report/image_grid.h"
 #include "ssmkit/report/plots.h"
 #include "ssmkit/train/checkpoint.h"
 #include "ssmkit/train/device.h"
@@ -39,6 +40,9 @@ const char* const kUsage =
     "[--split test|val]";
 // Pairs of (true, predicted) classes listed as the most confused.
 constexpr int64_t kConfusedPairs = 10;
+// The sample-predictions grid: 5 x 5 images, at most half of them wrong predictions.
+constexpr int64_t kSampleColumns = 5;
+constexpr int64_t kSamples = 25;
 
 struct Predictions {
   metrics::ConfusionMatrix matrix{1};
@@ -128,6 +132,31 @@ std::string predictions_csv(const Predictions& p, const std::vector<std::string>
            (labels[i] == predicted[i] ? "1" : "0") + "\n";
   }
   return csv;
+}
+
+// The first wrong predictions (up to half the grid), then the first right ones, in split order.
+void plot_samples(const std::string& path, const data::ImageSplit& split, const Predictions& p,
+                  const std::vector<std::string>& names, const std::string& title) {
+  const auto labels = p.labels.accessor<int64_t, 1>();
+  const auto predicted = p.predicted.accessor<int64_t, 1>();
+  std::vector<int64_t> wrong, right;
+  for (int64_t i = 0; i < p.labels.size(0); ++i)
+    (labels[i] == predicted[i] ? right : wrong).push_back(i);
+  const size_t shown = static_cast<size_t>(std::min<int64_t>(kSamples, p.labels.size(0)));
+  const size_t right_shown = std::min(right.size(), shown - std::min(wrong.size(), shown / 2));
+  const size_t wrong_shown = std::min(wrong.size(), shown - right_shown);
+  std::vector<int64_t> chosen(wrong.begin(), wrong.begin() + static_cast<std::ptrdiff_t>(wrong_shown));
+  chosen.insert(chosen.end(), right.begin(), right.begin() + static_cast<std::ptrdiff_t>(right_shown));
+  std::sort(chosen.begin(), chosen.end());
+  std::vector<std::string> titles;
+  std::vector<bool> marked;
+  for (const int64_t i : chosen) {
+    titles.push_back("true: " + names[static_cast<size_t>(labels[i])] +
+                     "\npred: " + names[static_cast<size_t>(predicted[i])]);
+    marked.push_back(labels[i] != predicted[i]);
+  }
+  report::plot_image_grid(path, split.images.index_select(0, torch::tensor(chosen)), titles,
+                          marked, kSampleColumns, title);
 }
 
 int run(int argc, char** argv) {
@@ -222,6 +251,8 @@ int run(int argc, char** argv) {
                                 report::ConfusionPanels::kCounts);
   report::plot_confusion_matrix((out / "confusion_matrix_normalized.png").string(), m, names,
                                 title, square, report::ConfusionPanels::kFractions);
+  plot_samples((out / "sample_predictions.png").string(), data.split(split), p, names,
+               title + ": sample predictions (wrong ones in red)");
 
   std::printf("%s: %s accuracy %.4f (%lld of %lld images)\n%s\n", kProgram, split.c_str(),
               m.accuracy(), static_cast<long long>(m.correct()), static_cast<long long>(m.total()),

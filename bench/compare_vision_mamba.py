@@ -36,6 +36,7 @@ def main():
     for size in args.sizes.split(","):
         ours = run_json([os.path.join(args.build, "bench", "bench_vision_mamba_epoch"),
                          "--size", size] + common)
+        print(f"{size}: ssmkit {ours['step_s'] * 1e3:.1f} ms/step", file=sys.stderr, flush=True)
         torch = run_json([args.python, os.path.join(HERE, "vision_mamba_pytorch.py"), "--size", size]
                          + common + bf16)
         rows.append((size, ours, torch))

@@ -25,9 +25,9 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr const char* kConfigFolder = "vision_mamba";
-// Parameters without weight decay: biases, norms' gains are biases' peers in spirit but share the
-// name "weight" with linear layers, so only these are listed (as timm's Vim does with its
-// no_weight_decay set: positions, class token, and the SSM's A_log and D).
+// Parameters without weight decay, by name: biases, the positions and class token (Vim's
+// no_weight_decay set), the SSM's A_log and D, and the mixing gates. LayerNorm gains are named
+// "weight" like the linear layers' and keep the decay.
 const char* const kNoWeightDecay[] = {"bias", "positions", "class_token", "A_log", "D", "gate"};
 
 std::vector<fs::path> config_folders() {

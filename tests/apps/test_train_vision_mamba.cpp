@@ -154,6 +154,11 @@ TEST_F(VisionMambaPrograms, TrainWritesTheSeedTreeAndEvaluateReproducesTheTestAc
     EXPECT_EQ(image.height, 1000u) << png;
     EXPECT_GT(image.distinct_colours(), 10u) << png;
   }
+  const testing::PngImage samples =
+      testing::read_png((dir_.path() / "eval/sample_predictions.png").string());
+  EXPECT_EQ(samples.width, 1200u);
+  EXPECT_EQ(samples.height, 1200u);
+  EXPECT_GT(samples.count_near({214, 39, 40}, 10), 0u);  // a wrong prediction framed in red
 }
 
 TEST_F(VisionMambaPrograms, ResumedRunEqualsUninterruptedRun) {
