@@ -4,16 +4,17 @@
 //                                  the data set is not installed), printing that the loss falls
 //   demo_training --task forecast --data CSV --output_dir DIR
 //                                  trains a small Mamba model (an input projection, residual Mamba
-//                                  layers with RMSNorm, an output head) with the Trainer to forecast
-//                                  the next value of each sequence of a one-sequence-per-row CSV
-//                                  (data/toy_sequences.csv), prints the train and validation loss
-//                                  per epoch (epoch 0 is the untrained model), and writes them to
-//                                  <output_dir>/results.json. Given --data, the task is forecast.
+//                                  layers with RMSNorm, an output head) with the Trainer to
+//                                  forecast the next value of each sequence of a
+//                                  one-sequence-per-row CSV (data/toy_sequences.csv), prints the
+//                                  train and validation loss per epoch (epoch 0 is the untrained
+//                                  model), and writes them to <output_dir>/results.json. Given
+//                                  --data, the task is forecast.
+#include <ATen/CPUGeneratorImpl.h>
 #include <spdlog/spdlog.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/optim/adam.h>
 #include <torch/optim/adamw.h>
 #include <torch/torch.h>
@@ -31,12 +32,12 @@
 #include "ssmkit/cli/vision_mamba_program.h"
 #include "ssmkit/data/image_batch_source.h"
 #include "ssmkit/data/image_classification_data.h"
-#include "ssmkit/metrics/classification_evaluation.h"
-#include "ssmkit/models/vision_mamba.h"
 #include "ssmkit/data/tensor_batch_source.h"
 #include "ssmkit/io/atomic_file.h"
 #include "ssmkit/io/error.h"
 #include "ssmkit/io/sequence_rows_csv.h"
+#include "ssmkit/metrics/classification_evaluation.h"
+#include "ssmkit/models/vision_mamba.h"
 #include "ssmkit/nn/mamba_layer.h"
 #include "ssmkit/train/callback.h"
 #include "ssmkit/train/seed.h"
@@ -307,9 +308,10 @@ double mean_of(const std::vector<double>& values, size_t begin, size_t end) {
 }
 
 int run_vision(int argc, char** argv) {
-  cxxopts::Options options(std::string(kProgram) + " --task vision",
-                           "Trains a tiny Vision Mamba for a few epochs on a slice of Fashion-MNIST "
-                           "(generated images when it is not installed) and checks the loss falls.");
+  cxxopts::Options options(
+      std::string(kProgram) + " --task vision",
+      "Trains a tiny Vision Mamba for a few epochs on a slice of Fashion-MNIST "
+      "(generated images when it is not installed) and checks the loss falls.");
   // clang-format off
   options.add_options()
       ("task", "vision (this demo) or forecast", cxxopts::value<std::string>())
@@ -384,10 +386,11 @@ int run_vision(int argc, char** argv) {
   auto steps = std::make_shared<StepLosses>();
   trainer.add_callback(steps);
 
-  std::printf("%s: Vision Mamba (tiny: width 32, 2 blocks, %lld parameters) on %lld images of %s, "
-              "%d threads\n",
-              kProgram, static_cast<long long>(model->parameter_count()),
-              static_cast<long long>(train_split.size()), source.c_str(), at::get_num_threads());
+  std::printf(
+      "%s: Vision Mamba (tiny: width 32, 2 blocks, %lld parameters) on %lld images of %s, "
+      "%d threads\n",
+      kProgram, static_cast<long long>(model->parameter_count()),
+      static_cast<long long>(train_split.size()), source.c_str(), at::get_num_threads());
   const auto start = std::chrono::steady_clock::now();
   const double untrained = trainer.evaluate(test_batches, "test").metrics.at("test_accuracy");
   trainer.fit(train_batches);
@@ -397,10 +400,11 @@ int run_vision(int argc, char** argv) {
   const size_t n = steps->losses.size(), quarter = std::max<size_t>(1, n / 4);
   const double first = mean_of(steps->losses, 0, quarter);
   const double last = mean_of(steps->losses, n - quarter, n);
-  std::printf("%s: %zu steps in %.1f s: training loss %.3f (first quarter) -> %.3f (last quarter); "
-              "test accuracy %.3f -> %.3f on %lld images\n",
-              kProgram, n, seconds, first, last, untrained, trained,
-              static_cast<long long>(test_split.size()));
+  std::printf(
+      "%s: %zu steps in %.1f s: training loss %.3f (first quarter) -> %.3f (last quarter); "
+      "test accuracy %.3f -> %.3f on %lld images\n",
+      kProgram, n, seconds, first, last, untrained, trained,
+      static_cast<long long>(test_split.size()));
   if (!(last < first)) {
     throw train::TrainingError("the loss did not fall (" + std::to_string(first) + " -> " +
                                std::to_string(last) + "): the set-up is broken");

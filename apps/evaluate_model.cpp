@@ -46,9 +46,9 @@ constexpr int64_t kSamples = 25;
 
 struct Predictions {
   metrics::ConfusionMatrix matrix{1};
-  at::Tensor labels;       // (N) int64
-  at::Tensor predicted;    // (N) int64
-  at::Tensor confidence;   // (N) float64, softmax probability of the predicted class
+  at::Tensor labels;      // (N) int64
+  at::Tensor predicted;   // (N) int64
+  at::Tensor confidence;  // (N) float64, softmax probability of the predicted class
 };
 
 Predictions predict(models::Model& model, data::BatchSource& batches, int64_t classes,
@@ -109,17 +109,19 @@ json most_confused(const metrics::ConfusionMatrix& m, const std::vector<std::str
   for (size_t p = 0; p < pairs.size() && static_cast<int64_t>(p) < kConfusedPairs; ++p) {
     const auto [count, truth, guess] = pairs[p];
     const int64_t support = m.class_metrics(truth).support;
-    out.push_back({{"true", names[static_cast<size_t>(truth)]},
-                   {"predicted", names[static_cast<size_t>(guess)]},
-                   {"count", count},
-                   {"fraction_of_true_class",
-                    support > 0 ? static_cast<double>(count) / static_cast<double>(support) : 0.0}});
+    out.push_back(
+        {{"true", names[static_cast<size_t>(truth)]},
+         {"predicted", names[static_cast<size_t>(guess)]},
+         {"count", count},
+         {"fraction_of_true_class",
+          support > 0 ? static_cast<double>(count) / static_cast<double>(support) : 0.0}});
   }
   return out;
 }
 
 std::string predictions_csv(const Predictions& p, const std::vector<std::string>& names) {
-  std::string csv = "index,true_label,predicted_label,true_class,predicted_class,confidence,correct\n";
+  std::string csv =
+      "index,true_label,predicted_label,true_class,predicted_class,confidence,correct\n";
   const auto labels = p.labels.accessor<int64_t, 1>();
   const auto predicted = p.predicted.accessor<int64_t, 1>();
   const auto confidence = p.confidence.accessor<double, 1>();
@@ -145,8 +147,10 @@ void plot_samples(const std::string& path, const data::ImageSplit& split, const 
   const size_t shown = static_cast<size_t>(std::min<int64_t>(kSamples, p.labels.size(0)));
   const size_t right_shown = std::min(right.size(), shown - std::min(wrong.size(), shown / 2));
   const size_t wrong_shown = std::min(wrong.size(), shown - right_shown);
-  std::vector<int64_t> chosen(wrong.begin(), wrong.begin() + static_cast<std::ptrdiff_t>(wrong_shown));
-  chosen.insert(chosen.end(), right.begin(), right.begin() + static_cast<std::ptrdiff_t>(right_shown));
+  std::vector<int64_t> chosen(wrong.begin(),
+                              wrong.begin() + static_cast<std::ptrdiff_t>(wrong_shown));
+  chosen.insert(chosen.end(), right.begin(),
+                right.begin() + static_cast<std::ptrdiff_t>(right_shown));
   std::sort(chosen.begin(), chosen.end());
   std::vector<std::string> titles;
   std::vector<bool> marked;
@@ -155,8 +159,8 @@ void plot_samples(const std::string& path, const data::ImageSplit& split, const 
                      "\npred: " + names[static_cast<size_t>(predicted[i])]);
     marked.push_back(labels[i] != predicted[i]);
   }
-  report::plot_image_grid(path, split.images.index_select(0, torch::tensor(chosen)), titles,
-                          marked, kSampleColumns, title);
+  report::plot_image_grid(path, split.images.index_select(0, torch::tensor(chosen)), titles, marked,
+                          kSampleColumns, title);
 }
 
 int run(int argc, char** argv) {
@@ -193,7 +197,8 @@ int run(int argc, char** argv) {
 
   // The checkpoint first: a file of another program or model is reported before any data is read.
   const std::string checkpoint = args["checkpoint"].as<std::string>();
-  if (!fs::is_regular_file(checkpoint)) throw InputError("--checkpoint: " + checkpoint + ": no such file");
+  if (!fs::is_regular_file(checkpoint))
+    throw InputError("--checkpoint: " + checkpoint + ": no such file");
   const train::CheckpointState state = train::read_checkpoint_state(checkpoint);
   if (!state.config.contains("vision_mamba")) {
     std::string model = "an unknown";
@@ -204,9 +209,11 @@ int run(int argc, char** argv) {
                      " model, not a VisionMamba of train_vision_mamba");
   }
   json config = state.config.at("vision_mamba");
-  if (args.count("data.data_dir") > 0) config["data"]["data_dir"] = args["data.data_dir"].as<std::string>();
+  if (args.count("data.data_dir") > 0)
+    config["data"]["data_dir"] = args["data.data_dir"].as<std::string>();
   if (args["batch_size"].as<int64_t>() < 0) throw InputError("--batch_size: must be >= 0");
-  if (args["batch_size"].as<int64_t>() > 0) config["training"]["batch_size"] = args["batch_size"].as<int64_t>();
+  if (args["batch_size"].as<int64_t>() > 0)
+    config["training"]["batch_size"] = args["batch_size"].as<int64_t>();
 
   const data::ImageClassificationData data = cli::load_vision_mamba_data(config);
   const auto model = models::create_model(cli::kVisionMambaModel, config.at("model"));
@@ -249,8 +256,8 @@ int run(int argc, char** argv) {
   const report::PlotSize square{1000, 1000};
   report::plot_confusion_matrix((out / "confusion_matrix.png").string(), m, names, title, square,
                                 report::ConfusionPanels::kCounts);
-  report::plot_confusion_matrix((out / "confusion_matrix_normalized.png").string(), m, names,
-                                title, square, report::ConfusionPanels::kFractions);
+  report::plot_confusion_matrix((out / "confusion_matrix_normalized.png").string(), m, names, title,
+                                square, report::ConfusionPanels::kFractions);
   plot_samples((out / "sample_predictions.png").string(), data.split(split), p, names,
                title + ": sample predictions (wrong ones in red)");
 
@@ -269,4 +276,6 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return cli::run_main(kProgram, argc, argv, run, kUsage); }
+int main(int argc, char** argv) {
+  return cli::run_main(kProgram, argc, argv, run, kUsage);
+}

@@ -66,7 +66,8 @@ json resolve(const cli::ParsedArguments& args, const std::vector<cli::ConfigFlag
     }
   }
   for (const auto& [key, text] : io::flatten_config(defaults)) {
-    if (args.count(key) > 0) io::set_config_value(resumed, key, args[key].as<std::string>(), "--" + key);
+    if (args.count(key) > 0)
+      io::set_config_value(resumed, key, args[key].as<std::string>(), "--" + key);
   }
   resumed["resume"] = resume;
   return resumed;
@@ -93,8 +94,9 @@ int run(int argc, char** argv) {
       {"epochs", "training.epochs", "training epochs"},
       {"device", "training.device", "cpu, cuda, cuda:<index> or auto"},
   };
-  cxxopts::Options options(kProgram, "Trains Vision Mamba image classifiers from a configuration; "
-                                     "--config NAME picks configs/vision_mamba/NAME.json.");
+  cxxopts::Options options(kProgram,
+                           "Trains Vision Mamba image classifiers from a configuration; "
+                           "--config NAME picks configs/vision_mamba/NAME.json.");
   cli::add_config_flags(options, flags, defaults);
   cli::add_program_flags(options);
   const cli::ParsedArguments args = cli::parse_arguments(options, argc, argv);
@@ -115,7 +117,8 @@ int run(int argc, char** argv) {
   const auto test_batches = cli::vision_mamba_batches(config, data.test, false);
   const train::LossFn loss =
       cli::classification_loss(config.at("training").at("label_smoothing").get<double>());
-  const json session_config = cli::vision_mamba_session_config(config, train_batches->num_batches());
+  const json session_config =
+      cli::vision_mamba_session_config(config, train_batches->num_batches());
   train::resolve_device(session_config.at("trainer").at("device").get<std::string>(),
                         "--training.device");
 
@@ -141,22 +144,24 @@ int run(int argc, char** argv) {
     trainer.add_callback(std::make_shared<report::TrainingCurvesCallback>(
         run.file("training_curves.png"), trainer.log(), "Vision Mamba on " + data.dataset));
   }
-  spdlog::info("{}: {} ({} train / {} val / {} test images {}x{}x{}, {} classes) from {}; model {} "
-               "({} parameters); {} threads, device {}",
-               kProgram, data.dataset, data.train.size(), data.val.size(), data.test.size(),
-               data.channels, data.image_size, data.image_size, data.num_classes(), data.data_dir,
-               config["model"]["size"].get<std::string>(), trainable->parameter_count(), threads,
-               trainer.device().str());
+  spdlog::info(
+      "{}: {} ({} train / {} val / {} test images {}x{}x{}, {} classes) from {}; model {} "
+      "({} parameters); {} threads, device {}",
+      kProgram, data.dataset, data.train.size(), data.val.size(), data.test.size(), data.channels,
+      data.image_size, data.image_size, data.num_classes(), data.data_dir,
+      config["model"]["size"].get<std::string>(), trainable->parameter_count(), threads,
+      trainer.device().str());
 
   const train::FitResult fit = trainer.fit(*train_batches, val_batches.get(), test_batches.get());
   // The last pass was the test of the best weights: its confusion matrix is the test's.
   write_test_outputs(run.path(), evaluation->matrix(), data, plots);
   const metrics::ConfusionMatrix& test = evaluation->matrix();
-  std::printf("%s: %s after %lld epochs; best val_accuracy %.4f at epoch %lld; test_accuracy "
-              "%.4f (%lld of %lld)\n",
-              kProgram, fit.end.status.c_str(), static_cast<long long>(fit.end.epochs_completed),
-              fit.end.best_value, static_cast<long long>(fit.end.best_epoch), test.accuracy(),
-              static_cast<long long>(test.correct()), static_cast<long long>(test.total()));
+  std::printf(
+      "%s: %s after %lld epochs; best val_accuracy %.4f at epoch %lld; test_accuracy "
+      "%.4f (%lld of %lld)\n",
+      kProgram, fit.end.status.c_str(), static_cast<long long>(fit.end.epochs_completed),
+      fit.end.best_value, static_cast<long long>(fit.end.best_epoch), test.accuracy(),
+      static_cast<long long>(test.correct()), static_cast<long long>(test.total()));
   std::printf("%s: logs %s, checkpoints %s, tensorboard %s\n", kProgram, run.path().c_str(),
               (fs::path(logging.at("checkpoint_dir").get<std::string>()) / experiment).c_str(),
               (fs::path(logging.at("tensorboard_dir").get<std::string>()) / experiment).c_str());
@@ -165,4 +170,6 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return cli::run_main(kProgram, argc, argv, run, kUsage); }
+int main(int argc, char** argv) {
+  return cli::run_main(kProgram, argc, argv, run, kUsage);
+}

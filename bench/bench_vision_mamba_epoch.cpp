@@ -27,9 +27,9 @@ using namespace ssmkit;
 int main(int argc, char** argv) {
   cxxopts::Options options("bench_vision_mamba_epoch",
                            "Seconds per Vision Mamba training step (fashion_mnist config)");
-  options.add_options()("data_dir", "Fashion-MNIST folder",
-                        cxxopts::value<std::string>()->default_value(
-                            "/usr/share/datasets/fashion-mnist"))(
+  options.add_options()(
+      "data_dir", "Fashion-MNIST folder",
+      cxxopts::value<std::string>()->default_value("/usr/share/datasets/fashion-mnist"))(
       "device", "cpu or cuda", cxxopts::value<std::string>()->default_value("cpu"))(
       "step", "trainer step mode: auto, plain, fused, graph",
       cxxopts::value<std::string>()->default_value("auto"))(
@@ -47,8 +47,7 @@ int main(int argc, char** argv) {
   const int64_t batch_size = args["batch_size"].as<int64_t>();
 
   nlohmann::json config = cli::vision_mamba_config_defaults();
-  io::merge_config(config,
-                   io::read_config_file(cli::vision_mamba_config_path("fashion_mnist")),
+  io::merge_config(config, io::read_config_file(cli::vision_mamba_config_path("fashion_mnist")),
                    "fashion_mnist");
   config["data"]["data_dir"] = args["data_dir"].as<std::string>();
   config["data"]["val_fraction"] = 0.0;
@@ -65,7 +64,8 @@ int main(int argc, char** argv) {
   const auto batches = cli::vision_mamba_batches(config, data.train, true);
 
   train::seed_everything(train::kDefaultSeed);
-  auto trainable = train::wrap_module(models::create_model(cli::kVisionMambaModel, config["model"]));
+  auto trainable =
+      train::wrap_module(models::create_model(cli::kVisionMambaModel, config["model"]));
   nlohmann::json session = cli::vision_mamba_session_config(config, batches->num_batches());
   auto optimizer = train::make_optimizer(train::OptimizerConfig::from_json(session["optimizer"]),
                                          trainable->named_parameters());
@@ -87,13 +87,15 @@ int main(int argc, char** argv) {
         "\"full_epoch_steps\": %lld, \"step_mode\": \"%s\", \"params\": %lld}\n",
         args["size"].as<std::string>().c_str(), device.str().c_str(), threads,
         static_cast<long long>(batch_size), static_cast<long long>(steps), median, step_s,
-        static_cast<long long>(full_epoch_steps), train::step_mode_name(trainer.step_mode()).c_str(),
+        static_cast<long long>(full_epoch_steps),
+        train::step_mode_name(trainer.step_mode()).c_str(),
         static_cast<long long>(trainable->parameter_count()));
   } else {
     std::printf("%-6s %-6s %7s %6s %10s %14s %10s\n", "size", "device", "threads", "batch",
                 "ms/step", "s/epoch (extr)", "params");
-    std::printf("%-6s %-6s %7d %6lld %10.1f %14.1f %10lld\n", args["size"].as<std::string>().c_str(),
-                device.str().c_str(), threads, static_cast<long long>(batch_size), step_s * 1e3,
+    std::printf("%-6s %-6s %7d %6lld %10.1f %14.1f %10lld\n",
+                args["size"].as<std::string>().c_str(), device.str().c_str(), threads,
+                static_cast<long long>(batch_size), step_s * 1e3,
                 step_s * static_cast<double>(full_epoch_steps),
                 static_cast<long long>(trainable->parameter_count()));
   }

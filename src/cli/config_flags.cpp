@@ -109,9 +109,9 @@ ParsedArguments parse_arguments(cxxopts::Options& options, int argc, const char*
   return parsed;
 }
 
-nlohmann::json resolve_config(
-    const ParsedArguments& args, const std::vector<ConfigFlag>& flags, nlohmann::json defaults,
-    const std::function<std::string(const std::string&)>& config_path) {
+nlohmann::json resolve_config(const ParsedArguments& args, const std::vector<ConfigFlag>& flags,
+                              nlohmann::json defaults,
+                              const std::function<std::string(const std::string&)>& config_path) {
   const auto keys = io::flatten_config(defaults);
   if (args.count("config") > 0) {
     const auto given = args["config"].as<std::string>();

@@ -36,7 +36,8 @@ std::vector<fs::path> config_folders() {
   std::error_code error;
   const fs::path exe = fs::read_symlink("/proc/self/exe", error);
   if (!error) folders.push_back(exe.parent_path().parent_path() / "share" / "ssmkit" / "configs");
-  if (std::string(SSMKIT_SOURCE_CONFIG_DIR).size() > 0) folders.emplace_back(SSMKIT_SOURCE_CONFIG_DIR);
+  if (std::string(SSMKIT_SOURCE_CONFIG_DIR).size() > 0)
+    folders.emplace_back(SSMKIT_SOURCE_CONFIG_DIR);
   return folders;
 }
 
@@ -51,50 +52,49 @@ json vision_mamba_config_defaults() {
   json model = models::VisionMambaOptions();
   for (const char* key : {"embed_dim", "depth", "num_heads", "d_state", "d_conv"})
     model[key] = 0;
-  return {
-      {"model", model},
-      {"training",
-       {{"optimizer", "adamw"},
-        {"lr", 1e-3},
-        {"weight_decay", 0.05},
-        {"momentum", 0.9},
-        {"nesterov", false},
-        {"batch_size", 128},
-        {"epochs", 30},
-        {"warmup_epochs", 0},
-        {"scheduler", "cosine"},
-        {"min_lr", 1e-5},
-        {"step_size", 10},
-        {"gamma", 0.1},
-        {"plateau_factor", 0.5},
-        {"plateau_patience", 3},
-        {"label_smoothing", 0.0},
-        {"grad_clip", 1.0},
-        {"mixed_precision", true},
-        {"early_stopping_patience", 0},
-        {"seed", 42},
-        {"device", "auto"},
-        {"step_mode", "auto"}}},
-      {"data",
-       {{"dataset", "cifar10"},
-        {"data_dir", ""},
-        {"label_mode", "fine"},
-        {"val_fraction", 0.1},
-        {"random_crop", true},
-        {"crop_padding", 4},
-        {"horizontal_flip", true},
-        {"normalize_mean", {0.4914, 0.4822, 0.4465}},
-        {"normalize_std", {0.2470, 0.2435, 0.2616}}}},
-      {"logging",
-       {{"experiment_name", ""},
-        {"log_dir", "logs"},
-        {"checkpoint_dir", "checkpoints"},
-        {"tensorboard_dir", "tensorboard"},
-        {"save_every", 5},
-        {"log_every_steps", 10},
-        {"plots", true},
-        {"progress", "auto"}}},
-      {"resume", ""}};
+  return {{"model", model},
+          {"training",
+           {{"optimizer", "adamw"},
+            {"lr", 1e-3},
+            {"weight_decay", 0.05},
+            {"momentum", 0.9},
+            {"nesterov", false},
+            {"batch_size", 128},
+            {"epochs", 30},
+            {"warmup_epochs", 0},
+            {"scheduler", "cosine"},
+            {"min_lr", 1e-5},
+            {"step_size", 10},
+            {"gamma", 0.1},
+            {"plateau_factor", 0.5},
+            {"plateau_patience", 3},
+            {"label_smoothing", 0.0},
+            {"grad_clip", 1.0},
+            {"mixed_precision", true},
+            {"early_stopping_patience", 0},
+            {"seed", 42},
+            {"device", "auto"},
+            {"step_mode", "auto"}}},
+          {"data",
+           {{"dataset", "cifar10"},
+            {"data_dir", ""},
+            {"label_mode", "fine"},
+            {"val_fraction", 0.1},
+            {"random_crop", true},
+            {"crop_padding", 4},
+            {"horizontal_flip", true},
+            {"normalize_mean", {0.4914, 0.4822, 0.4465}},
+            {"normalize_std", {0.2470, 0.2435, 0.2616}}}},
+          {"logging",
+           {{"experiment_name", ""},
+            {"log_dir", "logs"},
+            {"checkpoint_dir", "checkpoints"},
+            {"tensorboard_dir", "tensorboard"},
+            {"save_every", 5},
+            {"log_every_steps", 10},
+            {"plots", true},
+            {"progress", "auto"}}},
+          {"resume", ""}};
 }
 
 std::string vision_mamba_config_path(const std::string& name_or_path) {
@@ -111,13 +111,15 @@ std::string vision_mamba_config_path(const std::string& name_or_path) {
     if (fs::exists(candidate)) return candidate.string();
     std::error_code error;
     for (const auto& entry : fs::directory_iterator(folder / kConfigFolder, error)) {
-      if (entry.path().extension() == ".json" && known.find(entry.path().stem().string()) == std::string::npos) {
+      if (entry.path().extension() == ".json" &&
+          known.find(entry.path().stem().string()) == std::string::npos) {
         known += (known.empty() ? "" : ", ") + entry.path().stem().string();
       }
     }
   }
   throw InputError("--config: '" + name_or_path + "' is neither a file nor a shipped config (" +
-                   (known.empty() ? std::string("none found; set SSMKIT_CONFIG_DIR") : known) + ")");
+                   (known.empty() ? std::string("none found; set SSMKIT_CONFIG_DIR") : known) +
+                   ")");
 }
 
 std::string experiment_name(const json& config) {
@@ -143,21 +145,25 @@ json vision_mamba_session_config(const json& config, int64_t steps_per_epoch) {
     optimizer["momentum"] = t.at("momentum");
     optimizer["nesterov"] = t.at("nesterov");
   }
-  optimizer["no_weight_decay"] = std::vector<std::string>(std::begin(kNoWeightDecay),
-                                                           std::end(kNoWeightDecay));
+  optimizer["no_weight_decay"] =
+      std::vector<std::string>(std::begin(kNoWeightDecay), std::end(kNoWeightDecay));
 
   json& scheduler = session["scheduler"];
   const std::string schedule = t.at("scheduler").get<std::string>();
   const int64_t warmup_epochs = t.at("warmup_epochs").get<int64_t>();
-  if (warmup_epochs < 0) throw InputError("--training.warmup_epochs: must be >= 0", "training.warmup_epochs");
+  if (warmup_epochs < 0)
+    throw InputError("--training.warmup_epochs: must be >= 0", "training.warmup_epochs");
   if (schedule == "cosine") {
     scheduler["name"] = "cosine";
     scheduler["warmup_steps"] = warmup_epochs * steps_per_epoch;
     scheduler["min_lr"] = t.at("min_lr");
   } else if (schedule == "step" || schedule == "plateau") {
     if (warmup_epochs > 0) {
-      throw InputError("--training.warmup_epochs: warm-up comes with the cosine scheduler only, "
-                       "not with '" + schedule + "'", "training.warmup_epochs");
+      throw InputError(
+          "--training.warmup_epochs: warm-up comes with the cosine scheduler only, "
+          "not with '" +
+              schedule + "'",
+          "training.warmup_epochs");
     }
     scheduler["name"] = schedule;
     scheduler["step_size"] = t.at("step_size");
@@ -168,8 +174,10 @@ json vision_mamba_session_config(const json& config, int64_t steps_per_epoch) {
     scheduler["mode"] = "max";
     scheduler["min_lr"] = t.at("min_lr");
   } else {
-    throw InputError("--training.scheduler: '" + schedule + "' is unknown, expected cosine, step "
-                     "or plateau", "training.scheduler");
+    throw InputError("--training.scheduler: '" + schedule +
+                         "' is unknown, expected cosine, step "
+                         "or plateau",
+                     "training.scheduler");
   }
 
   json& trainer = session["trainer"];
@@ -242,8 +250,8 @@ train::LossFn classification_loss(double label_smoothing) {
 std::string run_checkpoint_of(const std::string& path, const json& config) {
   const fs::path given(path);
   const std::string name = given.filename().string();
-  const fs::path run_checkpoints =
-      fs::path(section_string(config, "logging", "log_dir")) / experiment_name(config) / "checkpoints";
+  const fs::path run_checkpoints = fs::path(section_string(config, "logging", "log_dir")) /
+                                   experiment_name(config) / "checkpoints";
   std::smatch match;
   std::string mapped;
   if (name == report::kSeedBestCheckpoint) mapped = "best.pt";

@@ -19,7 +19,9 @@ at::Tensor channel_constants(const std::vector<double>& values, int64_t channels
                          " values for " + std::to_string(channels) + " image channels",
                      std::string("data.") + key);
   }
-  return torch::tensor(values, torch::kFloat32).view({1, -1, 1, 1}).expand({1, channels, 1, 1})
+  return torch::tensor(values, torch::kFloat32)
+      .view({1, -1, 1, 1})
+      .expand({1, channels, 1, 1})
       .contiguous();
 }
 
@@ -55,10 +57,9 @@ at::Tensor ImageBatchSource::augment(const at::Tensor& images) const {
   std::vector<int64_t> top(batch), left(batch);
   std::vector<uint8_t> flip(batch);
   for (int64_t i = 0; i < batch; ++i) {
-    SeededRng rng(SeededRng::derive({options_.batches.seed, kImageAugmentStream,
-                                     static_cast<uint64_t>(epoch_),
-                                     static_cast<uint64_t>(batch_index_),
-                                     static_cast<uint64_t>(i)}));
+    SeededRng rng(SeededRng::derive(
+        {options_.batches.seed, kImageAugmentStream, static_cast<uint64_t>(epoch_),
+         static_cast<uint64_t>(batch_index_), static_cast<uint64_t>(i)}));
     top[i] = rng.uniform_int(0, 2 * pad);
     left[i] = rng.uniform_int(0, 2 * pad);
     flip[i] = a.horizontal_flip && rng.uniform() < 0.5;
@@ -68,7 +69,7 @@ at::Tensor ImageBatchSource::augment(const at::Tensor& images) const {
     // Zero padding, then one gather of each example's window: rows top..top+H, columns
     // left..left+W of the padded image.
     const at::Tensor padded = torch::constant_pad_nd(images, {pad, pad, pad, pad}, 0.0);
-    const at::Tensor rows = torch::tensor(top).unsqueeze(1) + torch::arange(height);   // (B, H)
+    const at::Tensor rows = torch::tensor(top).unsqueeze(1) + torch::arange(height);  // (B, H)
     const at::Tensor cols = torch::tensor(left).unsqueeze(1) + torch::arange(width);  // (B, W)
     const at::Tensor examples = torch::arange(batch).view({batch, 1, 1});
     out = padded.permute({0, 2, 3, 1})
@@ -77,9 +78,9 @@ at::Tensor ImageBatchSource::augment(const at::Tensor& images) const {
               .contiguous();
   }
   if (a.horizontal_flip) {
-    const at::Tensor mask =
-        torch::tensor(std::vector<int64_t>(flip.begin(), flip.end())).to(torch::kBool)
-            .view({batch, 1, 1, 1});
+    const at::Tensor mask = torch::tensor(std::vector<int64_t>(flip.begin(), flip.end()))
+                                .to(torch::kBool)
+                                .view({batch, 1, 1, 1});
     out = torch::where(mask, out.flip({3}), out);
   }
   return out;

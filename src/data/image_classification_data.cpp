@@ -18,10 +18,10 @@ namespace fs = std::filesystem;
 
 struct DatasetInfo {
   const char* name;
-  const char* files;       // what the folder must hold, for the missing-data message
-  const char* where;       // where to get them
-  const char* probe;       // one file whose presence means the folder is right
-  const char* nested;      // the folder the archive unpacks to, also looked in
+  const char* files;   // what the folder must hold, for the missing-data message
+  const char* where;   // where to get them
+  const char* probe;   // one file whose presence means the folder is right
+  const char* nested;  // the folder the archive unpacks to, also looked in
   const char* default_dir;
 };
 
@@ -40,28 +40,29 @@ const DatasetInfo kDatasets[] = {
      "test.bin", "cifar-100-binary", "./data/cifar100"},
 };
 
-const char* const kFashionMnistNames[] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                                          "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+const char* const kFashionMnistNames[] = {"T-shirt/top", "Trouser",   "Pullover", "Dress",
+                                          "Coat",        "Sandal",    "Shirt",    "Sneaker",
+                                          "Bag",         "Ankle boot"};
 const char* const kCifar10Names[] = {"airplane", "automobile", "bird",  "cat",  "deer",
                                      "dog",      "frog",       "horse", "ship", "truck"};
 const char* const kCifar100FineNames[] = {
-    "apple",       "aquarium_fish", "baby",         "bear",       "beaver",      "bed",
-    "bee",         "beetle",        "bicycle",      "bottle",     "bowl",        "boy",
-    "bridge",      "bus",           "butterfly",    "camel",      "can",         "castle",
-    "caterpillar", "cattle",        "chair",        "chimpanzee", "clock",       "cloud",
-    "cockroach",   "couch",         "crab",         "crocodile",  "cup",         "dinosaur",
-    "dolphin",     "elephant",      "flatfish",     "forest",     "fox",         "girl",
-    "hamster",     "house",         "kangaroo",     "keyboard",   "lamp",        "lawn_mower",
-    "leopard",     "lion",          "lizard",       "lobster",    "man",         "maple_tree",
-    "motorcycle",  "mountain",      "mouse",        "mushroom",   "oak_tree",    "orange",
-    "orchid",      "otter",         "palm_tree",    "pear",       "pickup_truck", "pine_tree",
-    "plain",       "plate",         "poppy",        "porcupine",  "possum",      "rabbit",
-    "raccoon",     "ray",           "road",         "rocket",     "rose",        "sea",
-    "seal",        "shark",         "shrew",        "skunk",      "skyscraper",  "snail",
-    "snake",       "spider",        "squirrel",     "streetcar",  "sunflower",   "sweet_pepper",
-    "table",       "tank",          "telephone",    "television", "tiger",       "tractor",
-    "train",       "trout",         "tulip",        "turtle",     "wardrobe",    "whale",
-    "willow_tree", "wolf",          "woman",        "worm"};
+    "apple",       "aquarium_fish", "baby",      "bear",       "beaver",       "bed",
+    "bee",         "beetle",        "bicycle",   "bottle",     "bowl",         "boy",
+    "bridge",      "bus",           "butterfly", "camel",      "can",          "castle",
+    "caterpillar", "cattle",        "chair",     "chimpanzee", "clock",        "cloud",
+    "cockroach",   "couch",         "crab",      "crocodile",  "cup",          "dinosaur",
+    "dolphin",     "elephant",      "flatfish",  "forest",     "fox",          "girl",
+    "hamster",     "house",         "kangaroo",  "keyboard",   "lamp",         "lawn_mower",
+    "leopard",     "lion",          "lizard",    "lobster",    "man",          "maple_tree",
+    "motorcycle",  "mountain",      "mouse",     "mushroom",   "oak_tree",     "orange",
+    "orchid",      "otter",         "palm_tree", "pear",       "pickup_truck", "pine_tree",
+    "plain",       "plate",         "poppy",     "porcupine",  "possum",       "rabbit",
+    "raccoon",     "ray",           "road",      "rocket",     "rose",         "sea",
+    "seal",        "shark",         "shrew",     "skunk",      "skyscraper",   "snail",
+    "snake",       "spider",        "squirrel",  "streetcar",  "sunflower",    "sweet_pepper",
+    "table",       "tank",          "telephone", "television", "tiger",        "tractor",
+    "train",       "trout",         "tulip",     "turtle",     "wardrobe",     "whale",
+    "willow_tree", "wolf",          "woman",     "worm"};
 const char* const kCifar100CoarseNames[] = {"aquatic_mammals",
                                             "fish",
                                             "flowers",
@@ -87,8 +88,9 @@ const DatasetInfo& info_of(const std::string& dataset) {
   for (const DatasetInfo& info : kDatasets) {
     if (dataset == info.name) return info;
   }
-  throw InputError("--data.dataset: '" + dataset + "' is unknown, expected one of " +
-                   image_dataset_names(), "data.dataset");
+  throw InputError(
+      "--data.dataset: '" + dataset + "' is unknown, expected one of " + image_dataset_names(),
+      "data.dataset");
 }
 
 template <size_t N>
@@ -100,8 +102,8 @@ std::vector<std::string> names_of(const char* const (&names)[N]) {
 // else the one error that says what is expected and where to get it.
 void check_folder(const DatasetInfo& info, const std::string& folder, const std::string& flag) {
   const fs::path root(folder);
-  for (const fs::path& candidate :
-       {root / info.probe, root / (std::string(info.probe) + ".gz"), root / info.nested / info.probe}) {
+  for (const fs::path& candidate : {root / info.probe, root / (std::string(info.probe) + ".gz"),
+                                    root / info.nested / info.probe}) {
     if (fs::exists(candidate)) return;
   }
   throw InputError(flag + ": " + folder + " holds no " + info.name + " data: expected " +
@@ -150,8 +152,9 @@ std::vector<std::string> image_class_names(const std::string& dataset,
 ImageClassificationData load_image_classification_data(const ImageDataOptions& options) {
   const DatasetInfo& info = info_of(options.dataset);
   if (!(options.val_fraction >= 0.0 && options.val_fraction < 1.0)) {
-    throw InputError("--data.val_fraction: must be in [0, 1), got " +
-                     std::to_string(options.val_fraction), "data.val_fraction");
+    throw InputError(
+        "--data.val_fraction: must be in [0, 1), got " + std::to_string(options.val_fraction),
+        "data.val_fraction");
   }
   ImageClassificationData data;
   data.dataset = options.dataset;

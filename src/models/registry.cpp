@@ -31,7 +31,8 @@ struct Registry {
       };
       factories[family + "ForPretraining"] =
           [mixer](const nlohmann::json& config) -> std::shared_ptr<Model> {
-        return std::make_shared<TiMAEForPretrainingImpl>(timae_options_from_json(config, mixer, false));
+        return std::make_shared<TiMAEForPretrainingImpl>(
+            timae_options_from_json(config, mixer, false));
       };
     }
   }

@@ -32,8 +32,9 @@ std::string preset_names() {
 
 // Normal(0, 0.02) clipped at two deviations: timm's trunc_normal_, which LibTorch 1.13 lacks.
 at::Tensor embedding_init(at::IntArrayRef shape) {
-  return torch::randn(shape).mul_(kEmbeddingInitStd).clamp_(-2 * kEmbeddingInitStd,
-                                                           2 * kEmbeddingInitStd);
+  return torch::randn(shape)
+      .mul_(kEmbeddingInitStd)
+      .clamp_(-2 * kEmbeddingInitStd, 2 * kEmbeddingInitStd);
 }
 
 void fill(int64_t& field, int64_t preset_value) {
@@ -58,28 +59,30 @@ VisionMambaOptions VisionMambaOptions::resolved() const {
 
 void VisionMambaOptions::validate() const {
   const VisionMambaOptions o = resolved();
-  for (const auto& [key, value] :
-       {std::pair<const char*, int64_t>{"image_size", o.image_size},
-        {"in_channels", o.in_channels},
-        {"num_classes", o.num_classes},
-        {"patch_size", o.patch_size},
-        {"embed_dim", o.embed_dim},
-        {"depth", o.depth},
-        {"num_heads", o.num_heads},
-        {"d_state", o.d_state},
-        {"d_conv", o.d_conv},
-        {"expand", o.expand}}) {
+  for (const auto& [key, value] : {std::pair<const char*, int64_t>{"image_size", o.image_size},
+                                   {"in_channels", o.in_channels},
+                                   {"num_classes", o.num_classes},
+                                   {"patch_size", o.patch_size},
+                                   {"embed_dim", o.embed_dim},
+                                   {"depth", o.depth},
+                                   {"num_heads", o.num_heads},
+                                   {"d_state", o.d_state},
+                                   {"d_conv", o.d_conv},
+                                   {"expand", o.expand}}) {
     require_positive_option(kVisionMambaWhat, key, value);
   }
   if (o.image_size % o.patch_size != 0) {
-    invalid_option(kVisionMambaWhat, "patch_size", "a divisor of image_size " + std::to_string(o.image_size),
+    invalid_option(kVisionMambaWhat, "patch_size",
+                   "a divisor of image_size " + std::to_string(o.image_size),
                    std::to_string(o.patch_size));
   }
   if (o.embed_dim % o.num_heads != 0) {
-    invalid_option(kVisionMambaWhat, "num_heads", "a divisor of embed_dim " + std::to_string(o.embed_dim),
+    invalid_option(kVisionMambaWhat, "num_heads",
+                   "a divisor of embed_dim " + std::to_string(o.embed_dim),
                    std::to_string(o.num_heads));
   }
-  if (!(o.mlp_ratio > 0)) invalid_option(kVisionMambaWhat, "mlp_ratio", "positive", std::to_string(o.mlp_ratio));
+  if (!(o.mlp_ratio > 0))
+    invalid_option(kVisionMambaWhat, "mlp_ratio", "positive", std::to_string(o.mlp_ratio));
   if (o.pool != "cls" && o.pool != "mean") {
     invalid_option(kVisionMambaWhat, "pool", "\"cls\" or \"mean\"", "\"" + o.pool + "\"");
   }
@@ -138,14 +141,13 @@ VisionMambaOptions vision_mamba_options_from_json(const nlohmann::json& j) {
   return o;
 }
 
-VisionMambaImpl::VisionMambaImpl(const VisionMambaOptions& options)
-    : options_(options.resolved()) {
+VisionMambaImpl::VisionMambaImpl(const VisionMambaOptions& options) : options_(options.resolved()) {
   options_.validate();
   const VisionMambaOptions& o = options_;
   patch_embed_ = register_module(
-      "patch_embed", torch::nn::Conv2d(torch::nn::Conv2dOptions(o.in_channels, o.embed_dim,
-                                                                o.patch_size)
-                                           .stride(o.patch_size)));
+      "patch_embed",
+      torch::nn::Conv2d(
+          torch::nn::Conv2dOptions(o.in_channels, o.embed_dim, o.patch_size).stride(o.patch_size)));
   if (o.pool == "cls") {
     class_token_ = register_parameter("class_token", embedding_init({1, 1, o.embed_dim}));
   }
@@ -163,8 +165,7 @@ VisionMambaImpl::VisionMambaImpl(const VisionMambaOptions& options)
   for (int64_t i = 0; i < o.depth; ++i) {
     // Stochastic depth rises linearly with depth: early blocks are kept almost always.
     block.drop_path = o.depth > 1 ? o.drop_path * static_cast<double>(i) / (o.depth - 1) : 0.0;
-    blocks_.push_back(
-        register_module("block" + std::to_string(i), nn::VisionMambaBlock(block)));
+    blocks_.push_back(register_module("block" + std::to_string(i), nn::VisionMambaBlock(block)));
   }
   norm_ = register_module(
       "norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.embed_dim}).eps(1e-6)));
@@ -181,16 +182,17 @@ at::Tensor VisionMambaImpl::forward(const at::Tensor& images) {
   trace_shapes("VisionMamba.patch_embed", images, patches);
   at::Tensor tokens = patches.flatten(2).transpose(1, 2);  // (B, P, D)
   if (class_token_.defined()) {
-    tokens = torch::cat({class_token_.expand({batch, 1, o.embed_dim}).to(tokens.scalar_type()),
-                         tokens},
-                        1);  // (B, T, D)
+    tokens =
+        torch::cat({class_token_.expand({batch, 1, o.embed_dim}).to(tokens.scalar_type()), tokens},
+                   1);  // (B, T, D)
   }
   tokens = ops::dropout(tokens + positions_, o.dropout, is_training());
   for (auto& block : blocks_)
     tokens = block(tokens);
   tokens = norm_(tokens);
-  const at::Tensor pooled = class_token_.defined() ? tokens.select(1, 0) : tokens.mean(1);  // (B, D)
-  const at::Tensor logits = head_(pooled);  // (B, num_classes)
+  const at::Tensor pooled =
+      class_token_.defined() ? tokens.select(1, 0) : tokens.mean(1);  // (B, D)
+  const at::Tensor logits = head_(pooled);                            // (B, num_classes)
   trace_shapes("VisionMamba", images, logits);
   return logits;
 }

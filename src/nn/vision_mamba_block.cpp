@@ -54,9 +54,8 @@ VisionMambaBlockImpl::VisionMambaBlockImpl(const VisionMambaBlockOptions& option
   mixer_norm = register_module("mixer_norm", torch::nn::LayerNorm(norm));
   forward_mamba = register_module("forward_mamba", Mamba(o.mamba));
   if (o.bidirectional) backward_mamba = register_module("backward_mamba", Mamba(o.mamba));
-  attention = register_module(
-      "attention", SelfAttention(SelfAttentionOptions{width, o.num_heads, true,
-                                                      o.attention_dropout}));
+  attention = register_module("attention", SelfAttention(SelfAttentionOptions{
+                                               width, o.num_heads, true, o.attention_dropout}));
   gate = register_parameter("gate", torch::zeros({}));
   mlp_norm = register_module("mlp_norm", torch::nn::LayerNorm(norm));
   const int64_t hidden = std::max<int64_t>(1, std::llround(o.mlp_ratio * width));
@@ -71,7 +70,9 @@ at::Tensor VisionMambaBlockImpl::ssm_branch(const at::Tensor& h) {
   return (forward_scan + backward_scan) * 0.5;
 }
 
-at::Tensor VisionMambaBlockImpl::mix_weight() const { return torch::sigmoid(gate); }
+at::Tensor VisionMambaBlockImpl::mix_weight() const {
+  return torch::sigmoid(gate);
+}
 
 at::Tensor VisionMambaBlockImpl::forward(const at::Tensor& x) {
   check_rank(x, kBlock, "x", "(B, L, D)", 3);

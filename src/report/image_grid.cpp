@@ -21,13 +21,16 @@ bool plot_image_grid(const std::string& path, const at::Tensor& images,
   }
   if (n < 1 || static_cast<int64_t>(titles.size()) != n ||
       static_cast<int64_t>(marked.size()) != n || columns < 1) {
-    throw InputError(std::string(fn) + ": " + std::to_string(n) + " images need as many titles "
+    throw InputError(std::string(fn) + ": " + std::to_string(n) +
+                     " images need as many titles "
                      "and marks, and at least one column");
   }
   // (N, H, W, 3) bytes, grey repeated into the three channels.
-  const at::Tensor rgb =
-      images.to(torch::kUInt8).expand({n, 3, images.size(2), images.size(3)}).permute({0, 2, 3, 1})
-          .contiguous().cpu();
+  const at::Tensor rgb = images.to(torch::kUInt8)
+                             .expand({n, 3, images.size(2), images.size(3)})
+                             .permute({0, 2, 3, 1})
+                             .contiguous()
+                             .cpu();
   std::vector<render::ImagePanel> panels;
   for (int64_t i = 0; i < n; ++i) {
     render::ImagePanel panel;

@@ -719,7 +719,6 @@ bool forecasts(const std::string& path, int64_t rows, int64_t columns,
   });
 }
 
-
 bool image_grid(const std::string& path, int64_t columns, const std::vector<ImagePanel>& panels,
                 const std::string& title, PlotSize size) {
   // Palette entry borrowed for each pixel's colour (restored at the end), and the mark colour.
@@ -737,10 +736,10 @@ bool image_grid(const std::string& path, int64_t columns, const std::vector<Imag
       const ImagePanel& panel = panels[p];
       const Box cell = inset(cells[p], m, 0.5, 0.5, 0.5, kTitleLines);
       // The largest square-pixel image that fits the cell, centred.
-      const double pixel = std::min((cell.x1 - cell.x0) / static_cast<double>(panel.width) *
-                                        static_cast<double>(size.width),
-                                    (cell.y1 - cell.y0) / static_cast<double>(panel.height) *
-                                        static_cast<double>(size.height));
+      const double pixel = std::min(
+          (cell.x1 - cell.x0) / static_cast<double>(panel.width) * static_cast<double>(size.width),
+          (cell.y1 - cell.y0) / static_cast<double>(panel.height) *
+              static_cast<double>(size.height));
       const double w = pixel * static_cast<double>(panel.width) / size.width;
       const double h = pixel * static_cast<double>(panel.height) / size.height;
       const double x0 = (cell.x0 + cell.x1 - w) / 2, y1 = cell.y1;

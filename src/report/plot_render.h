@@ -18,10 +18,10 @@ struct ForecastPanel {
 };
 
 struct ImagePanel {
-  std::string title;           // e.g. "true: Coat\npred: Shirt"
+  std::string title;  // e.g. "true: Coat\npred: Shirt"
   int64_t height = 0, width = 0;
-  std::vector<uint8_t> rgb;    // (height * width * 3), row-major, top row first
-  bool marked = false;         // drawn with a red frame and title (a wrong prediction)
+  std::vector<uint8_t> rgb;  // (height * width * 3), row-major, top row first
+  bool marked = false;       // drawn with a red frame and title (a wrong prediction)
 };
 
 // False when no PNG can be written (no PLplot, or no cairo driver).

@@ -3,8 +3,8 @@
 // tree, exact resume, evaluate_model reproducing the trainer's test accuracy with parseable
 // reports and PNGs of the expected size, and one error line with nothing written for bad input.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -142,7 +142,8 @@ TEST_F(VisionMambaPrograms, TrainWritesTheSeedTreeAndEvaluateReproducesTheTestAc
   EXPECT_EQ(results["class_names"][0], "T-shirt/top");
   const json report = read_json("eval/classification_report.json");
   EXPECT_EQ(report["weighted avg"]["support"], 96);
-  const std::string csv = io::read_file_bytes((dir_.path() / "eval/classification_report.csv").string());
+  const std::string csv =
+      io::read_file_bytes((dir_.path() / "eval/classification_report.csv").string());
   EXPECT_EQ(csv.rfind("class,precision,recall,f1-score,support\n", 0), 0u);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 13);  // header, 10 classes, 2 averages
   const std::string predictions =
@@ -166,9 +167,9 @@ TEST_F(VisionMambaPrograms, ResumedRunEqualsUninterruptedRun) {
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
   const ProgramRun first = program("train_vision_mamba", tiny("parts", 1));
   ASSERT_EQ(first.exit_code, 0) << first.output;
-  const ProgramRun rest = program(
-      "train_vision_mamba",
-      tiny("parts", 2) + " --resume checkpoints/parts/checkpoint_epoch_1.pth");
+  const ProgramRun rest =
+      program("train_vision_mamba",
+              tiny("parts", 2) + " --resume checkpoints/parts/checkpoint_epoch_1.pth");
   ASSERT_EQ(rest.exit_code, 0) << rest.output;
   EXPECT_EQ(test_line(rest.output), test_line(whole.output));
   const json a = read_json("logs/whole/training_log.json");
@@ -202,15 +203,18 @@ TEST_F(VisionMambaPrograms, BadInputGivesOneLineAndWritesNothing) {
   state.config = {{"model", {{"name", "CMamba"}, {"config", testing::tiny_cmamba_options()}}}};
   train::save_checkpoint((dir_.path() / "other/cmamba.pt").string(), *cmamba, nullptr, state);
   dir_.write("other/corrupt.pth", "not a checkpoint at all");
+  dir_.write("unknown_key.json", R"({"training": {"lrr": 3}})");
   const struct {
     const char* program;
     std::string args;
     std::string expected;
+    long lines = 1;  // an unknown flag adds the usage (two lines) to its error line
   } cases[] = {
       {"train_vision_mamba", "--config no_such_config", "--config: 'no_such_config'"},
       {"train_vision_mamba", "--config fashion_mnist --data.data_dir missing_dir",
        "--data.data_dir: missing_dir holds no fashion_mnist data"},
-      {"train_vision_mamba", "--config fashion_mnist --training.lrr 3", "training.lrr"},
+      {"train_vision_mamba", "--config fashion_mnist --training.lrr 3", "training.lrr", 3},
+      {"train_vision_mamba", "--config unknown_key.json", "training.lrr"},
       {"evaluate_model", "--checkpoint other/corrupt.pth --output_dir eval", "corrupt.pth"},
       {"evaluate_model", "--checkpoint other/cmamba.pt --output_dir eval",
        "holds a 'CMamba' model, not a VisionMamba"},
@@ -221,7 +225,7 @@ TEST_F(VisionMambaPrograms, BadInputGivesOneLineAndWritesNothing) {
     EXPECT_EQ(run.exit_code, 1) << c.args;
     EXPECT_EQ(run.output.rfind(std::string(c.program) + ": ", 0), 0u) << run.output;
     EXPECT_NE(run.output.find(c.expected), std::string::npos) << run.output;
-    EXPECT_EQ(std::count(run.output.begin(), run.output.end(), '\n'), 1) << run.output;
+    EXPECT_EQ(std::count(run.output.begin(), run.output.end(), '\n'), c.lines) << run.output;
     for (const char* folder : {"logs", "checkpoints", "tensorboard", "eval"})
       EXPECT_FALSE(fs::exists(dir_.path() / folder)) << c.args << ": " << folder;
   }

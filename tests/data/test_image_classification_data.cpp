@@ -63,7 +63,8 @@ TEST(ImageClassificationData, MissingFilesNameWhatIsExpected) {
   } catch (const InputError& e) {
     const std::string message = e.what();
     EXPECT_NE(message.find("--data.data_dir: /nonexistent/cifar holds no cifar100 data"),
-              std::string::npos) << message;
+              std::string::npos)
+        << message;
     EXPECT_NE(message.find("train.bin and test.bin"), std::string::npos) << message;
     EXPECT_NE(message.find("cifar-100-binary.tar.gz"), std::string::npos) << message;
   }

@@ -60,5 +60,4 @@ train::LossFn classification_loss(double label_smoothing);
 // epoch_<N>.pt; any other file or run folder is returned as it is.
 std::string run_checkpoint_of(const std::string& path, const nlohmann::json& config);
 
-
 }  // namespace ssmkit::cli

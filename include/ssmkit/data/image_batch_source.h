@@ -17,7 +17,7 @@
 namespace ssmkit::data {
 
 struct ImageAugmentation {
-  int64_t crop_padding = 0;    // 0: no random crop
+  int64_t crop_padding = 0;      // 0: no random crop
   bool horizontal_flip = false;  // mirror left-right with probability 1/2
 };
 

@@ -18,11 +18,11 @@ namespace ssmkit::data {
 inline constexpr const char* kDebianFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
 struct ImageDataOptions {
-  std::string dataset;   // fashion_mnist | cifar10 | cifar100
-  std::string data_dir;  // empty: default_image_data_dir(dataset)
-  std::string label_mode = "fine";  // cifar100 only: fine (100 classes) | coarse (20)
-  double val_fraction = 0.1;        // of the training split held out for validation
-  uint64_t seed = 0;                // decides which training images are held out
+  std::string dataset;                   // fashion_mnist | cifar10 | cifar100
+  std::string data_dir;                  // empty: default_image_data_dir(dataset)
+  std::string label_mode = "fine";       // cifar100 only: fine (100 classes) | coarse (20)
+  double val_fraction = 0.1;             // of the training split held out for validation
+  uint64_t seed = 0;                     // decides which training images are held out
   std::string flag = "--data.data_dir";  // named in errors about the folder
 };
 

@@ -25,9 +25,9 @@
 namespace ssmkit::nn {
 
 struct VisionMambaBlockOptions {
-  MambaOptions mamba;     // d_model is the block's width D
+  MambaOptions mamba;  // d_model is the block's width D
   bool bidirectional = true;
-  int64_t num_heads = 1;  // of the attention branch; must divide D
+  int64_t num_heads = 1;   // of the attention branch; must divide D
   double mlp_ratio = 4.0;  // MLP hidden width = round(mlp_ratio * D)
   double dropout = 0.0;    // after each branch and inside the MLP
   double attention_dropout = 0.0;
