@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bench_flags.h"
+#include "epoch_clock.h"
 #include "ssmkit/data/class_weights.h"
 #include "ssmkit/data/ucr_data_module.h"
 #include "ssmkit/metrics/classification_evaluation.h"
@@ -31,6 +32,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace ssmkit;
+using bench::EpochClock;
+using bench::median_after_warmup;
 
 // The seed's commands: transformer 64 wide, 2 + 2 layers, 4 heads; Mamba-2 one layer each side,
 // 8 heads, state 64. Both: decoder width 32, mask ratio 0.75, CLS token, 140 positions.
@@ -57,45 +60,6 @@ nlohmann::json model_config(const std::string& model, bool pretraining) {
 std::string registry_name(const std::string& model, bool pretraining) {
   return std::string(model == "timae" ? "TiMAE" : "TiMAEMamba") +
          (pretraining ? "ForPretraining" : "");
-}
-
-// Wall seconds of each epoch (training and validation), and its parts: the training steps (to the
-// last step's end), the validation pass, and the rest (the epoch's bookkeeping).
-class EpochClock : public train::Callback {
- public:
-  explicit EpochClock(c10::Device device) : device_(device) {}
-  void on_epoch_begin(int64_t /*epoch*/, int64_t /*batches*/) override { start_ = now(); }
-  // The Trainer reads each step's loss on the host, so a step has finished when this runs.
-  void on_batch_end(const train::StepInfo& /*info*/) override { last_step_ = now(); }
-  void on_evaluation_end(const train::EvaluationResult& result) override {
-    if (result.phase == "val") validation_ = result.seconds;
-  }
-  void on_epoch_end(const train::EpochSummary& /*summary*/) override {
-    if (device_.is_cuda()) torch::cuda::synchronize();
-    const double total = seconds_between(start_, now());
-    const double steps = seconds_between(start_, last_step_);
-    seconds.push_back(total);
-    parts.push_back({steps, validation_, total - steps - validation_});
-  }
-  std::vector<double> seconds;
-  std::vector<std::array<double, 3>> parts;  // training steps, validation, rest
-
- private:
-  using Clock = std::chrono::steady_clock;
-  static Clock::time_point now() { return Clock::now(); }
-  static double seconds_between(Clock::time_point a, Clock::time_point b) {
-    return std::chrono::duration<double>(b - a).count();
-  }
-  c10::Device device_;
-  Clock::time_point start_, last_step_;
-  double validation_ = 0.0;
-};
-
-// Median of the values after the first (warm-up) one.
-double median_after_warmup(std::vector<double> values) {
-  if (values.size() > 1) values.erase(values.begin());
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
 }
 
 }  // namespace

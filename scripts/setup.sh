@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# First command of the README: installs the dependencies, builds ssmkit, runs the demo (a small
-# Mamba model on the shipped toy sequence task, loss going down), then the cMamba pipeline on the
+# First command of the README: installs the dependencies, builds ssmkit, runs the demos (a tiny
+# Vision Mamba on a Fashion-MNIST slice, then a small Mamba model on the shipped toy sequence task,
+# loss going down in both), then the cMamba pipeline on the
 # shipped sample series: prepare_data, train_c_mamba (5 epochs), test metrics and forecast plots in
 # runs/sample.
 set -euo pipefail
@@ -11,7 +12,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/install_deps.sh"
 # Only the library and the programs: the test suite is built by scripts/test.sh.
 SSMKIT_BUILD_TARGET=ssmkit_programs "$root/scripts/build.sh"
-"${SSMKIT_BUILD_DIR:-$root/build}/apps/demo_training" --data "$root/data/toy_sequences.csv" \
+# The Vision Mamba quick check (Fashion-MNIST slice, the loss falls), then the forecasting demo.
+"${SSMKIT_BUILD_DIR:-$root/build}/apps/demo_training"
+"${SSMKIT_BUILD_DIR:-$root/build}/apps/demo_training" --task forecast --data "$root/data/toy_sequences.csv" \
   --output_dir "$root/runs/demo"
 build="${SSMKIT_BUILD_DIR:-$root/build}"
 mkdir -p "$root/runs"

@@ -24,6 +24,9 @@
 #                     s4 (S4Model steps against bench/s4_pytorch.py on this card, then
 #                     docs/results.md's sequential Fashion-MNIST run of s4model; SSMKIT_S4_EPOCHS,
 #                     default 15)
+#                     vim (Vision Mamba: training steps against bench/vision_mamba_pytorch.py on
+#                     this card, then docs/results.md's Fashion-MNIST runs, 3 seeds,
+#                     scripts/vision_mamba_fashion_mnist.sh; SSMKIT_VIM_ENV passes its settings)
 #   SSMKIT_ETTH1      ETTh1.csv for the etth1 step     (default <repo>/.gpu-data/ETTh1.csv)
 #   SSMKIT_UCR        ECG5000 folder for the timae steps (default <repo>/.gpu-data/ucr/ECG5000)
 #   SSMKIT_FASHION_MNIST  Fashion-MNIST IDX folder for the s4 step (default the first that exists
@@ -259,10 +262,14 @@ if wants timae-accuracy && [ -x "$build/apps/train_timae" ]; then
     DEVICE=cuda UCR="$ucr" bash "$root/scripts/timae_ecg5000.sh" || status=1
 fi
 fmnist="${SSMKIT_FASHION_MNIST:-}"
+if [ -z "$fmnist" ] && [ ! -e "$root/.gpu-data/fashion-mnist/train-images-idx3-ubyte.gz" ]; then
+  for f in "$debs"/dataset-fashion-mnist*.deb; do [ -f "$f" ] && dpkg -x "$f" "$deps"; done
+fi
 for cand in "$root/.gpu-data/fashion-mnist" "$deps/usr/share/datasets/fashion-mnist" \
   /usr/share/datasets/fashion-mnist; do
   if [ -z "$fmnist" ] && [ -e "$cand/train-images-idx3-ubyte.gz" ]; then fmnist="$cand"; fi
 done
+fashion="$fmnist"
 if wants s4 && [ -x "$build/bench/bench_s4_epoch" ] && [ -x "$build/apps/s4model" ]; then
   STEP_LOG=s4 step s4-bench 300 python3 "$root/bench/compare_s4.py" --build "$build" \
     --data_dir "$fmnist" --device cuda --threads 4 --steps 100 --warmup 10 --python python3 ||
@@ -273,6 +280,16 @@ if wants s4 && [ -x "$build/bench/bench_s4_epoch" ] && [ -x "$build/apps/s4model
     --device cuda --progress lines --checkpoint_dir "$build/s4-runs/checkpoint" \
     --results_dir "$build/s4-runs/results" || status=1
   cat "$build/s4-runs/results/s4_fashion_mnist/metrics.json" >>"$logs/s4.log" 2>/dev/null
+fi
+if wants vim && [ -x "$build/bench/bench_vision_mamba_epoch" ]; then
+  step vim 180 python3 "$root/bench/compare_vision_mamba.py" --build "$build" --data_dir "$fashion" \
+    --device cuda --threads 4 --steps 50 --epochs 3 --python python3 || status=1
+fi
+if wants vim && [ -x "$build/apps/train_vision_mamba" ]; then
+  # shellcheck disable=SC2086 # settings list
+  STEP_LOG=vim step vim-accuracy 560 env ${SSMKIT_VIM_ENV:-} BUILD="$build" \
+    RUNS="$build/vim-runs" DEVICE=cuda FASHION_MNIST="$fashion" \
+    bash "$root/scripts/vision_mamba_fashion_mnist.sh" || status=1
 fi
 if wants cputests && [ -x "$build/tests/ssmkit_tests" ]; then
   step cputests 400 ctest --test-dir "$build" -L cpu -E install_and_find_package -j "$jobs" \
@@ -304,7 +321,7 @@ echo "== summary"
 cat "$summary"
 [ -f "$logs/test.log" ] && grep -E "tests passed|FAILED|Failed|Passed|\*\*\*" "$logs/test.log" | tail -30
 [ -f "$logs/bench.log" ] && cat "$logs/bench.log"
-for f in block epoch etth1 timae timae-accuracy ddp; do [ -f "$logs/$f.log" ] && grep -E "^==|^\||^cpu|^cuda|^protocol" "$logs/$f.log"; done
+for f in block epoch etth1 timae timae-accuracy ddp vim; do [ -f "$logs/$f.log" ] && grep -E "^==|^\||^cpu|^cuda|^protocol|^seed" "$logs/$f.log"; done
 [ -f "$logs/s4.log" ] && grep -E "^==|^\||^s4model:|test_accuracy|seconds_per_epoch|epochs_completed" "$logs/s4.log"
 for f in cputests cputests-preload; do
   [ -f "$logs/$f.log" ] && grep -E "tests passed|\((Failed|SEGFAULT|Timeout)\)" "$logs/$f.log" | head -20

@@ -111,10 +111,12 @@ ParsedArguments parse_arguments(cxxopts::Options& options, int argc, const char*
 }
 
 nlohmann::json resolve_config(const ParsedArguments& args, const std::vector<ConfigFlag>& flags,
-                              nlohmann::json defaults) {
+                              nlohmann::json defaults,
+                              const std::function<std::string(const std::string&)>& config_path) {
   const auto keys = io::flatten_config(defaults);
   if (args.count("config") > 0) {
-    const auto path = args["config"].as<std::string>();
+    const auto given = args["config"].as<std::string>();
+    const auto path = config_path ? config_path(given) : given;
     io::merge_config(defaults, io::read_config_file(path), path);
   }
   for (const auto& flag : flags) {

@@ -10,6 +10,7 @@
 #include "ssmkit/models/s4_model.h"
 #include "ssmkit/models/timae.h"
 #include "ssmkit/models/timae_for_pretraining.h"
+#include "ssmkit/models/vision_mamba.h"
 
 namespace ssmkit::models {
 namespace {
@@ -24,6 +25,9 @@ struct Registry {
     factories["S4Model"] = [](const nlohmann::json& config) -> std::shared_ptr<Model> {
       return std::make_shared<S4ModelImpl>(config.get<S4ModelOptions>());
     };
+    factories["VisionMamba"] = [](const nlohmann::json& config) -> std::shared_ptr<Model> {
+      return std::make_shared<VisionMambaImpl>(vision_mamba_options_from_json(config));
+    };
     for (const TiMAEMixer mixer : {TiMAEMixer::kTransformer, TiMAEMixer::kMamba2}) {
       const std::string family = mixer == TiMAEMixer::kTransformer ? "TiMAE" : "TiMAEMamba";
       factories[family] = [mixer](const nlohmann::json& config) -> std::shared_ptr<Model> {
@@ -31,7 +35,8 @@ struct Registry {
       };
       factories[family + "ForPretraining"] =
           [mixer](const nlohmann::json& config) -> std::shared_ptr<Model> {
-        return std::make_shared<TiMAEForPretrainingImpl>(timae_options_from_json(config, mixer, false));
+        return std::make_shared<TiMAEForPretrainingImpl>(
+            timae_options_from_json(config, mixer, false));
       };
     }
   }

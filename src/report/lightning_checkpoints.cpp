@@ -7,14 +7,11 @@
 #include "ssmkit/io/error.h"
 
 namespace ssmkit::report {
-namespace {
 
 namespace fs = std::filesystem;
 
-// Points `link` at `target`'s contents: a hard link, else a copy; through a temporary name and a
-// rename, so a reader never sees a missing or partial file.
-void place(const fs::path& target, const fs::path& link) {
-  const fs::path temp = link.string() + ".tmp";
+void link_checkpoint(const std::string& target, const std::string& link) {
+  const fs::path temp = link + ".tmp";
   std::error_code error;
   fs::remove(temp, error);
   fs::create_hard_link(target, temp, error);
@@ -24,11 +21,9 @@ void place(const fs::path& target, const fs::path& link) {
   }
   if (!error) fs::rename(temp, link, error);
   if (error) {
-    throw InputError(link.string() + ": cannot write the checkpoint link (" + error.message() + ")");
+    throw InputError(link + ": cannot write the checkpoint link (" + error.message() + ")");
   }
 }
-
-}  // namespace
 
 std::string lightning_checkpoint_name(int64_t epoch_index, int64_t step) {
   return "epoch=" + std::to_string(epoch_index) + "-step=" + std::to_string(step) + ".ckpt";
@@ -38,8 +33,8 @@ void LightningCheckpointCallback::on_checkpoint_saved(const train::CheckpointSav
   if (info.kind != "last") return;
   const fs::path folder = fs::path(info.path).parent_path();
   const fs::path named = folder / lightning_checkpoint_name(info.epoch - 1, info.step);
-  place(info.path, named);
-  place(info.path, folder / "last.ckpt");
+  link_checkpoint(info.path, named.string());
+  link_checkpoint(info.path, (folder / "last.ckpt").string());
   if (!previous_.empty() && previous_ != named.string()) {
     std::error_code ignored;
     fs::remove(previous_, ignored);

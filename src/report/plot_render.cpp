@@ -34,13 +34,20 @@ bool training_curves(const std::string& path, const std::vector<CurvePanel>&, co
 }
 
 bool confusion_matrix(const std::string& path, int64_t, const std::vector<int64_t>&,
-                      const std::vector<std::string>&, const std::string&, PlotSize) {
+                      const std::vector<std::string>&, const std::string&, PlotSize,
+                      ConfusionPanels) {
   spdlog::warn("plots: ssmkit was built without PLplot; {} is not written", path);
   return false;
 }
 
 bool forecasts(const std::string& path, int64_t, int64_t, const std::vector<ForecastPanel>&,
                const std::string&, PlotSize) {
+  spdlog::warn("plots: ssmkit was built without PLplot; {} is not written", path);
+  return false;
+}
+
+bool image_grid(const std::string& path, int64_t, const std::vector<ImagePanel>&,
+                const std::string&, PlotSize) {
   spdlog::warn("plots: ssmkit was built without PLplot; {} is not written", path);
   return false;
 }
@@ -587,7 +594,7 @@ bool training_curves(const std::string& path, const std::vector<CurvePanel>& pan
 
 bool confusion_matrix(const std::string& path, int64_t num_classes,
                       const std::vector<int64_t>& counts, const std::vector<std::string>& names,
-                      const std::string& title, PlotSize size) {
+                      const std::string& title, PlotSize size, ConfusionPanels panels) {
   const auto k = static_cast<size_t>(num_classes);
   int64_t largest = 0;
   for (int64_t c : counts)
@@ -614,12 +621,18 @@ bool confusion_matrix(const std::string& path, int64_t num_classes,
   }
   return render_png(path, size, [&](plstream& pls) {
     const double top = draw_page_title(pls, title, page_metrics(pls));
-    const auto cells = grid_cells(2, 2, top);
+    const bool both = panels == ConfusionPanels::kBoth;
+    const auto cells = grid_cells(both ? 2 : 1, both ? 2 : 1, top);
     TextScale scale(pls, panel_text_scale(cells[0], page_metrics(pls)));
     const auto m = page_metrics(pls);
-    draw_heatmap(pls, cells[0], num_classes, count_colour, count_text, names, "counts", m);
-    draw_heatmap(pls, cells[1], num_classes, fraction, fraction_text, names,
-                 "fraction of each true class", m);
+    size_t cell = 0;
+    if (panels != ConfusionPanels::kFractions) {
+      draw_heatmap(pls, cells[cell++], num_classes, count_colour, count_text, names, "counts", m);
+    }
+    if (panels != ConfusionPanels::kCounts) {
+      draw_heatmap(pls, cells[cell], num_classes, fraction, fraction_text, names,
+                   "fraction of each true class", m);
+    }
   });
 }
 
@@ -703,6 +716,57 @@ bool forecasts(const std::string& path, int64_t rows, int64_t columns,
       draw_finite_line(pls, future_x, panel.prediction, false);
       pls.width(kAxisLineWidth);
     }
+  });
+}
+
+bool image_grid(const std::string& path, int64_t columns, const std::vector<ImagePanel>& panels,
+                const std::string& title, PlotSize size) {
+  // Palette entry borrowed for each pixel's colour (restored at the end), and the mark colour.
+  const PLINT kPixel = kGrid;
+  const PLINT kMark = kFirstSeries + 3;  // red
+  constexpr double kTitleLines = 2.6;    // room above each image, in character heights
+  constexpr PLFLT kMarkWidth = 4.0;
+  return render_png(path, size, [&](plstream& pls) {
+    const auto page = page_metrics(pls);
+    const double top = draw_page_title(pls, title, page);
+    const auto cells = grid_cells(panels.size(), static_cast<size_t>(columns), top);
+    TextScale scale(pls, panel_text_scale(cells[0], page));
+    const auto m = page_metrics(pls);
+    for (size_t p = 0; p < panels.size(); ++p) {
+      const ImagePanel& panel = panels[p];
+      const Box cell = inset(cells[p], m, 0.5, 0.5, 0.5, kTitleLines);
+      // The largest square-pixel image that fits the cell, centred.
+      const double pixel = std::min(
+          (cell.x1 - cell.x0) / static_cast<double>(panel.width) * static_cast<double>(size.width),
+          (cell.y1 - cell.y0) / static_cast<double>(panel.height) *
+              static_cast<double>(size.height));
+      const double w = pixel * static_cast<double>(panel.width) / size.width;
+      const double h = pixel * static_cast<double>(panel.height) / size.height;
+      const double x0 = (cell.x0 + cell.x1 - w) / 2, y1 = cell.y1;
+      pls.vpor(x0, x0 + w, y1 - h, y1);
+      pls.wind(0.0, static_cast<double>(panel.width), 0.0, static_cast<double>(panel.height));
+      for (int64_t r = 0; r < panel.height; ++r) {
+        for (int64_t c = 0; c < panel.width; ++c) {
+          const size_t at = static_cast<size_t>((r * panel.width + c) * 3);
+          pls.scol0(kPixel, panel.rgb[at], panel.rgb[at + 1], panel.rgb[at + 2]);
+          pls.col0(kPixel);
+          const double row = static_cast<double>(panel.height - 1 - r);
+          fill_cell(pls, static_cast<double>(c), row, static_cast<double>(c + 1), row + 1.0);
+        }
+      }
+      pls.col0(panel.marked ? kMark : kBlack);
+      if (panel.marked) {
+        pls.width(kMarkWidth);
+        pls.box("bc", 0.0, 0, "bc", 0.0, 0);
+        pls.width(kAxisLineWidth);
+      }
+      const auto newline = panel.title.find('\n');
+      pls.mtex("t", 1.8, 0.5, 0.5, panel.title.substr(0, newline).c_str());
+      if (newline != std::string::npos) {
+        pls.mtex("t", 0.6, 0.5, 0.5, panel.title.substr(newline + 1).c_str());
+      }
+    }
+    pls.scol0(kPixel, kPalette[kPixel][0], kPalette[kPixel][1], kPalette[kPixel][2]);
   });
 }
 

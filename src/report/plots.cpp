@@ -94,7 +94,7 @@ std::vector<CurvePanel> curve_panels_from_history(
 
 bool plot_confusion_matrix(const std::string& path, const metrics::ConfusionMatrix& matrix,
                            const std::vector<std::string>& class_names, const std::string& title,
-                           PlotSize size) {
+                           PlotSize size, ConfusionPanels panels) {
   const char* fn = "plot_confusion_matrix";
   check_path(path, fn);
   check_size(size, fn);
@@ -113,7 +113,7 @@ bool plot_confusion_matrix(const std::string& path, const metrics::ConfusionMatr
     for (int64_t j = 0; j < k; ++j)
       counts.push_back(matrix.count(i, j));
   }
-  return render::confusion_matrix(path, k, counts, names, title, size);
+  return render::confusion_matrix(path, k, counts, names, title, size, panels);
 }
 
 bool plot_forecasts(const std::string& path, const at::Tensor& history, const at::Tensor& truth,

@@ -292,7 +292,8 @@ void OneCycleLr::apply_step(int64_t step) {
 
 nlohmann::json scheduler_config_defaults() {
   return {{"name", "constant"},      {"step_size", 10},         {"gamma", 0.1},
-          {"interval", "epoch"},     {"warmup_steps", 0},       {"total_steps", 0},
+          {"interval", "epoch"},     {"warmup_steps", 0},       {"warmup_epochs", 0},
+          {"total_steps", 0},
           {"min_lr", 0.0},           {"monitor", "val_loss"},   {"mode", "min"},
           {"factor", 0.1},           {"patience", 10},          {"threshold", 1e-4},
           {"threshold_mode", "rel"}, {"cooldown", 0},           {"pct_start", 0.3},
@@ -307,7 +308,8 @@ std::unique_ptr<LrScheduler> make_lr_scheduler(const nlohmann::json& section,
   const std::string name =
       s.choice("name", "constant",
                {"constant", "step", "cosine", "one_cycle", "plateau", "type1", "type2", "type3"});
-  s.allow({"step_size", "gamma", "interval", "warmup_steps", "total_steps", "min_lr", "monitor",
+  s.allow({"step_size", "gamma", "interval", "warmup_steps", "warmup_epochs", "total_steps",
+           "min_lr", "monitor",
            "mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "pct_start",
            "div_factor", "final_div_factor", "cycle_momentum", "base_momentum", "max_momentum"});
   std::unique_ptr<LrScheduler> scheduler;
@@ -319,7 +321,10 @@ std::unique_ptr<LrScheduler> make_lr_scheduler(const nlohmann::json& section,
     const bool by_step = s.choice("interval", "epoch", {"epoch", "step"}) == "step";
     scheduler = std::make_unique<StepLr>(optimizer, step_size, gamma, by_step);
   } else if (name == "cosine") {
-    const int64_t warmup = s.integer("warmup_steps", 0);
+    // Warm-up in epochs counts the steps of this run's epochs (fewer per rank when the data is
+    // split over data-parallel ranks).
+    const int64_t warmup =
+        s.integer("warmup_steps", 0) + s.integer("warmup_epochs", 0) * context.steps_per_epoch;
     int64_t total = s.integer("total_steps", 0);
     if (total == 0) total = context.epochs * context.steps_per_epoch;
     const double min_lr = s.number("min_lr", 0.0);

@@ -63,7 +63,8 @@ TEST_F(DemoTrainingProgram, BadInputExitsOneWithOneLineAndNoOutput) {
     std::string expected;
   } cases[] = {
       {"--no_such_flag 3", "no_such_flag"},
-      {"--epochs 2", "--data is required"},
+      {"--task forecast --epochs 2", "--data is required"},
+      {"--task nonsense", "--task: 'nonsense' is unknown, expected vision or forecast"},
       {"--data " + dir_.file("absent.csv") + " --output_dir " + out, "absent.csv: cannot open"},
       {"--data " + dir_.write("bad.csv", "a,b\n1,2\n3,oops\n") + " --output_dir " + out,
        "bad.csv line 3: column 2 ('b') holds 'oops'"},
@@ -82,6 +83,17 @@ TEST_F(DemoTrainingProgram, BadInputExitsOneWithOneLineAndNoOutput) {
     EXPECT_EQ(std::count(run.output.begin(), run.output.end(), '\n'), 1) << run.output;
     EXPECT_FALSE(std::filesystem::exists(out)) << c.args;
   }
+}
+
+TEST_F(DemoTrainingProgram, VisionDemoLossFallsQuickly) {
+  // The default task: a tiny Vision Mamba on a slice of Fashion-MNIST (generated images where the
+  // package is absent); one epoch here, to stay quick.
+  const ProgramRun run = demo("--epochs 1");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("demo_training: OK, the loss falls"), std::string::npos) << run.output;
+  const ProgramRun generated = demo("--epochs 1 --data_dir " + dir_.file("absent"));
+  ASSERT_EQ(generated.exit_code, 0) << generated.output;
+  EXPECT_NE(generated.output.find("generated 28x28 images"), std::string::npos);
 }
 
 }  // namespace

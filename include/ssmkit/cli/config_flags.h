@@ -9,6 +9,7 @@
 #include <cxxopts.hpp>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <iosfwd>
 #include <string>
 #include <utility>
@@ -45,9 +46,11 @@ struct ParsedArguments {
 ParsedArguments parse_arguments(cxxopts::Options& options, int argc, const char* const* argv);
 
 // The resolved config: `defaults`, then the --config file, then each named flag, then each dotted
-// key flag, then the "+=" appends, then --set.
-nlohmann::json resolve_config(const ParsedArguments& args, const std::vector<ConfigFlag>& flags,
-                              nlohmann::json defaults);
+// key flag, then the "+=" appends, then --set. `config_path`, when given, maps the --config value
+// to the file to read (e.g. a shipped config's name to its path).
+nlohmann::json resolve_config(
+    const ParsedArguments& args, const std::vector<ConfigFlag>& flags, nlohmann::json defaults,
+    const std::function<std::string(const std::string&)>& config_path = {});
 
 // With --print_config: writes `config` as indented JSON to `out` and returns true (the program
 // then exits without running).

@@ -12,6 +12,10 @@
 
 namespace ssmkit::report {
 
+// Points `link` at `target`'s contents: a hard link, else a copy; through a temporary name and a
+// rename, so a reader never sees a missing or partial file. InputError naming `link` on failure.
+void link_checkpoint(const std::string& target, const std::string& link);
+
 // "epoch=<epoch_index>-step=<step>.ckpt"
 std::string lightning_checkpoint_name(int64_t epoch_index, int64_t step);
 

@@ -49,12 +49,17 @@ bool plot_training_curves(const std::string& path, const std::vector<CurvePanel>
 std::vector<CurvePanel> curve_panels_from_history(
     const std::map<std::string, std::vector<double>>& history);
 
-// Two heat maps side by side: counts, and counts divided by each row's total (recall on the
-// diagonal). Rows are true classes, columns predicted ones; the numbers are printed in the cells
-// when the matrix is small enough to read them. `class_names` is empty or one name per class.
+// Which heat maps a confusion-matrix figure shows.
+enum class ConfusionPanels { kBoth, kCounts, kFractions };
+
+// Two heat maps side by side (or one of them, `panels`): counts, and counts divided by each row's
+// total (recall on the diagonal). Rows are true classes, columns predicted ones; the numbers are
+// printed in the cells when the matrix is small enough to read them. `class_names` is empty or
+// one name per class.
 bool plot_confusion_matrix(const std::string& path, const metrics::ConfusionMatrix& matrix,
                            const std::vector<std::string>& class_names = {},
-                           const std::string& title = "", PlotSize size = {1600, 800});
+                           const std::string& title = "", PlotSize size = {1600, 800},
+                           ConfusionPanels panels = ConfusionPanels::kBoth);
 
 // Fewer windows and channels than this would leave the figure empty, more would make it unreadable.
 inline constexpr int64_t kDefaultForecastWindows = 3;

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Vision Mamba training steps side by side: ssmkit (bench_vision_mamba_epoch) and the same model
+in plain PyTorch (bench/vision_mamba_pytorch.py), one after the other on the same machine with the
+same data, batch, steps and thread count; prints one table with the ratio PyTorch / ssmkit. The
+epoch column is the step time times the steps of a full Fashion-MNIST epoch (extrapolated).
+
+  python3 bench/compare_vision_mamba.py --build build --device cpu --threads 2 --steps 5
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from compare_timae import run_json  # noqa: E402  (one JSON line from a benchmark's output)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default="build", help="ssmkit build folder")
+    ap.add_argument("--data_dir", default="/usr/share/datasets/fashion-mnist")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--batch_size", type=int, default=256)
+    ap.add_argument("--sizes", default="small")
+    ap.add_argument("--python", default="/usr/bin/python3", help="interpreter with PyTorch")
+    args = ap.parse_args()
+    common = ["--data_dir", args.data_dir, "--device", args.device, "--epochs", str(args.epochs),
+              "--threads", str(args.threads), "--batch_size", str(args.batch_size),
+              "--steps", str(args.steps), "--json"]
+    bf16 = ["--bf16"] if args.device.startswith("cuda") else []
+    rows = []
+    for size in args.sizes.split(","):
+        ours = run_json([os.path.join(args.build, "bench", "bench_vision_mamba_epoch"),
+                         "--size", size] + common)
+        print(f"{size}: ssmkit {ours['step_s'] * 1e3:.1f} ms/step", file=sys.stderr, flush=True)
+        torch = run_json([args.python, os.path.join(HERE, "vision_mamba_pytorch.py"), "--size", size]
+                         + common + bf16)
+        rows.append((size, ours, torch))
+        print(f"{size}: ssmkit {ours['step_s'] * 1e3:.1f} ms/step, PyTorch "
+              f"{torch['step_s'] * 1e3:.1f} ms/step", file=sys.stderr, flush=True)
+    print("| size | device | threads | batch | params | PyTorch ms/step | ssmkit ms/step | speed-up "
+          "| ssmkit s/epoch (extrapolated) | ssmkit step mode |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for size, ours, torch in rows:
+        assert ours["params"] == torch["params"], f"{size}: parameter counts differ"
+        print(f"| {size} | {args.device} | {args.threads} | {args.batch_size} | {ours['params']} | "
+              f"{torch['step_s'] * 1e3:.1f} | {ours['step_s'] * 1e3:.1f} | "
+              f"{torch['step_s'] / ours['step_s']:.2f}x | "
+              f"{ours['step_s'] * ours['full_epoch_steps']:.1f} | {ours['step_mode']} |")
+
+
+if __name__ == "__main__":
+    main()
