@@ -186,8 +186,20 @@ block_profile() {
   done
 }
 
+# Data parallel on this GPU: one worker started by ssmkit_run joins an NCCL process group (world
+# size 1) and trains the sample series.
+ddp_run() {
+  local dir="$build/ddp-run"
+  rm -rf "$dir" && mkdir -p "$dir"
+  "$build/apps/prepare_data" --input_file "$root/data/sample_series.json" \
+    --output_file "$dir/windows.npz" --input_length 32 --forecast_length 8 --test_size 0.15 &&
+    "$build/apps/ssmkit_run" --standalone --nproc_per_node 1 train_c_mamba \
+      --train_dataset "$dir/windows.npz" --output_dir "$dir/runs" --project_name nccl \
+      --seq_len 32 --forecast_len 8 --input_dim 3 --hidden_dim 16 --num_layers 1 --patch_len 8 \
+      --stride 4 --d_state 4 --batch_size 64 --num_epochs 3 --device cuda --progress off
+}
 export root debs build logs deps jobs targets build_apps
-export -f configure compile sass profile kernel_time source_profile block_profile
+export -f configure compile sass profile kernel_time source_profile block_profile ddp_run
 status=0
 if wants build; then
   STEP_LOG=build step configure 300 configure || status=1
@@ -227,18 +239,6 @@ if wants epoch && [ -x "$build/bench/bench_cmamba_epoch" ]; then
   step epoch 300 "$build/bench/bench_cmamba_epoch" --threads 16 --steps 40 --cuda_steps graph,plain ||
     status=1
 fi
-# Data parallel on this GPU: one worker started by ssmkit_run joins an NCCL process group (world
-# size 1) and trains the sample series.
-ddp_run() {
-  local dir="$build/ddp-run"
-  rm -rf "$dir" && mkdir -p "$dir"
-  "$build/apps/prepare_data" --input_file "$root/data/sample_series.json" \
-    --output_file "$dir/windows.npz" --input_length 32 --forecast_length 8 --test_size 0.15 &&
-    "$build/apps/ssmkit_run" --standalone --nproc_per_node 1 train_c_mamba \
-      --train_dataset "$dir/windows.npz" --output_dir "$dir/runs" --project_name nccl \
-      --seq_len 32 --forecast_len 8 --input_dim 3 --hidden_dim 16 --num_layers 1 --patch_len 8 \
-      --stride 4 --d_state 4 --batch_size 64 --num_epochs 3 --device cuda --progress off
-}
 if wants ddp && [ -x "$build/apps/ssmkit_run" ]; then step ddp 180 ddp_run || status=1; fi
 if wants etth1 && [ -x "$build/apps/train_c_mamba" ]; then
   # The official protocol (type3, up to 100 epochs, patience 3), with and without the average.

@@ -12,10 +12,9 @@
 #include <string>
 #include <vector>
 
-namespace ssmkit::data {
+#include "ssmkit/data/dataset_locations.h"
 
-// Where Debian's dataset-fashion-mnist package puts the four .gz files.
-inline constexpr const char* kDebianFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+namespace ssmkit::data {
 
 struct ImageDataOptions {
   std::string dataset;                   // fashion_mnist | cifar10 | cifar100

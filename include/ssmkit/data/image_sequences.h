@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "ssmkit/data/dataset_locations.h"
 #include "ssmkit/data/labelled_sequences.h"
 #include "ssmkit/io/labelled_images.h"
 
@@ -18,8 +19,6 @@ enum class ImageSet { mnist, fashion_mnist, cifar10 };
 // "mnist", "fashion_mnist" (also "fashion-mnist"), "cifar10"; nullopt for anything else.
 std::optional<ImageSet> parse_image_set(const std::string& name);
 std::string image_set_name(ImageSet set);
-// Where Debian's dataset-fashion-mnist puts its IDX files.
-inline constexpr const char* kDebianFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 // The folder read when none is given: Debian's for Fashion-MNIST, "" (none) for the others.
 std::string default_image_data_dir(ImageSet set);
 std::vector<std::string> image_class_names(ImageSet set);
