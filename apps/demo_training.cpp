@@ -319,7 +319,7 @@ int run_vision(int argc, char** argv) {
           data::kDebianFashionMnistDir))
       ("epochs", "Training epochs", cxxopts::value<int64_t>()->default_value("3"))
       ("seed", "Random seed", cxxopts::value<uint64_t>()->default_value(std::to_string(train::kDefaultSeed)))
-      ("threads", "CPU threads; 0 = SSMKIT_NUM_THREADS or all cores",
+      ("threads", "CPU threads; 0 = SSMKIT_NUM_THREADS, OMP_NUM_THREADS or all cores",
        cxxopts::value<int>()->default_value("0"))
       ("trace_shapes", "Log every block's input and output shapes",
        cxxopts::value<bool>()->default_value("false"))

@@ -176,7 +176,7 @@ int run(int argc, char** argv) {
       ("batch_size", "images per forward pass (0: the run's batch size)",
        cxxopts::value<int64_t>()->default_value("0"))
       ("device", "cpu, cuda, cuda:<index> or auto", cxxopts::value<std::string>()->default_value("auto"))
-      ("threads", "CPU threads (0: SSMKIT_NUM_THREADS or all cores)",
+      ("threads", "CPU threads (0: SSMKIT_NUM_THREADS, OMP_NUM_THREADS or all cores)",
        cxxopts::value<int>()->default_value("0"))
       ("h,help", "print this help");
   // clang-format on
