@@ -119,6 +119,12 @@ TEST_F(TrainerCuda, OneRankOverNcclTrainsLikeNoProcessGroup) {
   const TrainingRun grouped = train_cmamba("fused", false, 0.0, 2, &nccl);
   EXPECT_EQ(grouped.mode, train::StepMode::kFused);
   expect_same_training(alone, grouped, 1e-5);
+  // With bf16 autocast and the weight average, and graph steps asked for (they run fused: the
+  // all-reduces start from autograd hooks, outside graphs).
+  const TrainingRun alone_amp = train_cmamba("fused", true, 0.9);
+  const TrainingRun grouped_amp = train_cmamba("graph", true, 0.9, 2, &nccl);
+  EXPECT_EQ(grouped_amp.mode, train::StepMode::kFused);
+  expect_same_training(alone_amp, grouped_amp, 1e-3);
 }
 
 TEST_F(TrainerCuda, AnEpochsLastPartialBatchGetsItsOwnGraphAndTrainsLikePlainSteps) {
