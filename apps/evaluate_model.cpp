@@ -25,6 +25,7 @@
 #include "ssmkit/report/plots.h"
 #include "ssmkit/train/checkpoint.h"
 #include "ssmkit/train/device.h"
+#include "ssmkit/train/mixed_precision.h"
 #include "ssmkit/train/trainable_model.h"
 #include "ssmkit/util/threads.h"
 
@@ -51,8 +52,10 @@ struct Predictions {
   at::Tensor confidence;  // (N) float64, softmax probability of the predicted class
 };
 
+// The forward runs as the trainer's test pass ran it: under bf16 autocast when the run trained in
+// mixed precision on CUDA, and in the run's batches, so that the predictions are the trainer's.
 Predictions predict(models::Model& model, data::BatchSource& batches, int64_t classes,
-                    const c10::Device& device) {
+                    const c10::Device& device, bool mixed_precision) {
   Predictions out{metrics::ConfusionMatrix(classes), {}, {}, {}};
   torch::NoGradGuard no_grad;
   model.eval();
@@ -60,7 +63,12 @@ Predictions predict(models::Model& model, data::BatchSource& batches, int64_t cl
   data::Batch batch;
   std::vector<at::Tensor> labels, predicted, confidence;
   while (batches.next(batch)) {
-    const at::Tensor logits = model.forward(batch.inputs.to(device)).to(torch::kFloat32).cpu();
+    at::Tensor logits;
+    {
+      const train::AutocastGuard autocast(mixed_precision, device);
+      logits = model.forward(batch.inputs.to(device));
+    }
+    logits = logits.to(torch::kFloat32).cpu();
     out.matrix.update(logits, batch.targets);
     const auto [probability, index] = torch::softmax(logits, 1).max(1);
     labels.push_back(batch.targets);
@@ -223,7 +231,8 @@ int run(int argc, char** argv) {
   const auto batches = cli::vision_mamba_batches(config, data.split(split), false);
   spdlog::info("{}: {} (epoch {}) on {} {} images of {}", kProgram, checkpoint, state.epoch,
                data.split(split).size(), split, data.dataset);
-  const Predictions p = predict(*model, *batches, data.num_classes(), device);
+  const bool mixed_precision = config.at("training").value("mixed_precision", false);
+  const Predictions p = predict(*model, *batches, data.num_classes(), device, mixed_precision);
   const metrics::ConfusionMatrix& m = p.matrix;
   const std::vector<std::string>& names = data.class_names;
 

@@ -179,6 +179,8 @@ def main():
     ap.add_argument("--epoch_sequences", type=int, default=54000,
                     help="sequences of one training epoch, for the extrapolation")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--profile", action="store_true",
+                    help="also print PyTorch's profiler table of the timed steps (top operators)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -198,7 +200,14 @@ def main():
     criterion = nn.CrossEntropyLoss()
     model.train()
     times = []
+    profiler = None
     for step in range(args.warmup + args.steps):
+        if args.profile and step == args.warmup:
+            activities = [torch.profiler.ProfilerActivity.CPU]
+            if device.type == "cuda":
+                activities.append(torch.profiler.ProfilerActivity.CUDA)
+            profiler = torch.profiler.profile(activities=activities)
+            profiler.__enter__()
         xb = x[step * args.batch_size:(step + 1) * args.batch_size]
         yb = y[step * args.batch_size:(step + 1) * args.batch_size]
         if device.type == "cuda":
@@ -213,6 +222,10 @@ def main():
             torch.cuda.synchronize()
         if step >= args.warmup:
             times.append(time.perf_counter() - start)
+    if profiler is not None:
+        profiler.__exit__(None, None, None)
+        sort = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+        print(profiler.key_averages().table(sort_by=sort, row_limit=25))
     step_s = sorted(times)[len(times) // 2]
     steps_per_epoch = math.ceil(args.epoch_sequences / args.batch_size)
     params = sum(p.numel() for p in model.parameters())
