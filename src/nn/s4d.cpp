@@ -1,4 +1,5 @@
-// S4D: S4D-Lin initialisation, the Vandermonde kernel, FFT convolution, and the output stage.
+// S4D: S4D-Lin initialisation, the discretised SSM, its convolution as a recurrence (or by the
+// Vandermonde kernel and the FFT), and the output stage.
 #include "ssmkit/nn/s4d.h"
 
 #include <torch/torch.h>
@@ -10,6 +11,7 @@
 #include "ssmkit/nn/activations.h"
 #include "ssmkit/ops/dropout.h"
 #include "ssmkit/ops/fft_conv.h"
+#include "ssmkit/ops/s4d_scan.h"
 #include "ssmkit/util/checks.h"
 #include "ssmkit/util/json_fields.h"
 #include "ssmkit/util/trace.h"
@@ -73,17 +75,23 @@ S4DImpl::S4DImpl(const S4DOptions& options) : options_(options) {
   output_linear = register_module("output_linear", torch::nn::Linear(h, 2 * h));
 }
 
-at::Tensor S4DImpl::kernel(int64_t length) {
-  TORCH_CHECK(length >= 1, "S4D::kernel: length must be >= 1, got ", length);
+S4DImpl::Discretized S4DImpl::discretize() {
   at::Tensor dt = torch::exp(log_dt).unsqueeze(-1);                // (R, 1)
   at::Tensor A = torch::complex(-torch::exp(log_A_real), A_imag);  // (R, N/2)
   at::Tensor dtA = A * dt;                                         // (R, N/2)
-  // Zero-order hold: B_bar = (exp(dt A) - 1) / A * B with B = 1, folded into C.
-  at::Tensor c_bar = torch::view_as_complex(C) * (torch::exp(dtA) - 1.0) / A;  // (R, N/2)
+  at::Tensor decay = torch::exp(dtA);                              // (R, N/2)
+  // Zero-order hold: B_bar = (exp(dt A) - 1) / A * B with B = 1, folded into C; each mode stands
+  // for a conjugate pair, hence the factor 2 on its real part.
+  at::Tensor weight = 2.0 * torch::view_as_complex(C) * (decay - 1.0) / A;  // (R, N/2)
+  return {dtA, decay, weight};
+}
+
+at::Tensor S4DImpl::kernel(int64_t length) {
+  TORCH_CHECK(length >= 1, "S4D::kernel: length must be >= 1, got ", length);
+  const Discretized z = discretize();
   at::Tensor steps = torch::arange(length, log_dt.options());                  // (L)
-  at::Tensor vandermonde = torch::exp(dtA.unsqueeze(-1) * steps);              // (R, N/2, L)
-  // Each mode stands for a conjugate pair, hence the 2 Re(.).
-  at::Tensor k = 2.0 * torch::real((c_bar.unsqueeze(-1) * vandermonde).sum(1));  // (R, L)
+  at::Tensor vandermonde = torch::exp(z.dt_A.unsqueeze(-1) * steps);          // (R, N/2, L)
+  at::Tensor k = torch::real((z.weight.unsqueeze(-1) * vandermonde).sum(1));     // (R, L)
   return k.view({directions(), options_.d_model, length});
 }
 
@@ -96,15 +104,29 @@ at::Tensor S4DImpl::forward(const at::Tensor& x) {
               c10::toString(x.scalar_type()), ", expected the parameters' dtype (",
               c10::toString(D.scalar_type()), ")");
 
-  const int64_t len = x.size(1);
+  // The convolution with kernel(L) (and the reversed one) plus the D skip, run as the diagonal
+  // recurrence: ops/s4d_scan.h. forward_by_fft() is the same by the FFT.
+  const Discretized z = discretize();
+  const std::vector<int64_t> rows = {directions(), options_.d_model, options_.n_modes()};
+  at::Tensor y = ops::s4d_scan(x, torch::real(z.decay).view(rows), torch::imag(z.decay).view(rows),
+                               torch::real(z.weight).view(rows), torch::imag(z.weight).view(rows),
+                               D);  // (B, L, H)
+  return output_stage(x, y);
+}
+
+at::Tensor S4DImpl::forward_by_fft(const at::Tensor& x) {
   at::Tensor u = x.transpose(1, 2);  // (B, H, L)
-  at::Tensor k = kernel(len);        // (directions, H, L)
+  at::Tensor k = kernel(x.size(1));  // (directions, H, L)
   at::Tensor y = ops::fft_causal_conv(u, k[0]);
   if (options_.bidirectional) y = y + ops::fft_causal_conv(u.flip(2), k[1]).flip(2);
   y = (y + u * D.unsqueeze(-1)).transpose(1, 2);  // (B, L, H)
-  y = ops::channel_dropout(nn::gelu(y), options_.dropout, is_training());
+  return output_stage(x, y);
+}
+
+at::Tensor S4DImpl::output_stage(const at::Tensor& x, const at::Tensor& ssm_out) {
+  at::Tensor y = ops::channel_dropout(nn::gelu(ssm_out), options_.dropout, is_training());
   y = torch::glu(output_linear(y), -1);
-  trace_shapes(fn, x, y);
+  trace_shapes("S4D", x, y);
   return y;
 }
 

@@ -1,8 +1,10 @@
 // S4D (Gu et al. 2022, "On the Parameterization and Initialization of Diagonal State Space
-// Models"): a diagonal complex SSM per channel, discretised with zero-order hold, turned into a
-// length-L convolution kernel by a Vandermonde product and applied by FFT; then D skip, GELU,
-// channel dropout and a GLU output projection, as the S4 repository's standalone S4D. Layout:
-// (B, L, H), as every block in ssmkit::nn.
+// Models"): a diagonal complex SSM per channel, discretised with zero-order hold, whose length-L
+// convolution (the S4 repository's standalone S4D builds its kernel by a Vandermonde product and
+// applies it by FFT) runs here as the recurrence it stands for (ops::s4d_scan, no (H, N/2, L) or
+// (B, H, 2L) tensors); then D skip, GELU, channel dropout and a GLU output projection. The
+// Vandermonde kernel and the FFT path stay as kernel() and forward_by_fft(), the reference the
+// tests hold the recurrence to. Layout: (B, L, H), as every block in ssmkit::nn.
 //
 // Bidirectional: a second kernel runs over the reversed sequence and its output is added, so step
 // t sees u[t..L) through it. Its tap 0 reaches u[t] itself, as the S4 repository's comment on its
@@ -40,9 +42,22 @@ class S4DImpl : public torch::nn::Module {
   explicit S4DImpl(const S4DOptions& options);
 
   at::Tensor forward(const at::Tensor& x);  // (B, L, H) -> (B, L, H)
+  // The same layer with the convolution by the Vandermonde kernel and the FFT (the S4
+  // repository's way): the reference for forward().
+  at::Tensor forward_by_fft(const at::Tensor& x);  // (B, L, H) -> (B, L, H)
 
-  // The convolution kernels for length L: K[l] = 2 Re(sum_n C'_n exp(dt A_n l)) with
-  // C'_n = C_n (exp(dt A_n) - 1) / A_n. Index 0 is the forward kernel, 1 the backward one.
+  // The discretised SSM of every direction and channel (rows d * H + h): the decay exp(dt A_n)
+  // per step and the output weight 2 C_n (exp(dt A_n) - 1) / A_n of each mode (B folded in).
+  struct Discretized {
+    at::Tensor dt_A;    // (directions * H, N/2) complex, dt A_n
+    at::Tensor decay;   // (directions * H, N/2) complex
+    at::Tensor weight;  // (directions * H, N/2) complex
+  };
+  Discretized discretize();
+
+  // The convolution kernels for length L: K[l] = Re(sum_n weight_n decay_n^l) =
+  // 2 Re(sum_n C'_n exp(dt A_n l)) with C'_n = C_n (exp(dt A_n) - 1) / A_n. Index 0 is the forward
+  // kernel, 1 the backward one.
   at::Tensor kernel(int64_t length);  // -> (directions, H, L)
 
   // The SSM's own parameters (log_dt, log_A_real, A_imag), which S4 trains with a smaller learning
@@ -61,6 +76,10 @@ class S4DImpl : public torch::nn::Module {
   torch::nn::Linear output_linear{nullptr};  // H -> 2H, then GLU: a 1x1 conv in (B, L, H) layout
 
  private:
+  // GELU, channel dropout, the GLU projection.
+  at::Tensor output_stage(const at::Tensor& x,         // (B, L, H), for the shape trace
+                          const at::Tensor& ssm_out);  // (B, L, H) -> (B, L, H)
+
   S4DOptions options_;
 };
 TORCH_MODULE(S4D);
