@@ -24,11 +24,11 @@ constexpr int64_t kChannelBlock = 16;
 // mode's values for consecutive channels are one vector.
 template <typename T>
 struct S4DScanProblem {
-  int64_t batch = 0;       // B
-  int64_t length = 0;      // L
-  int64_t channels = 0;    // H
-  int64_t modes = 0;       // M, complex modes per channel
-  int64_t directions = 1;  // 1, or 2 with a backward-in-time recurrence added
+  int64_t batch = 0;             // B
+  int64_t length = 0;            // L
+  int64_t channels = 0;          // H
+  int64_t modes = 0;             // M, complex modes per channel
+  int64_t directions = 1;        // 1, or 2 with a backward-in-time recurrence added
   const T* u = nullptr;          // (B, L, H)
   const T* decay_re = nullptr;   // (directions, M, H)
   const T* decay_im = nullptr;   // (directions, M, H)
@@ -41,13 +41,13 @@ struct S4DScanProblem {
 // writes its rows in full); the caller sums them over the batch.
 template <typename T>
 struct S4DScanGradients {
-  const T* grad_y = nullptr;          // (B, L, H)
-  T* grad_u = nullptr;                // (B, L, H)
-  T* grad_decay_re = nullptr;         // (B, directions, M, H)
-  T* grad_decay_im = nullptr;         // (B, directions, M, H)
-  T* grad_weight_re = nullptr;        // (B, directions, M, H)
-  T* grad_weight_im = nullptr;        // (B, directions, M, H)
-  T* grad_skip = nullptr;             // (B, H)
+  const T* grad_y = nullptr;    // (B, L, H)
+  T* grad_u = nullptr;          // (B, L, H)
+  T* grad_decay_re = nullptr;   // (B, directions, M, H)
+  T* grad_decay_im = nullptr;   // (B, directions, M, H)
+  T* grad_weight_re = nullptr;  // (B, directions, M, H)
+  T* grad_weight_im = nullptr;  // (B, directions, M, H)
+  T* grad_skip = nullptr;       // (B, H)
 };
 
 // Values of scratch memory one call needs: the states and sums of one channel block, and room to

@@ -5,7 +5,7 @@
 namespace ssmkit::ops::s4d_cpu {
 
 const KernelSet kGenericKernels = {"generic", &generic::forward<float>, &generic::forward<double>,
-                                 &generic::backward<float>, &generic::backward<double>};
+                                   &generic::backward<float>, &generic::backward<double>};
 
 const KernelSet& best_kernels() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))

@@ -1,8 +1,8 @@
 // The loops of the CPU S4D scan, torch-free: raw pointers and compiler vector extensions of the
 // native width (16 bytes, 32 with AVX, 64 with AVX-512), vectorised over channels, which are
 // contiguous in (B, L, H). Included once per instruction set by an s4d_scan_cpu_kernel_<isa>.cpp
-// that defines SSMKIT_S4D_ISA; everything here lives in the namespace named by it, so the builds for
-// different instruction sets never share a symbol (see selective_scan_cpu_kernel_impl.h).
+// that defines SSMKIT_S4D_ISA; everything here lives in the namespace named by it, so the builds
+// for different instruction sets never share a symbol (see selective_scan_cpu_kernel_impl.h).
 //
 // Per channel vector, the M complex states (and in the backward pass their derivatives and the
 // gradient sums) live in a scratch array of 2 to 8 M vectors, which stays in L1 for S4's M = 32.
@@ -114,8 +114,8 @@ void forward_lanes(const S4DScanProblem<T>& p, T* y, int64_t b, int64_t h, V* sc
 //  - u: the adjoint recurrence r[t] = decay r[t+1] + g[t], du[t] = skip g[t] + sum Re(w r[t]),
 //    run in each direction's reverse order.
 template <typename T, typename V>
-void backward_lanes(const S4DScanProblem<T>& p, const S4DScanGradients<T>& g, int64_t b,
-                    int64_t h, V* scratch) {
+void backward_lanes(const S4DScanProblem<T>& p, const S4DScanGradients<T>& g, int64_t b, int64_t h,
+                    V* scratch) {
   const int64_t channels = p.channels, modes = p.modes, length = p.length;
   V* state_re = scratch;
   V* state_im = state_re + modes;
@@ -198,7 +198,8 @@ void backward_lanes(const S4DScanProblem<T>& p, const S4DScanGradients<T>& g, in
 template <typename T>
 SSMKIT_S4D_INLINE Vec<T>* aligned_vectors(T* scratch) {
   const uintptr_t address = reinterpret_cast<uintptr_t>(scratch);
-  const uintptr_t aligned = (address + kVectorBytes - 1) & ~static_cast<uintptr_t>(kVectorBytes - 1);
+  const uintptr_t aligned =
+      (address + kVectorBytes - 1) & ~static_cast<uintptr_t>(kVectorBytes - 1);
   return reinterpret_cast<Vec<T>*>(aligned);
 }
 
@@ -231,8 +232,8 @@ void forward(const S4DScanProblem<T>& p, T* y, int64_t begin, int64_t end, T* sc
 }
 
 template <typename T>
-void backward(const S4DScanProblem<T>& p, const S4DScanGradients<T>& g, int64_t begin,
-              int64_t end, T* scratch) {
+void backward(const S4DScanProblem<T>& p, const S4DScanGradients<T>& g, int64_t begin, int64_t end,
+              T* scratch) {
   for_each_task(
       p, begin, end, scratch,
       [&](int64_t b, int64_t h, Vec<T>* s) { backward_lanes<T, Vec<T>>(p, g, b, h, s); },

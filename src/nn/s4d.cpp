@@ -89,9 +89,9 @@ S4DImpl::Discretized S4DImpl::discretize() {
 at::Tensor S4DImpl::kernel(int64_t length) {
   TORCH_CHECK(length >= 1, "S4D::kernel: length must be >= 1, got ", length);
   const Discretized z = discretize();
-  at::Tensor steps = torch::arange(length, log_dt.options());                  // (L)
+  at::Tensor steps = torch::arange(length, log_dt.options());                 // (L)
   at::Tensor vandermonde = torch::exp(z.dt_A.unsqueeze(-1) * steps);          // (R, N/2, L)
-  at::Tensor k = torch::real((z.weight.unsqueeze(-1) * vandermonde).sum(1));     // (R, L)
+  at::Tensor k = torch::real((z.weight.unsqueeze(-1) * vandermonde).sum(1));  // (R, L)
   return k.view({directions(), options_.d_model, length});
 }
 

@@ -41,9 +41,10 @@ S4DScanTensors prepare(const at::Tensor& u, const at::Tensor& decay_re, const at
                        const at::Tensor& weight_re, const at::Tensor& weight_im,
                        const at::Tensor& skip) {
   const at::ScalarType dtype = compute_dtype(u);
-  const auto modes_last = [dtype](const at::Tensor& p) {  // (directions, H, M) -> (directions, M, H)
-    return p.to(dtype).transpose(1, 2).contiguous();
-  };
+  const auto modes_last =
+      [dtype](const at::Tensor& p) {  // (directions, H, M) -> (directions, M, H)
+        return p.to(dtype).transpose(1, 2).contiguous();
+      };
   return {u.to(dtype).contiguous(), modes_last(decay_re),  modes_last(decay_im),
           modes_last(weight_re),    modes_last(weight_im), skip.to(dtype).contiguous()};
 }
@@ -82,13 +83,14 @@ at::Tensor forward_cpu(const S4DScanTensors& s) {
   AT_DISPATCH_FLOATING_TYPES(s.u.scalar_type(), kS4DScanFn, [&] {
     const auto p = problem_of<scalar_t>(s);
     const auto fn = [&] {
-      if constexpr (std::is_same_v<scalar_t, float>) return kernels.forward_f32;
-      else return kernels.forward_f64;
+      if constexpr (std::is_same_v<scalar_t, float>)
+        return kernels.forward_f32;
+      else
+        return kernels.forward_f64;
     }();
     scalar_t* out = y.data_ptr<scalar_t>();
-    for_tasks(p, [&](int64_t begin, int64_t end, scalar_t* scratch) {
-      fn(p, out, begin, end, scratch);
-    });
+    for_tasks(
+        p, [&](int64_t begin, int64_t end, scalar_t* scratch) { fn(p, out, begin, end, scratch); });
   });
   return y;
 }
@@ -124,12 +126,13 @@ RowGradients backward_cpu(const S4DScanTensors& s, const at::Tensor& grad_y) {
     out.grad_weight_im = g.grad_weight_im.data_ptr<scalar_t>();
     out.grad_skip = g.grad_skip.data_ptr<scalar_t>();
     const auto fn = [&] {
-      if constexpr (std::is_same_v<scalar_t, float>) return kernels.backward_f32;
-      else return kernels.backward_f64;
+      if constexpr (std::is_same_v<scalar_t, float>)
+        return kernels.backward_f32;
+      else
+        return kernels.backward_f64;
     }();
-    for_tasks(p, [&](int64_t begin, int64_t end, scalar_t* scratch) {
-      fn(p, out, begin, end, scratch);
-    });
+    for_tasks(
+        p, [&](int64_t begin, int64_t end, scalar_t* scratch) { fn(p, out, begin, end, scratch); });
   });
   return g;
 }

@@ -47,9 +47,9 @@ std::vector<at::Tensor> run_scan(const std::vector<at::Tensor>& inputs, const at
 TEST(S4DScanCuda, MatchesTheCpuScanInFloat64) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   torch::manual_seed(0);
-  for (const CudaScanCase c : {CudaScanCase{2, 100, 40, 32, 1}, CudaScanCase{3, 33, 7, 40, 2},
-                               CudaScanCase{1, 5, 3, 3, 1}, CudaScanCase{2, 64, 5, 200, 2},
-                               CudaScanCase{4, 784, 16, 32, 1}}) {
+  for (const CudaScanCase c :
+       {CudaScanCase{2, 100, 40, 32, 1}, CudaScanCase{3, 33, 7, 40, 2}, CudaScanCase{1, 5, 3, 3, 1},
+        CudaScanCase{2, 64, 5, 200, 2}, CudaScanCase{4, 784, 16, 32, 1}}) {
     const std::vector<at::Tensor> inputs = scan_inputs(c);
     const at::Tensor seed = torch::randn({c.batch, c.length, c.channels}, torch::kDouble);
     const auto expected = run_scan(inputs, seed, torch::kDouble);
@@ -112,9 +112,9 @@ TEST(S4DScanCuda, S4DLayerOnCudaMatchesFloat64OnTheCpu) {
   cpu(x).pow(2).mean().backward();
   const auto expected_grads = cpu->named_parameters();
   for (const auto& p : gpu->named_parameters()) {
-    EXPECT_LT(relative_error(p.value().grad().cpu().to(torch::kDouble),
-                             expected_grads[p.key()].grad()),
-              1e-3)
+    EXPECT_LT(
+        relative_error(p.value().grad().cpu().to(torch::kDouble), expected_grads[p.key()].grad()),
+        1e-3)
         << p.key();
   }
 }

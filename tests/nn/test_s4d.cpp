@@ -122,8 +122,8 @@ TEST(S4D, RecurrenceEqualsTheFftPathWithGradients) {
     const auto g_scan = torch::autograd::grad({by_scan}, inputs, {seed});
     const auto g_fft = torch::autograd::grad({by_fft}, inputs, {seed});
     for (size_t i = 0; i < inputs.size(); ++i)
-      EXPECT_LT(relative_error(g_scan[i], g_fft[i]), kTol) << "input " << i << ", bidirectional "
-                                                           << bidirectional;
+      EXPECT_LT(relative_error(g_scan[i], g_fft[i]), kTol)
+          << "input " << i << ", bidirectional " << bidirectional;
   }
 }
 

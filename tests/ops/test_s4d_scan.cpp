@@ -24,7 +24,9 @@ struct S4DScanInputs {
   at::Tensor weight_im;  // (directions, H, M)
   at::Tensor skip;       // (H)
 
-  std::vector<at::Tensor> all() const { return {u, decay_re, decay_im, weight_re, weight_im, skip}; }
+  std::vector<at::Tensor> all() const {
+    return {u, decay_re, decay_im, weight_re, weight_im, skip};
+  }
 };
 
 // Decays inside the unit disc as S4D's exp(dt A) are (|decay| in [0.6, 0.999], any angle).
@@ -52,8 +54,8 @@ at::Tensor reference(const S4DScanInputs& in) {
   at::Tensor y = in.u * in.skip;  // (B, L, H)
   std::vector<at::Tensor> steps(static_cast<size_t>(length));
   for (int64_t d = 0; d < in.decay_re.size(0); ++d) {
-    const at::Tensor ar = in.decay_re[d], ai = in.decay_im[d];   // (H, M)
-    const at::Tensor wr = in.weight_re[d], wi = in.weight_im[d];  // (H, M)
+    const at::Tensor ar = in.decay_re[d], ai = in.decay_im[d];             // (H, M)
+    const at::Tensor wr = in.weight_re[d], wi = in.weight_im[d];           // (H, M)
     at::Tensor sr = torch::zeros_like(ar).expand({in.u.size(0), -1, -1});  // (B, H, M)
     at::Tensor si = sr;
     for (int64_t i = 0; i < length; ++i) {
@@ -77,13 +79,13 @@ struct ScanCase {
 TEST(S4DScan, MatchesTheRecurrenceAndItsGradientsInFloat64) {
   torch::manual_seed(0);
   // Channels 19 and 37: whole vectors plus a scalar tail; 16: vectors only; 3: tail only.
-  for (const ScanCase c : {ScanCase{2, 37, 19, 5, 1}, ScanCase{2, 37, 19, 5, 2},
-                           ScanCase{3, 1, 16, 3, 1}, ScanCase{1, 70, 37, 33, 2},
-                           ScanCase{2, 9, 3, 1, 1}}) {
+  for (const ScanCase c :
+       {ScanCase{2, 37, 19, 5, 1}, ScanCase{2, 37, 19, 5, 2}, ScanCase{3, 1, 16, 3, 1},
+        ScanCase{1, 70, 37, 33, 2}, ScanCase{2, 9, 3, 1, 1}}) {
     const S4DScanInputs in =
         random_inputs(c.batch, c.length, c.channels, c.modes, c.directions, torch::kDouble);
-    const at::Tensor y = ops::s4d_scan(in.u, in.decay_re, in.decay_im, in.weight_re, in.weight_im,
-                                       in.skip);
+    const at::Tensor y =
+        ops::s4d_scan(in.u, in.decay_re, in.decay_im, in.weight_re, in.weight_im, in.skip);
     const at::Tensor expected = reference(in);
     EXPECT_LT(relative_error(y, expected), 1e-12)
         << "B " << c.batch << " L " << c.length << " H " << c.channels << " M " << c.modes
@@ -126,16 +128,18 @@ TEST(S4DScan, Float32FollowsFloat64OverLongSequences) {
 
 TEST(S4DScan, ShapesAndDirectionsAreChecked) {
   const S4DScanInputs in = random_inputs(2, 8, 4, 3, 1, torch::kFloat);
-  EXPECT_THAT([&] {
-    ops::s4d_scan(in.u, in.decay_re, in.decay_im.narrow(2, 0, 2), in.weight_re, in.weight_im,
-                  in.skip);
-  },
-              ::testing::ThrowsMessage<c10::Error>(HasSubstr("s4d_scan: 'decay_im' has shape")));
-  EXPECT_THAT([&] {
-    ops::s4d_scan(in.u, in.decay_re, in.decay_im, in.weight_re, in.weight_im,
-                  in.skip.narrow(0, 0, 3));
-  },
-              ::testing::ThrowsMessage<c10::Error>(HasSubstr("s4d_scan: 'skip' has shape")));
+  EXPECT_THAT(
+      [&] {
+        ops::s4d_scan(in.u, in.decay_re, in.decay_im.narrow(2, 0, 2), in.weight_re, in.weight_im,
+                      in.skip);
+      },
+      ::testing::ThrowsMessage<c10::Error>(HasSubstr("s4d_scan: 'decay_im' has shape")));
+  EXPECT_THAT(
+      [&] {
+        ops::s4d_scan(in.u, in.decay_re, in.decay_im, in.weight_re, in.weight_im,
+                      in.skip.narrow(0, 0, 3));
+      },
+      ::testing::ThrowsMessage<c10::Error>(HasSubstr("s4d_scan: 'skip' has shape")));
   const at::Tensor three = torch::zeros({3, 4, 3});
   EXPECT_THAT([&] { ops::s4d_scan(in.u, three, three, three, three, in.skip); },
               ::testing::ThrowsMessage<c10::Error>(HasSubstr("3 directions, expected 1 or 2")));

@@ -55,8 +55,7 @@ struct LaneModes {
   float decay_re[kModesPerLane], decay_im[kModesPerLane];
   float weight_re[kModesPerLane], weight_im[kModesPerLane];
 
-  __device__ __forceinline__ LaneModes(const S4DScanParams& p, int direction, int64_t h,
-                                       int lane) {
+  __device__ __forceinline__ LaneModes(const S4DScanParams& p, int direction, int64_t h, int lane) {
 #pragma unroll
     for (int k = 0; k < kModesPerLane; ++k) {
       const int64_t n = lane + k * kWarp;
@@ -140,8 +139,8 @@ __global__ void __launch_bounds__(kWarp* kWarpsPerBlock) s4d_scan_fwd_kernel(S4D
 // skip gradient.
 template <int kModesPerLane>
 __device__ __forceinline__ void parameter_gradients(const S4DScanBwdParams& p, int direction,
-                                                    int64_t b, int64_t h, int lane,
-                                                    const float* u, const float* grad_y) {
+                                                    int64_t b, int64_t h, int lane, const float* u,
+                                                    const float* grad_y) {
   const int64_t length = p.length, channels = p.channels;
   const LaneModes<kModesPerLane> m(p, direction, h, lane);
   float sr[kModesPerLane], si[kModesPerLane], pr[kModesPerLane], pi[kModesPerLane];
@@ -236,10 +235,14 @@ cudaError_t s4d_scan_fwd(const S4DScanParams& p, cudaStream_t stream) {
       p,
       [](int k) {
         switch (k) {
-          case 1: return &s4d_scan_fwd_kernel<1>;
-          case 2: return &s4d_scan_fwd_kernel<2>;
-          case 4: return &s4d_scan_fwd_kernel<4>;
-          default: return &s4d_scan_fwd_kernel<8>;
+          case 1:
+            return &s4d_scan_fwd_kernel<1>;
+          case 2:
+            return &s4d_scan_fwd_kernel<2>;
+          case 4:
+            return &s4d_scan_fwd_kernel<4>;
+          default:
+            return &s4d_scan_fwd_kernel<8>;
         }
       },
       stream);
@@ -250,10 +253,14 @@ cudaError_t s4d_scan_bwd(const S4DScanBwdParams& p, cudaStream_t stream) {
       p,
       [](int k) {
         switch (k) {
-          case 1: return &s4d_scan_bwd_kernel<1>;
-          case 2: return &s4d_scan_bwd_kernel<2>;
-          case 4: return &s4d_scan_bwd_kernel<4>;
-          default: return &s4d_scan_bwd_kernel<8>;
+          case 1:
+            return &s4d_scan_bwd_kernel<1>;
+          case 2:
+            return &s4d_scan_bwd_kernel<2>;
+          case 4:
+            return &s4d_scan_bwd_kernel<4>;
+          default:
+            return &s4d_scan_bwd_kernel<8>;
         }
       },
       stream);

@@ -11,11 +11,11 @@ namespace ssmkit::kernels {
 constexpr int64_t kS4DScanMaxModes = 256;
 
 struct S4DScanParams {
-  int64_t batch = 0;     // B
-  int64_t length = 0;    // L
-  int64_t channels = 0;  // H
-  int64_t modes = 0;     // M
-  int directions = 1;    // 1 or 2
+  int64_t batch = 0;                 // B
+  int64_t length = 0;                // L
+  int64_t channels = 0;              // H
+  int64_t modes = 0;                 // M
+  int directions = 1;                // 1 or 2
   const float* u = nullptr;          // (B, L, H)
   const float* decay_re = nullptr;   // (directions, M, H)
   const float* decay_im = nullptr;   // (directions, M, H)

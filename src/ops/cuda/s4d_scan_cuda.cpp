@@ -51,8 +51,7 @@ at::Tensor s4d_scan_cuda_forward(const at::Tensor& u, const at::Tensor& decay_re
 }
 
 S4DScanCudaGradients s4d_scan_cuda_backward(const at::Tensor& u, const at::Tensor& decay_re,
-                                            const at::Tensor& decay_im,
-                                            const at::Tensor& weight_re,
+                                            const at::Tensor& decay_im, const at::Tensor& weight_re,
                                             const at::Tensor& weight_im, const at::Tensor& skip,
                                             const at::Tensor& grad_y) {
   const c10::cuda::CUDAGuard guard(u.device());
