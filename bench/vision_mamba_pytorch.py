@@ -5,9 +5,11 @@ The same model (conv patch embedding, class token, learned positions, hybrid blo
 bidirectional Mamba scan and multi-head self-attention mixed by a learned gate, MLP, LayerNorm,
 linear head), the same data (the first steps * batch Fashion-MNIST training images, random crop
 with padding 2 and horizontal flips, normalised), AdamW, label smoothing and gradient clipping as
-`train_vision_mamba --config fashion_mnist`, in eager PyTorch. The selective scan is a sequential
-loop over the tokens (mamba-minimal style), which on 50 tokens is faster here than a parallel
-(Blelloch) scan. Times `steps` optimizer steps per epoch over `epochs` epochs (the first one a
+`train_vision_mamba --config fashion_mnist`, in eager PyTorch. The selective scan is either a
+sequential loop over the tokens (`--scan loop`, mamba-minimal style) or a parallel Blelloch scan
+(`--scan pscan`, mamba.py style: in-place up- and down-sweeps over strided views, its own
+backward by the reversed scan); bench/compare_vision_mamba.py times both and compares ssmkit
+with the faster. Times `steps` optimizer steps per epoch over `epochs` epochs (the first one a
 warm-up) and reports the median seconds per epoch, and per step. Only torch and numpy; runs on
 PyTorch 1.13 (CPU) and 2.x (CPU or CUDA).
 
@@ -30,6 +32,60 @@ import torch.nn.functional as F
 # The "small" preset of the fashion_mnist config.
 PRESETS = {"tiny": (64, 4, 2, 8, 4), "small": (128, 6, 4, 16, 4), "base": (256, 8, 8, 16, 4),
            "large": (384, 12, 8, 16, 4)}
+
+
+SCAN = "loop"  # --scan
+
+
+def blelloch_scan_(a, x):
+    """In place, x[:, :, t] <- a[:, :, t] * x[:, :, t - 1] + x[:, :, t] over dim 2 (length a power
+    of two), a <- the running products: an up-sweep combining pairs at strides 1, 2, 4, ... and a
+    down-sweep filling in the positions between, as mamba.py's pscan does."""
+    batch, dim, length, _ = a.shape
+    levels = int(math.log2(length))
+    for level in range(levels):
+        s = 2 ** level
+        aa = a[:, :, s - 1::s].view(batch, dim, length // (2 * s), 2, -1)
+        xa = x[:, :, s - 1::s].view(batch, dim, length // (2 * s), 2, -1)
+        xa[:, :, :, 1].add_(aa[:, :, :, 1] * xa[:, :, :, 0])
+        aa[:, :, :, 1].mul_(aa[:, :, :, 0])
+    for level in range(levels - 2, -1, -1):
+        s = 2 ** level
+        aa = a[:, :, s - 1::s].view(batch, dim, length // (2 * s), 2, -1)
+        xa = x[:, :, s - 1::s].view(batch, dim, length // (2 * s), 2, -1)
+        xa[:, :, 1:, 0].add_(aa[:, :, 1:, 0] * xa[:, :, :-1, 1])
+        aa[:, :, 1:, 0].mul_(aa[:, :, :-1, 1])
+
+
+class ParallelScan(torch.autograd.Function):
+    """h[:, t] = a[:, t] * h[:, t - 1] + x[:, t] for (B, L, E, N) inputs, by the Blelloch scan."""
+
+    @staticmethod
+    def forward(ctx, a_in, x_in):
+        length = a_in.shape[1]
+        padded = 1 << max(1, (length - 1).bit_length())
+        pad = (0, 0, 0, 0, 0, padded - length)
+        a = F.pad(a_in, pad).transpose(1, 2).contiguous()  # (B, E, Lp, N)
+        x = F.pad(x_in, pad).transpose(1, 2).contiguous()
+        blelloch_scan_(a, x)
+        h = x.transpose(1, 2)[:, :length]  # (B, L, E, N)
+        ctx.save_for_backward(a_in, h)
+        return h
+
+    @staticmethod
+    def backward(ctx, grad_h):
+        a_in, h = ctx.saved_tensors
+        length = a_in.shape[1]
+        padded = 1 << max(1, (length - 1).bit_length())
+        # g[t] = grad_h[t] + a[t + 1] g[t + 1]: the same scan over the reversed sequence.
+        a_next = F.pad(a_in[:, 1:], (0, 0, 0, 0, 0, 1))
+        pad = (0, 0, 0, 0, 0, padded - length)
+        a = F.pad(a_next.flip(1), pad).transpose(1, 2).contiguous()
+        g = F.pad(grad_h.flip(1), pad).transpose(1, 2).contiguous()
+        blelloch_scan_(a, g)
+        grad_x = g.transpose(1, 2)[:, :length].flip(1)
+        h_before = F.pad(h[:, :-1], (0, 0, 0, 0, 1, 0))
+        return grad_x * h_before, grad_x
 
 
 class Mamba(nn.Module):
@@ -60,12 +116,17 @@ class Mamba(nn.Module):
         a = -torch.exp(self.A_log.float())  # (E, N)
         delta_a = torch.exp(delta.unsqueeze(-1) * a)  # (B, L, E, N)
         delta_bu = delta.unsqueeze(-1) * b.unsqueeze(2) * u.unsqueeze(-1)  # (B, L, E, N)
-        h = torch.zeros(x.shape[0], self.d_inner, self.d_state, device=x.device, dtype=delta_a.dtype)
-        ys = []
-        for t in range(length):
-            h = delta_a[:, t] * h + delta_bu[:, t]
-            ys.append((h * c[:, t].unsqueeze(1)).sum(-1))
-        y = torch.stack(ys, dim=1) + u * self.D
+        if SCAN == "pscan":
+            h = ParallelScan.apply(delta_a, delta_bu)  # (B, L, E, N)
+            y = (h * c.unsqueeze(2)).sum(-1) + u * self.D
+        else:
+            h = torch.zeros(x.shape[0], self.d_inner, self.d_state, device=x.device,
+                            dtype=delta_a.dtype)
+            ys = []
+            for t in range(length):
+                h = delta_a[:, t] * h + delta_bu[:, t]
+                ys.append((h * c[:, t].unsqueeze(1)).sum(-1))
+            y = torch.stack(ys, dim=1) + u * self.D
         return self.out_proj(y * F.silu(z))
 
 
@@ -165,6 +226,27 @@ def augment(images, generator, pad=2):
     return torch.where(flip[:, None, None, None], out.flip(3), out)
 
 
+def check_parallel_scan():
+    """The parallel scan against the loop in float64: outputs and both gradients."""
+    torch.manual_seed(0)
+    for length in (1, 2, 5, 16, 50):
+        a = torch.rand(3, length, 4, 2, dtype=torch.float64, requires_grad=True)
+        x = torch.randn(3, length, 4, 2, dtype=torch.float64, requires_grad=True)
+        h = ParallelScan.apply(a, x)
+        state, loop = torch.zeros_like(x[:, 0]), []
+        for t in range(length):
+            state = a[:, t] * state + x[:, t]
+            loop.append(state)
+        expected = torch.stack(loop, 1)
+        seed = torch.randn_like(expected)
+        got = torch.autograd.grad(h, (a, x), seed)
+        want = torch.autograd.grad(expected, (a, x), seed)
+        error = max((h - expected).abs().max().item(),
+                    *((g - w).abs().max().item() for g, w in zip(got, want)))
+        assert error < 1e-12, f"length {length}: parallel scan differs from the loop by {error}"
+    print("parallel scan: equal to the loop (outputs and gradients, float64)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data_dir", default="/usr/share/datasets/fashion-mnist")
@@ -175,8 +257,17 @@ def main():
     ap.add_argument("--epochs", type=int, default=3, help="epochs (the first is a warm-up)")
     ap.add_argument("--batch_size", type=int, default=256)
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast (CUDA)")
+    ap.add_argument("--scan", choices=("loop", "pscan"), default="loop",
+                    help="selective scan: sequential loop or parallel (Blelloch) scan")
+    ap.add_argument("--check_scan", action="store_true",
+                    help="check the parallel scan and its gradients against the loop, then exit")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    global SCAN
+    SCAN = args.scan
+    if args.check_scan:
+        check_parallel_scan()
+        return
     torch.set_num_threads(args.threads)
     torch.manual_seed(42)
     device = torch.device(args.device)
@@ -211,14 +302,14 @@ def main():
             torch.cuda.synchronize()
         seconds.append(time.perf_counter() - start)
     median = statistics.median(seconds[1:] if len(seconds) > 1 else seconds)
-    result = {"impl": "pytorch", "size": args.size, "device": args.device, "threads": args.threads,
+    result = {"impl": "pytorch", "scan": args.scan, "size": args.size, "device": args.device, "threads": args.threads,
               "batch_size": args.batch_size, "steps": args.steps, "median_epoch_s": median,
               "step_s": median / args.steps, "epoch_s": seconds, "params": params,
               "torch": torch.__version__}
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"pytorch {args.size} {args.device}: {median / args.steps * 1000:.1f} ms/step "
+        print(f"pytorch ({args.scan}) {args.size} {args.device}: {median / args.steps * 1000:.1f} ms/step "
               f"({args.steps} steps of {args.batch_size}), {params} parameters")
 
 
