@@ -34,6 +34,7 @@ GradientBuckets::GradientBuckets(std::vector<at::Tensor> parameters, Distributed
     : parameters_(std::move(parameters)),
       context_(context),
       bucket_of_(parameters_.size()),
+      slot_of_(parameters_.size()),
       arrived_(parameters_.size(), false) {
   // Reverse registration order: backward reaches the last layers first.
   int64_t bytes = 0;
@@ -49,6 +50,7 @@ GradientBuckets::GradientBuckets(std::vector<at::Tensor> parameters, Distributed
       buckets_.emplace_back();
       bytes = 0;
     }
+    slot_of_[k] = buckets_.back().members.size();
     buckets_.back().members.push_back(k);
     bytes += size;
     bucket_of_[k] = buckets_.size() - 1;
@@ -91,10 +93,7 @@ void GradientBuckets::prepare() {
 
 void GradientBuckets::copy_in(size_t k) {
   Bucket& bucket = buckets_[bucket_of_[k]];
-  size_t slot = 0;
-  while (bucket.members[slot] != k)
-    ++slot;
-  at::Tensor view = bucket.flat.narrow(0, bucket.offsets[slot], parameters_[k].numel());
+  at::Tensor view = bucket.flat.narrow(0, bucket.offsets[slot_of_[k]], parameters_[k].numel());
   const at::Tensor& grad = parameters_[k].grad();
   if (grad.defined()) {
     view.copy_(grad.reshape({-1}));

@@ -186,6 +186,45 @@ TEST(S4ModelProgram, TabularClassificationAndInferReproducesTheTestAccuracy) {
   EXPECT_TRUE(fs::exists(dir.path() / "out/p.csv"));
 }
 
+// Under ssmkit_run with two workers, half the batch each (no dropout: nothing random differs
+// between the ranks): the epochs of one process with the whole batch, the same final weights, and
+// one checkpoint and one results folder, rank 0's.
+TEST(S4ModelProgram, TwoWorkersFollowOneProcessWithTwiceTheBatchAndWriteOnce) {
+  const std::string launcher = std::string(SSMKIT_BINARY_DIR) + "/apps/ssmkit_run";
+  if (!fs::exists(launcher)) GTEST_SKIP() << "ssmkit_run is not built";
+  const TempDir dir;
+  dir.write("rows.csv", synthetic_csv(240, false));
+  fs::create_directories(dir.path() / "tmp");
+  const std::string args =
+      " --dataset rows.csv --tabulardata --dependent_variable label --independent_variables f1 f2"
+      " f3 --epochs 3 --dropout 0 --d_model 16 --n_layers 2 --model.config.d_state 8"
+      " --progress off --threads 1";
+  const ProgramRun one = in_dir(dir, kS4Model, "--modelname one --batch_size 16" + args);
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const ProgramRun two = in_dir(dir,
+                                "TMPDIR=" + (dir.path() / "tmp").string() + " " + launcher +
+                                    " --standalone --nproc_per_node 2 s4model",
+                                "--modelname two --batch_size 8" + args);
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  const auto a = checkpoint_weights((dir.path() / "checkpoint/one/checkpoints/last.pt").string());
+  const auto b = checkpoint_weights((dir.path() / "checkpoint/two/checkpoints/last.pt").string());
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, weight] : a)
+    EXPECT_LT((b.at(name) - weight).abs().max().item<double>(), 1e-5) << name;
+  const json m1 = read_json(dir.path() / "results/one/metrics.json");
+  const json m2 = read_json(dir.path() / "results/two/metrics.json");
+  EXPECT_EQ(m2["epochs_completed"], 3);
+  EXPECT_EQ(m2["test_accuracy"], m1["test_accuracy"]);
+  for (const char* tree : {"checkpoint", "results"}) {
+    std::vector<std::string> runs;
+    for (const auto& entry : fs::directory_iterator(dir.path() / tree))
+      runs.push_back(entry.path().filename().string());
+    std::sort(runs.begin(), runs.end());
+    EXPECT_EQ(runs, (std::vector<std::string>{"one", "two"})) << tree;
+  }
+  EXPECT_TRUE(fs::is_empty(dir.path() / "tmp"));
+}
+
 TEST(S4ModelProgram, TabularRegressionAndInferReproducesTheTestR2) {
   const TempDir dir;
   dir.write("rows.csv", synthetic_csv(200, true));

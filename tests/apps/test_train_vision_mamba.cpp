@@ -6,10 +6,14 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <regex>
+#include <string>
+#include <vector>
 
 #include "apps/program_run.h"
 #include "models/cmamba_fixtures.h"
@@ -180,6 +184,43 @@ TEST_F(VisionMambaPrograms, ResumedRunEqualsUninterruptedRun) {
     EXPECT_EQ(a["epochs"][e]["train_loss"], b["epochs"][e]["train_loss"]) << e;
     EXPECT_EQ(a["epochs"][e]["val_loss"], b["epochs"][e]["val_loss"]) << e;
   }
+}
+
+// Under ssmkit_run with two workers, half the batch each: the losses of one process with the
+// whole batch (nothing random differs between the ranks: no augmentation, dropout or stochastic
+// depth), and one output tree, rank 0's.
+TEST_F(VisionMambaPrograms, TwoWorkersFollowOneProcessWithTwiceTheBatchAndWriteOneTree) {
+  if (!fs::exists(testing::program_path("ssmkit_run"))) GTEST_SKIP() << "ssmkit_run is not built";
+  const std::string deterministic =
+      " --data.random_crop false --data.horizontal_flip false --model.drop_path 0"
+      " --model.dropout 0";
+  const ProgramRun one = program("train_vision_mamba", tiny("one", 2) + deterministic);  // batch 32
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  fs::create_directories(dir_.path() / "tmp");
+  const ProgramRun two = testing::run_command(
+      dir_, "cd " + dir_.path().string() + " && TMPDIR=" + (dir_.path() / "tmp").string() + " " +
+                testing::program_path("ssmkit_run") +
+                " --standalone --nproc_per_node 2 train_vision_mamba --threads 1 " +
+                tiny("two", 2) + deterministic + " --training.batch_size 16");
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  const json a = read_json("logs/one/training_log.json");
+  const json b = read_json("logs/two/training_log.json");
+  ASSERT_EQ(b["epochs"].size(), 2u);
+  for (size_t e = 0; e < 2; ++e) {
+    for (const char* key : {"train_loss", "val_loss"}) {
+      const double x = a["epochs"][e][key].get<double>(), y = b["epochs"][e][key].get<double>();
+      EXPECT_NEAR(y, x, 1e-5 * std::abs(x)) << key << " epoch " << e + 1;
+    }
+  }
+  EXPECT_EQ(test_line(two.output), test_line(one.output));
+  for (const char* tree : {"logs", "checkpoints", "tensorboard"}) {
+    std::vector<std::string> runs;
+    for (const auto& entry : fs::directory_iterator(dir_.path() / tree))
+      runs.push_back(entry.path().filename().string());
+    std::sort(runs.begin(), runs.end());
+    EXPECT_EQ(runs, (std::vector<std::string>{"one", "two"})) << tree;
+  }
+  EXPECT_TRUE(fs::is_empty(dir_.path() / "tmp"));
 }
 
 TEST_F(VisionMambaPrograms, TrainsOnCifar10BinaryBatches) {

@@ -64,6 +64,7 @@ class GradientBuckets {
   DistributedContext& context_;
   std::vector<Bucket> buckets_;
   std::vector<size_t> bucket_of_;  // parameter -> bucket
+  std::vector<size_t> slot_of_;    // parameter -> its place among its bucket's members
   std::vector<bool> arrived_;      // parameter -> gradient copied in this step
   std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;  // kept alive for hooks
   std::vector<uintptr_t> hook_keys_;                                  // to remove them
