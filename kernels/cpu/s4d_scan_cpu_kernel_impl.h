@@ -12,24 +12,14 @@
 
 #include <stdint.h>
 
+#include "native_vector.h"
 #include "s4d_scan_cpu_kernel.h"
-
-// The helpers are always inlined, so GCC's note about passing wide vectors by value never applies.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
 
 namespace ssmkit::ops::s4d_cpu::SSMKIT_S4D_ISA {
 
 #define SSMKIT_S4D_INLINE inline __attribute__((always_inline))
 
-#if defined(__AVX512F__)
-constexpr int kVectorBytes = 64;
-#elif defined(__AVX__)
-constexpr int kVectorBytes = 32;
-#else
-constexpr int kVectorBytes = 16;
-#endif
+constexpr int kVectorBytes = kernels_cpu::kNativeVectorBytes;
 
 template <typename T>
 constexpr int64_t kWidth = kVectorBytes / static_cast<int64_t>(sizeof(T));
@@ -74,35 +64,38 @@ SSMKIT_S4D_INLINE int64_t time_of(int64_t d, int64_t i, int64_t length) {
   return d == 0 ? i : length - 1 - i;
 }
 
-// y for the channels [h, h + lanes of V) of batch row b. In direction 0 the recurrence runs over
-// u and writes skip * u plus its outputs; direction 1 runs backward in time and adds to them.
+// out for the channels [h, h + lanes of V) of batch row b: skip * x plus the recurrence of every
+// direction over x. Direction 0 writes, direction 1 adds. The forward pass runs it over u into y,
+// each direction in its time order; the backward pass runs the adjoint, over grad_y into grad_u,
+// each direction against its order (reverse).
 template <typename T, typename V>
-void forward_lanes(const S4DScanProblem<T>& p, T* y, int64_t b, int64_t h, V* scratch) {
+void recurrence_lanes(const S4DScanProblem<T>& p, const T* x, T* out, int64_t b, int64_t h,
+                      bool reverse, V* scratch) {
   const int64_t channels = p.channels, modes = p.modes, length = p.length;
   V* state_re = scratch;
   V* state_im = scratch + modes;
-  const T* u_row = p.u + b * length * channels + h;
-  T* y_row = y + b * length * channels + h;
+  const T* x_row = x + b * length * channels + h;
+  T* out_row = out + b * length * channels + h;
   const V skip = load<V>(p.skip + h);
   for (int64_t d = 0; d < p.directions; ++d) {
     const ModeRows<T> m = mode_rows(p, d, h);
     for (int64_t n = 0; n < modes; ++n)
       state_re[n] = state_im[n] = V{};
-    for (int64_t i = 0; i < length; ++i) {
-      const int64_t t = time_of(d, i, length);
-      const V u = load<V>(u_row + t * channels);
+    for (int64_t k = 0; k < length; ++k) {
+      const int64_t t = time_of(d, reverse ? length - 1 - k : k, length);
+      const V xt = load<V>(x_row + t * channels);
       V sum = V{};
       for (int64_t n = 0; n < modes; ++n) {
         const V ar = load<V>(m.decay_re + n * channels), ai = load<V>(m.decay_im + n * channels);
         const V sr = state_re[n], si = state_im[n];
-        const V nr = ar * sr - ai * si + u;
+        const V nr = ar * sr - ai * si + xt;
         const V ni = ar * si + ai * sr;
         state_re[n] = nr;
         state_im[n] = ni;
         sum += load<V>(m.weight_re + n * channels) * nr - load<V>(m.weight_im + n * channels) * ni;
       }
-      T* out = y_row + t * channels;
-      store<V>(out, d == 0 ? sum + skip * u : load<V>(out) + sum);
+      T* o = out_row + t * channels;
+      store<V>(o, d == 0 ? sum + skip * xt : load<V>(o) + sum);
     }
   }
 }
@@ -128,8 +121,6 @@ void backward_lanes(const S4DScanProblem<T>& p, const S4DScanGradients<T>& g, in
   const int64_t row = b * length * channels + h;
   const T* u_row = p.u + row;
   const T* gy_row = g.grad_y + row;
-  T* gu_row = g.grad_u + row;
-  const V skip = load<V>(p.skip + h);
   V skip_grad = V{};
   for (int64_t d = 0; d < p.directions; ++d) {
     const ModeRows<T> m = mode_rows(p, d, h);
@@ -170,28 +161,7 @@ void backward_lanes(const S4DScanProblem<T>& p, const S4DScanGradients<T>& g, in
     }
   }
   store<V>(g.grad_skip + b * channels + h, skip_grad);
-
-  for (int64_t d = 0; d < p.directions; ++d) {
-    const ModeRows<T> m = mode_rows(p, d, h);
-    for (int64_t n = 0; n < modes; ++n)
-      state_re[n] = state_im[n] = V{};
-    for (int64_t i = length - 1; i >= 0; --i) {
-      const int64_t t = time_of(d, i, length);
-      const V gy = load<V>(gy_row + t * channels);
-      V sum = V{};
-      for (int64_t n = 0; n < modes; ++n) {
-        const V ar = load<V>(m.decay_re + n * channels), ai = load<V>(m.decay_im + n * channels);
-        const V rr = state_re[n], ri = state_im[n];
-        const V nr = ar * rr - ai * ri + gy;
-        const V ni = ar * ri + ai * rr;
-        state_re[n] = nr;
-        state_im[n] = ni;
-        sum += load<V>(m.weight_re + n * channels) * nr - load<V>(m.weight_im + n * channels) * ni;
-      }
-      T* out = gu_row + t * channels;
-      store<V>(out, d == 0 ? sum + skip * gy : load<V>(out) + sum);
-    }
-  }
+  recurrence_lanes<T, V>(p, g.grad_y, g.grad_u, b, h, /*reverse=*/true, scratch);
 }
 
 // Scratch rounded up to the vector alignment (the caller's buffer has kVectorBytes of slack).
@@ -227,8 +197,10 @@ template <typename T>
 void forward(const S4DScanProblem<T>& p, T* y, int64_t begin, int64_t end, T* scratch) {
   for_each_task(
       p, begin, end, scratch,
-      [&](int64_t b, int64_t h, Vec<T>* s) { forward_lanes<T, Vec<T>>(p, y, b, h, s); },
-      [&](int64_t b, int64_t h, T* s) { forward_lanes<T, T>(p, y, b, h, s); });
+      [&](int64_t b, int64_t h, Vec<T>* s) {
+        recurrence_lanes<T, Vec<T>>(p, p.u, y, b, h, /*reverse=*/false, s);
+      },
+      [&](int64_t b, int64_t h, T* s) { recurrence_lanes<T, T>(p, p.u, y, b, h, false, s); });
 }
 
 template <typename T>

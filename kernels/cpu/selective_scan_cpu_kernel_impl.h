@@ -19,14 +19,12 @@
 #include <immintrin.h>  // only always-inline intrinsics: nothing here is emitted as a symbol
 #endif
 
+#include "native_vector.h"
 #include "selective_scan_cpu_kernel.h"
 
-// The vector helpers below are always inlined, so GCC's note that passing wide vectors by value
-// would change the calling convention without AVX/AVX-512 never applies.
-// GCC 12 also warns that the AVX-512 intrinsics' deliberately undefined pass-through operand may
-// be used uninitialized (GCC bug 105593).
+// GCC 12 warns that the AVX-512 intrinsics' deliberately undefined pass-through operand may be
+// used uninitialized (GCC bug 105593).
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
@@ -34,15 +32,7 @@ namespace ssmkit::ops::scan_cpu::SSMKIT_SCAN_ISA {
 
 #define SSMKIT_SCAN_INLINE inline __attribute__((always_inline))
 
-// Bytes of one native vector register. Wider vector types than the hardware has are lowered
-// badly by GCC (comparisons become scalar code), so the width follows the instruction set.
-#if defined(__AVX512F__)
-constexpr int kVectorBytes = 64;
-#elif defined(__AVX__)
-constexpr int kVectorBytes = 32;
-#else
-constexpr int kVectorBytes = 16;
-#endif
+constexpr int kVectorBytes = kernels_cpu::kNativeVectorBytes;
 
 template <typename T>
 constexpr int kWidth = kVectorBytes / static_cast<int>(sizeof(T));

@@ -9,10 +9,8 @@
 #include <vector>
 
 #include "s4d_scan_cpu_kernel.h"
-#include "ssmkit/util/checks.h"
-#ifdef SSMKIT_WITH_CUDA
 #include "ssmkit/ops/s4d_scan_cuda.h"
-#endif
+#include "ssmkit/util/checks.h"
 
 namespace ssmkit::ops {
 namespace {
@@ -95,25 +93,19 @@ at::Tensor forward_cpu(const S4DScanTensors& s) {
   return y;
 }
 
-// Gradients with the parameter ones per batch row, as both back ends return them.
-struct RowGradients {
-  at::Tensor grad_u;          // (B, L, H)
-  at::Tensor grad_decay_re;   // (B, directions, M, H)
-  at::Tensor grad_decay_im;   // (B, directions, M, H)
-  at::Tensor grad_weight_re;  // (B, directions, M, H)
-  at::Tensor grad_weight_im;  // (B, directions, M, H)
-  at::Tensor grad_skip;       // (B, H)
-};
-
-RowGradients backward_cpu(const S4DScanTensors& s, const at::Tensor& grad_y) {
+// Zeros: the parameter rows of an empty sequence stay valid gradients.
+S4DScanRowGradients allocate_gradients(const S4DScanTensors& s) {
   const int64_t batch = s.u.size(0), channels = s.u.size(2);
-  const auto opts = s.u.options();
-  RowGradients g;
+  S4DScanRowGradients g;
   g.grad_u = at::empty_like(s.u);
   for (at::Tensor* t : {&g.grad_decay_re, &g.grad_decay_im, &g.grad_weight_re, &g.grad_weight_im})
-    *t = at::zeros({batch, s.directions(), s.modes(), channels}, opts);
-  g.grad_skip = at::zeros({batch, channels}, opts);
-  if (s.u.numel() == 0) return g;
+    *t = at::zeros({batch, s.directions(), s.modes(), channels}, s.u.options());
+  g.grad_skip = at::zeros({batch, channels}, s.u.options());
+  return g;
+}
+
+void backward_cpu(const S4DScanTensors& s, const at::Tensor& grad_y, const S4DScanRowGradients& g) {
+  if (s.u.numel() == 0) return;
   const s4d_cpu::KernelSet& kernels = s4d_cpu::best_kernels();
   AT_DISPATCH_FLOATING_TYPES(s.u.scalar_type(), kS4DScanFn, [&] {
     const auto p = problem_of<scalar_t>(s);
@@ -134,7 +126,6 @@ RowGradients backward_cpu(const S4DScanTensors& s, const at::Tensor& grad_y) {
     for_tasks(
         p, [&](int64_t begin, int64_t end, scalar_t* scratch) { fn(p, out, begin, end, scratch); });
   });
-  return g;
 }
 
 at::Tensor run_forward(const S4DScanTensors& s) {
@@ -146,16 +137,17 @@ at::Tensor run_forward(const S4DScanTensors& s) {
   return forward_cpu(s);
 }
 
-RowGradients run_backward(const S4DScanTensors& s, const at::Tensor& grad_y) {
+S4DScanRowGradients run_backward(const S4DScanTensors& s, const at::Tensor& grad_y) {
+  const S4DScanRowGradients g = allocate_gradients(s);
 #ifdef SSMKIT_WITH_CUDA
   if (s.u.is_cuda()) {
-    S4DScanCudaGradients g = s4d_scan_cuda_backward(s.u, s.decay_re, s.decay_im, s.weight_re,
-                                                    s.weight_im, s.skip, grad_y);
-    return {g.grad_u,         g.grad_decay_re,  g.grad_decay_im,
-            g.grad_weight_re, g.grad_weight_im, g.grad_skip};
+    s4d_scan_cuda_backward(s.u, s.decay_re, s.decay_im, s.weight_re, s.weight_im, s.skip, grad_y,
+                           g);
+    return g;
   }
 #endif
-  return backward_cpu(s, grad_y);
+  backward_cpu(s, grad_y, g);
+  return g;
 }
 
 // (B, directions, M, H) per batch row -> (directions, H, M), in the parameter's dtype.
@@ -180,7 +172,7 @@ class S4DScanFunction : public torch::autograd::Function<S4DScanFunction> {
     const torch::autograd::variable_list saved = ctx->get_saved_variables();
     const S4DScanTensors s = prepare(saved[0], saved[1], saved[2], saved[3], saved[4], saved[5]);
     const at::Tensor grad_y = grad_outputs[0].to(s.u.scalar_type()).contiguous();  // (B, L, H)
-    const RowGradients g = run_backward(s, grad_y);
+    const S4DScanRowGradients g = run_backward(s, grad_y);
     return {g.grad_u.to(saved[0].scalar_type()),
             parameter_gradient(g.grad_decay_re, saved[1]),
             parameter_gradient(g.grad_decay_im, saved[2]),

@@ -50,18 +50,11 @@ at::Tensor s4d_scan_cuda_forward(const at::Tensor& u, const at::Tensor& decay_re
   return y;
 }
 
-S4DScanCudaGradients s4d_scan_cuda_backward(const at::Tensor& u, const at::Tensor& decay_re,
-                                            const at::Tensor& decay_im, const at::Tensor& weight_re,
-                                            const at::Tensor& weight_im, const at::Tensor& skip,
-                                            const at::Tensor& grad_y) {
+void s4d_scan_cuda_backward(const at::Tensor& u, const at::Tensor& decay_re,
+                            const at::Tensor& decay_im, const at::Tensor& weight_re,
+                            const at::Tensor& weight_im, const at::Tensor& skip,
+                            const at::Tensor& grad_y, const S4DScanRowGradients& g) {
   const c10::cuda::CUDAGuard guard(u.device());
-  const int64_t batch = u.size(0), channels = u.size(2);
-  S4DScanCudaGradients g;
-  g.grad_u = at::empty_like(u);
-  // Zeros: rows that the kernels do not reach (an empty sequence) stay valid gradients.
-  for (at::Tensor* t : {&g.grad_decay_re, &g.grad_decay_im, &g.grad_weight_re, &g.grad_weight_im})
-    *t = at::zeros({batch, decay_re.size(0), decay_re.size(1), channels}, u.options());
-  g.grad_skip = at::zeros({batch, channels}, u.options());
   k::S4DScanBwdParams p;
   fill_params(u, decay_re, decay_im, weight_re, weight_im, skip, &p);
   p.grad_y = grad_y.data_ptr<float>();
@@ -72,7 +65,6 @@ S4DScanCudaGradients s4d_scan_cuda_backward(const at::Tensor& u, const at::Tenso
   p.grad_weight_im = g.grad_weight_im.data_ptr<float>();
   p.grad_skip = g.grad_skip.data_ptr<float>();
   C10_CUDA_CHECK(k::s4d_scan_bwd(p, at::cuda::getCurrentCUDAStream()));
-  return g;
 }
 
 }  // namespace ssmkit::ops
