@@ -24,7 +24,7 @@
 #                     s4 (S4Model steps against bench/s4_pytorch.py on this card, then
 #                     docs/results.md's sequential Fashion-MNIST run of s4model; SSMKIT_S4_EPOCHS,
 #                     default 15)
-#                     vim (Vision Mamba: training steps against bench/vision_mamba_pytorch.py on
+#                     vim (Vision Mamba: training steps against both scans of bench/vision_mamba_pytorch.py on
 #                     this card, then docs/results.md's Fashion-MNIST runs, 3 seeds,
 #                     scripts/vision_mamba_fashion_mnist.sh; SSMKIT_VIM_ENV passes its settings)
 #   SSMKIT_ETTH1      ETTh1.csv for the etth1 step     (default <repo>/.gpu-data/ETTh1.csv)
@@ -282,7 +282,7 @@ if wants s4 && [ -x "$build/bench/bench_s4_epoch" ] && [ -x "$build/apps/s4model
   cat "$build/s4-runs/results/s4_fashion_mnist/metrics.json" >>"$logs/s4.log" 2>/dev/null
 fi
 if wants vim && [ -x "$build/bench/bench_vision_mamba_epoch" ]; then
-  step vim 180 python3 "$root/bench/compare_vision_mamba.py" --build "$build" --data_dir "$fashion" \
+  step vim 300 python3 "$root/bench/compare_vision_mamba.py" --build "$build" --data_dir "$fashion" \
     --device cuda --threads 4 --steps 50 --epochs 3 --python python3 || status=1
 fi
 if wants vim && [ -x "$build/apps/train_vision_mamba" ]; then
