@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "ssmkit/data/array_tensor.h"
+#include "ssmkit/data/image_classification_data.h"
 #include "ssmkit/io/cifar.h"
 #include "ssmkit/io/error.h"
 #include "ssmkit/io/idx.h"
@@ -66,17 +67,9 @@ std::string default_image_data_dir(ImageSet set) {
 }
 
 std::vector<std::string> image_class_names(ImageSet set) {
-  switch (set) {
-    case ImageSet::mnist:
-      return {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
-    case ImageSet::fashion_mnist:
-      return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-              "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-    case ImageSet::cifar10:
-      return {"airplane", "automobile", "bird",  "cat",  "deer",
-              "dog",      "frog",       "horse", "ship", "truck"};
-  }
-  return {};
+  if (set == ImageSet::mnist) return {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+  // Fashion-MNIST's and CIFAR-10's names, as the image classification data sets name them.
+  return image_class_names(image_set_name(set));
 }
 
 io::LabelledImages load_image_set(ImageSet set, const std::string& data_dir,
