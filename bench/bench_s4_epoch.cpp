@@ -26,28 +26,48 @@
 #include "ssmkit/train/trainer.h"
 #include "ssmkit/util/threads.h"
 
+#ifdef SSMKIT_WITH_CUDA
+#include <cuda_profiler_api.h>
+#endif
+
 namespace {
 
 using namespace ssmkit;
 
 // Seconds of each training step: the Trainer reads every step's loss on the host, so a step has
-// finished when on_batch_end runs.
+// finished when on_batch_end runs. With profile_step k > 0 on CUDA, the CUDA profiler API brackets
+// step k (1-based), so that `ncu --profile-from-start off` sees that one step's kernels alone.
 class StepClock : public train::Callback {
  public:
-  explicit StepClock(c10::Device device) : device_(device) {}
-  void on_epoch_begin(int64_t /*epoch*/, int64_t /*batches*/) override { last_ = now(); }
+  StepClock(c10::Device device, int64_t profile_step)
+      : device_(device), profile_step_(device.is_cuda() ? profile_step : 0) {}
+  void on_epoch_begin(int64_t /*epoch*/, int64_t /*batches*/) override {
+    last_ = now();
+    if (profile_step_ == 1) profiler(true);
+  }
   void on_batch_end(const train::StepInfo& /*info*/) override {
     if (device_.is_cuda()) torch::cuda::synchronize();
     const auto t = now();
     seconds.push_back(std::chrono::duration<double>(t - last_).count());
     last_ = t;
+    const int64_t done = static_cast<int64_t>(seconds.size());
+    if (done == profile_step_) profiler(false);
+    if (done + 1 == profile_step_) profiler(true);
   }
   std::vector<double> seconds;
 
  private:
   using Clock = std::chrono::steady_clock;
   static Clock::time_point now() { return Clock::now(); }
+  static void profiler(bool on) {
+#ifdef SSMKIT_WITH_CUDA
+    (void)(on ? cudaProfilerStart() : cudaProfilerStop());
+#else
+    (void)on;
+#endif
+  }
   c10::Device device_;
+  int64_t profile_step_;
   Clock::time_point last_;
 };
 
@@ -63,7 +83,11 @@ int main(int argc, char** argv) {
       cxxopts::value<std::string>()->default_value("auto"))(
       "steps", "timed training steps", cxxopts::value<int64_t>()->default_value("10"))(
       "warmup", "untimed steps before", cxxopts::value<int64_t>()->default_value("2"))(
-      "threads", "CPU threads", cxxopts::value<int>()->default_value("0"))(
+      "profile_step",
+      "CUDA: bracket this step (1-based) with cudaProfilerStart/Stop, for ncu "
+      "--profile-from-start off (0: none)",
+      cxxopts::value<int64_t>()->default_value("0"))("threads", "CPU threads",
+                                                     cxxopts::value<int>()->default_value("0"))(
       "batch_size", "sequences per batch", cxxopts::value<int64_t>()->default_value("64"))(
       "d_model", "S4D channels", cxxopts::value<int64_t>()->default_value("128"))(
       "n_layers", "S4D layers", cxxopts::value<int64_t>()->default_value("4"))(
@@ -111,7 +135,7 @@ int main(int argc, char** argv) {
         return torch::cross_entropy_loss(logits, labels);
       },
       std::make_unique<train::CosineWarmupLr>(*optimizer, 0, 100 * steps_per_epoch, 0.0));
-  auto clock = std::make_shared<StepClock>(trainer.device());
+  auto clock = std::make_shared<StepClock>(trainer.device(), args["profile_step"].as<int64_t>());
   trainer.add_callback(clock);
   trainer.fit(source);
 

@@ -24,6 +24,8 @@
 #                     s4 (S4Model steps against bench/s4_pytorch.py on this card, then
 #                     docs/results.md's sequential Fashion-MNIST run of s4model; SSMKIT_S4_EPOCHS,
 #                     default 15)
+#                     s4prof (one S4Model training step of bench_s4_epoch, plain steps, under
+#                     Nsight Compute: each kernel's GPU time, gpu__time_duration only)
 #                     vim (Vision Mamba: training steps against both scans of bench/vision_mamba_pytorch.py on
 #                     this card, then docs/results.md's Fashion-MNIST runs, 3 seeds,
 #                     scripts/vision_mamba_fashion_mnist.sh; SSMKIT_VIM_ENV passes its settings)
@@ -280,6 +282,14 @@ if wants s4 && [ -x "$build/bench/bench_s4_epoch" ] && [ -x "$build/apps/s4model
     --device cuda --progress lines --checkpoint_dir "$build/s4-runs/checkpoint" \
     --results_dir "$build/s4-runs/results" || status=1
   cat "$build/s4-runs/results/s4_fashion_mnist/metrics.json" >>"$logs/s4.log" 2>/dev/null
+fi
+if wants s4prof && [ -x "$build/bench/bench_s4_epoch" ]; then
+  # One metric and one step (the third, bracketed by the CUDA profiler API): a full ncu section
+  # set over the whole process does not finish in a call.
+  STEP_LOG=s4prof step s4prof 300 ncu --profile-from-start off --clock-control none \
+    --metrics gpu__time_duration.sum --print-summary per-kernel "$build/bench/bench_s4_epoch" \
+    --data_dir "$fmnist" --device cuda --threads 4 --steps 1 --warmup 2 --step plain \
+    --profile_step 3 || status=1
 fi
 if wants vim && [ -x "$build/bench/bench_vision_mamba_epoch" ]; then
   step vim 300 python3 "$root/bench/compare_vision_mamba.py" --build "$build" --data_dir "$fashion" \
