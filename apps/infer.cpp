@@ -24,6 +24,7 @@
 #include "ssmkit/train/checkpoint.h"
 #include "ssmkit/train/device.h"
 #include "ssmkit/train/run_directory.h"
+#include "ssmkit/train/trainer.h"
 #include "ssmkit/util/threads.h"
 
 namespace {
@@ -184,6 +185,9 @@ int run(int argc, char** argv) {
   auto trainable = train::wrap_module(model);
   trainable->to(device);
   train::load_checkpoint(checkpoint, *trainable, nullptr, device, /*restore_rng=*/false);
+  // Matrix products as the run computed its test metric.
+  train::apply_float32_matmul_precision(
+      train::TrainerConfig::from_json(state.config.at("trainer")));
   const at::Tensor outputs = cli::predict_outputs(*trainable, inputs, batch_size, device);
 
   const fs::path results = fs::path(args["results_dir"].as<std::string>()) / name;

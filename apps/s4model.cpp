@@ -65,6 +65,7 @@ json default_config() {
   config["optimizer"]["ssm_lr"] = kSsmLearningRate;
   config["scheduler"]["name"] = "cosine";
   config["trainer"]["epochs"] = kDefaultEpochs;
+  config["trainer"]["float32_matmul_precision"] = cli::kS4Float32MatmulPrecision;
   config["data"] = cli::s4_data_defaults();
   config["results_dir"] = "results/";
   config["model"] = {{"name", kModelName}, {"config", models::S4ModelOptions()}};

@@ -350,7 +350,7 @@ int run_fit(const Command& command) {
         std::make_shared<metrics::ClassificationEvaluation>(data.num_classes));
   }
   const json& trainer_section = config["trainer"];
-  const bool lr_monitor = !trainer_section["callbacks"].empty();
+  const bool lr_monitor = cli::has_lightning_callback(trainer_section, cli::kLearningRateMonitor);
   report::CsvLoggerOptions csv;
   csv.path = run.file("metrics.csv");
   csv.columns = csv_columns(classifier);
@@ -472,7 +472,11 @@ int run_evaluation(const std::string& mode, const Command& command) {
   const std::shared_ptr<models::Model> model = build_model(config);
   auto trainable = train::wrap_module(model);
   trainable->to(device);
-  train::load_checkpoint(checkpoint, *trainable, nullptr, device, /*restore_rng=*/false);
+  const train::CheckpointState loaded =
+      train::load_checkpoint(checkpoint, *trainable, nullptr, device, /*restore_rng=*/false);
+  if (train::load_weight_average(loaded, checkpoint, *model)) {
+    spdlog::info("{} {}: the run's weight average (EMAWeightAveraging)", kProgram, mode);
+  }
   const Evaluation result = evaluate(*model, config, series, options, device);
 
   // Outputs in a new version folder, as Lightning's test and validate runs make one.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bench_flags.h"
+#include "ssmkit/cli/s4_program.h"
 #include "ssmkit/data/image_sequences.h"
 #include "ssmkit/data/tensor_batch_source.h"
 #include "ssmkit/models/registry.h"
@@ -81,6 +82,8 @@ int main(int argc, char** argv) {
       "device", "cpu or cuda", cxxopts::value<std::string>()->default_value("cpu"))(
       "step", "trainer step mode: auto, plain, fused, graph",
       cxxopts::value<std::string>()->default_value("auto"))(
+      "float32_matmul_precision", "highest, high (TF32 on GPU tensor cores) or medium",
+      cxxopts::value<std::string>()->default_value(cli::kS4Float32MatmulPrecision))(
       "steps", "timed training steps", cxxopts::value<int64_t>()->default_value("10"))(
       "warmup", "untimed steps before", cxxopts::value<int64_t>()->default_value("2"))(
       "profile_step",
@@ -128,6 +131,7 @@ int main(int argc, char** argv) {
   config.device = device.str();
   config.step = args["step"].as<std::string>();
   config.progress = "off";
+  config.float32_matmul_precision = args["float32_matmul_precision"].as<std::string>();
   const int64_t steps_per_epoch = (args["epoch_sequences"].as<int64_t>() + batch - 1) / batch;
   train::Trainer trainer(
       config, *trainable, *optimizer,

@@ -6,23 +6,16 @@ sequences) is extrapolated from the median timed step of each.
 
   python3 bench/compare_s4.py --build build --device cpu --threads 2 --steps 10
 """
-import argparse
 import os
 import sys
 
-from compare_timae import HERE, run_json  # the benchmark runner both comparisons share
+from compare_timae import HERE, comparison_parser, run_json  # shared by the comparisons
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--build", default="build", help="ssmkit build folder")
-    ap.add_argument("--data_dir", default="/usr/share/datasets/fashion-mnist")
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--threads", type=int, default=2)
+    ap = comparison_parser(__doc__.splitlines()[0], "/usr/share/datasets/fashion-mnist", 64)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--batch_size", type=int, default=64)
-    ap.add_argument("--python", default="/usr/bin/python3", help="interpreter with PyTorch")
     args = ap.parse_args()
     common = ["--data_dir", args.data_dir, "--device", args.device, "--threads", str(args.threads),
               "--steps", str(args.steps), "--warmup", str(args.warmup),

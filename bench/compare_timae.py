@@ -20,15 +20,23 @@ def run_json(command):
     return json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def comparison_parser(description, data_dir, batch_size):
+    """The flags every side-by-side comparison takes: ssmkit's build folder, the data, the device,
+    threads, batch and the interpreter that has PyTorch."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--build", default="build", help="ssmkit build folder")
-    ap.add_argument("--data_dir", default=os.path.join(HERE, "..", "..", "shared", "data", "ucr", "ECG5000"))
+    ap.add_argument("--data_dir", default=data_dir)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--batch_size", type=int, default=64)
+    ap.add_argument("--batch_size", type=int, default=batch_size)
     ap.add_argument("--python", default="/usr/bin/python3", help="interpreter with PyTorch")
+    return ap
+
+
+def main():
+    ap = comparison_parser(__doc__.splitlines()[0],
+                           os.path.join(HERE, "..", "..", "shared", "data", "ucr", "ECG5000"), 64)
+    ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--models", default="timae,timae_mamba")
     ap.add_argument("--phases", default="pretrain,finetune")
     args = ap.parse_args()

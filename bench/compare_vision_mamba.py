@@ -8,28 +8,20 @@ times the steps of a full Fashion-MNIST epoch (extrapolated).
 
   python3 bench/compare_vision_mamba.py --build build --device cpu --threads 2 --steps 5
 """
-import argparse
 import os
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from compare_timae import run_json  # noqa: E402  (one JSON line from a benchmark's output)
+from compare_timae import comparison_parser, run_json  # noqa: E402  (shared by the comparisons)
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--build", default="build", help="ssmkit build folder")
-    ap.add_argument("--data_dir", default="/usr/share/datasets/fashion-mnist")
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--threads", type=int, default=2)
+    ap = comparison_parser(__doc__.splitlines()[0], "/usr/share/datasets/fashion-mnist", 256)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--batch_size", type=int, default=256)
     ap.add_argument("--sizes", default="small")
     ap.add_argument("--scans", default="loop,pscan", help="PyTorch's scans to time")
-    ap.add_argument("--python", default="/usr/bin/python3", help="interpreter with PyTorch")
     args = ap.parse_args()
     common = ["--data_dir", args.data_dir, "--device", args.device, "--epochs", str(args.epochs),
               "--threads", str(args.threads), "--batch_size", str(args.batch_size),

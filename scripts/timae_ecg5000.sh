@@ -16,6 +16,9 @@
 #   WEIGHTS   class weights of the fine-tuning loss, one fine-tuning per comma-separated entry after the same
 #             pretraining: inverse (the default: inverse frequency, clipped) and/or uniform
 #             (the plain loss)                             (default "inverse")
+#   FINETUNE_ON  split: fine-tune on 85% of TRAIN, validate on the rest (the seed's); all: fine-tune
+#             on the whole of TRAIN (it is its own validation file)   (default split)
+#   FINETUNE_FLAGS  more train_timae flags for the fine-tuning runs  (default none)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ucr="${UCR:-$root/../shared/data/ucr/ECG5000}"
@@ -28,6 +31,8 @@ pretrain_epochs="${PRETRAIN_EPOCHS:-1000}"
 finetune_epochs="${FINETUNE_EPOCHS:-100}"
 jobs="${JOBS:-1}"
 weights="${WEIGHTS:-inverse}"
+finetune_on="${FINETUNE_ON:-split}"
+finetune_flags="${FINETUNE_FLAGS:-}"
 if [ -z "${DEVICE:-}" ]; then
   if nvidia-smi >/dev/null 2>&1; then DEVICE=cuda; else DEVICE=cpu; fi
 fi
@@ -43,6 +48,11 @@ case "$protocol" in
   transductive) pretrain_data="--data.dataset_path $test --data.val_dataset_path $train" ;;
   inductive) pretrain_data="--data.dataset_path $train" ;;
   *) echo "timae_ecg5000.sh: PROTOCOL must be transductive or inductive" >&2; exit 1 ;;
+esac
+case "$finetune_on" in
+  split) finetune_data="--data.dataset_path $train" ;;
+  all) finetune_data="--data.dataset_path $train --data.val_dataset_path $train" ;;
+  *) echo "timae_ecg5000.sh: FINETUNE_ON must be split or all" >&2; exit 1 ;;
 esac
 program="$build/apps/train_timae"
 common="--trainer.enable_progress_bar False --threads $threads --trainer.accelerator $DEVICE"
@@ -82,7 +92,7 @@ one_run() {
     local start_ft=$SECONDS
     # shellcheck disable=SC2046,SC2086
     (cd "$dir" && "$program" fit --model "$model" $(model_flags "$model") --model.pooling avg \
-      --data.dataset_path "$train" --data.batch_size 64 --trainer.max_epochs "$finetune_epochs" \
+      $finetune_data $finetune_flags --data.batch_size 64 --trainer.max_epochs "$finetune_epochs" \
       --model.encoder_ckpt_path lightning_logs/version_0/checkpoints/last.ckpt $weight_flag \
       --trainer.default_root_dir "$weighting" --seed_everything "$seed" $common \
       >"finetune_$weighting.log" 2>&1)

@@ -1,6 +1,7 @@
 // Lightning-style command lines and configs.
 #include "ssmkit/cli/lightning_cli.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -88,6 +89,7 @@ json lightning_trainer_defaults() {
   trainer["log_every_n_steps"] = nullptr;
   trainer["callbacks"] = json::array();
   trainer["logging_interval"] = nullptr;
+  trainer["ema_decay"] = nullptr;
   trainer["default_root_dir"] = nullptr;
   trainer["gradient_clip_val"] = nullptr;
   trainer["enable_progress_bar"] = nullptr;
@@ -99,7 +101,9 @@ json lightning_trainer_defaults() {
 
 std::vector<ConfigFlag> lightning_trainer_flags() {
   return {{"trainer.callbacks.logging_interval", "trainer.logging_interval",
-           "LearningRateMonitor: log the rate per step or per epoch"}};
+           "LearningRateMonitor: log the rate per step or per epoch"},
+          {"trainer.callbacks.decay", "trainer.ema_decay",
+           "EMAWeightAveraging: decay of the weights' moving average (default 0.999)"}};
 }
 
 void normalize_lightning_config(json& config) {
@@ -117,16 +121,31 @@ void normalize_lightning_config(json& config) {
       if (args.contains("logging_interval") && !args["logging_interval"].is_null()) {
         trainer["logging_interval"] = args["logging_interval"];
       }
+      if (args.contains("decay") && !args["decay"].is_null()) trainer["ema_decay"] = args["decay"];
     }
-    if (name != "LearningRateMonitor") {
-      throw InputError(
-          "--trainer.callbacks: '" + (name.empty() ? callback.dump() : name) +
-          "' is not a callback ssmkit provides; known: LearningRateMonitor (the progress "
-          "bar, checkpoints, metrics.csv and TensorBoard are always on)");
+    if (name != kLearningRateMonitor && name != kEmaWeightAveraging) {
+      throw InputError("--trainer.callbacks: '" + (name.empty() ? callback.dump() : name) +
+                       "' is not a callback ssmkit provides; known: " + kLearningRateMonitor +
+                       ", " + kEmaWeightAveraging +
+                       " (the progress bar, checkpoints, metrics.csv and TensorBoard are "
+                       "always on)");
     }
-    names.push_back(name);
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
   }
   trainer["callbacks"] = names;
+  json& decay = trainer["ema_decay"];
+  const bool averaging = has_lightning_callback(trainer, kEmaWeightAveraging);
+  if (!decay.is_null() && !averaging) {
+    throw InputError("--trainer.callbacks.decay: set without --trainer.callbacks+=" +
+                     std::string(kEmaWeightAveraging));
+  }
+  if (averaging) {
+    if (decay.is_null()) decay = kDefaultEmaDecay;
+    if (!decay.is_number() || !(decay.get<double>() > 0.0 && decay.get<double>() < 1.0)) {
+      throw InputError("--trainer.callbacks.decay: must be a number in (0, 1), got " +
+                       decay.dump());
+    }
+  }
   const json& interval = trainer["logging_interval"];
   if (!interval.is_null() && interval != "step" && interval != "epoch") {
     throw InputError("--trainer.callbacks.logging_interval: expected step or epoch, got " +
@@ -140,6 +159,11 @@ void normalize_lightning_config(json& config) {
                        "); several devices train through ssmkit_run");
     }
   }
+}
+
+bool has_lightning_callback(const json& trainer, const std::string& name) {
+  const json& callbacks = trainer.at("callbacks");
+  return std::find(callbacks.begin(), callbacks.end(), json(name)) != callbacks.end();
 }
 
 uint64_t lightning_seed(const json& config) {
@@ -211,6 +235,8 @@ json lightning_training_config(const json& config, double lr, double weight_deca
   const json& bar = trainer.at("enable_progress_bar");
   t["progress"] = (bar.is_boolean() && !bar.get<bool>()) ? "off" : "auto";
   t["early_stopping"]["patience"] = 0;
+  if (has_lightning_callback(trainer, kEmaWeightAveraging))
+    t["ema_decay"] = trainer.at("ema_decay");
   return out;
 }
 

@@ -89,6 +89,9 @@ std::vector<ConfigFlag> training_flags() {
       {"checkpoint_every", "trainer.checkpoint_every", "also keep a checkpoint every N epochs"},
       {"ema_decay", "trainer.ema_decay",
        "validate, keep and test a moving average of the weights with this decay (0 = off)"},
+      {"float32_matmul_precision", "trainer.float32_matmul_precision",
+       "float32 matrix products: highest (float32), high (TF32 on GPU tensor cores) or medium "
+       "(bf16)"},
       {"dist_backend", "trainer.dist_backend",
        "data-parallel runs (ssmkit_run, torchrun): gloo, nccl or auto (nccl on CUDA)"},
       {"dist_timeout", "trainer.dist_timeout",

@@ -263,6 +263,8 @@ void load_submodule_weights(const std::string& path, const std::string& submodul
   if (!archive.try_read(kModelKey, model_archive)) {
     throw InputError(path + ": checkpoint has no model weights");
   }
+  const CheckpointState state = read_state(archive, path);
+  std::map<std::string, at::Tensor> averages(state.tensors.begin(), state.tensors.end());
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   for (const auto& item : target.named_parameters(/*recurse=*/true))
     tensors.emplace_back(item.key(), item.value());
@@ -276,8 +278,11 @@ void load_submodule_weights(const std::string& path, const std::string& submodul
     const std::vector<std::string> parts = split_name(full_name);
     torch::serialize::InputArchive holder;
     at::Tensor value;
-    if (!open_nested(model_archive, parts, parts.size() - 1, holder) ||
-        !holder.try_read(parts.back(), value, /*is_buffer=*/i >= parameter_count)) {
+    const auto average = averages.find(full_name);
+    if (i < parameter_count && average != averages.end()) {
+      value = average->second;
+    } else if (!open_nested(model_archive, parts, parts.size() - 1, holder) ||
+               !holder.try_read(parts.back(), value, /*is_buffer=*/i >= parameter_count)) {
       throw InputError(path + ": the checkpoint has no tensor '" + full_name +
                        "' (a model of another kind or shape wrote it)");
     }
@@ -292,6 +297,28 @@ void load_submodule_weights(const std::string& path, const std::string& submodul
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < tensors.size(); ++i)
     tensors[i].second.copy_(values[i]);
+}
+
+bool load_weight_average(const CheckpointState& state, const std::string& path,
+                         torch::nn::Module& model) {
+  if (state.tensors.empty()) return false;
+  std::map<std::string, at::Tensor> parameters;
+  for (const auto& item : model.named_parameters(/*recurse=*/true))
+    parameters.emplace(item.key(), item.value());
+  // Everything is checked before anything is copied.
+  for (const auto& [name, average] : state.tensors) {
+    const auto parameter = parameters.find(name);
+    if (parameter == parameters.end() || parameter->second.sizes() != average.sizes()) {
+      throw InputError(path + ": its weight average has '" + name + "' of shape " +
+                       shape_string(average.sizes()) +
+                       ", which this model's parameters do not (a model of another kind or "
+                       "shape wrote it)");
+    }
+  }
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, average] : state.tensors)
+    parameters.at(name).copy_(average);
+  return true;
 }
 
 }  // namespace ssmkit::train

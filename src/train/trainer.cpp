@@ -1,6 +1,8 @@
 // The training loop.
 #include "ssmkit/train/trainer.h"
 
+#include <ATen/Context.h>
+
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -78,6 +80,8 @@ TrainerConfig TrainerConfig::from_json(const nlohmann::json& section) {
   c.progress = s.choice("progress", c.progress, {"auto", "bar", "lines", "off"});
   c.step = s.choice("step", c.step, {"auto", "plain", "fused", "graph"});
   c.ema_decay = s.number("ema_decay", c.ema_decay);
+  c.float32_matmul_precision = s.choice("float32_matmul_precision", c.float32_matmul_precision,
+                                        {"highest", "high", "medium"});
   c.dist_backend = s.choice("dist_backend", c.dist_backend, {"auto", "gloo", "nccl"});
   c.dist_timeout = s.number("dist_timeout", c.dist_timeout);
   c.dist_uneven = s.choice("dist_uneven", c.dist_uneven, {"pad", "drop"});
@@ -111,10 +115,15 @@ nlohmann::json TrainerConfig::to_json() const {
           {"progress", progress},
           {"step", step},
           {"ema_decay", ema_decay},
+          {"float32_matmul_precision", float32_matmul_precision},
           {"dist_backend", dist_backend},
           {"dist_timeout", dist_timeout},
           {"dist_uneven", dist_uneven},
           {"dist_bucket_mb", dist_bucket_mb}};
+}
+
+void apply_float32_matmul_precision(const TrainerConfig& config) {
+  at::globalContext().setFloat32MatmulPrecision(config.float32_matmul_precision);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,6 +142,7 @@ Trainer::Trainer(TrainerConfig config, TrainableModel& model, torch::optim::Opti
   if (config_.epochs <= 0) throw InputError("trainer.epochs: must be positive");
   if (!scheduler_) scheduler_ = std::make_unique<ConstantLr>(optimizer_);
   model_.to(device_);
+  apply_float32_matmul_precision(config_);
   if (config_.ema_decay > 0) {
     std::vector<std::pair<std::string, at::Tensor>> parameters;
     for (const auto& item : model_.named_parameters())

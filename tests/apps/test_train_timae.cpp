@@ -237,6 +237,42 @@ TEST(TrainTimae, APausedFitResumedFromItsCheckpointEndsWithTheSameWeights) {
             lines_of(paused.path() / "lightning_logs/version_0/metrics.csv"));
 }
 
+// Lightning's EMAWeightAveraging: validation runs with the average of the weights, and so do the
+// checkpoint's test and the encoder that a fine-tuning takes from it.
+TEST(TrainTimae, EmaWeightAveragingValidatesAndTestsTheAverage) {
+  const TempDir dir;
+  dir.write("train.tsv", timae_tsv(48, 20));
+  const std::string averaging =
+      " --trainer.callbacks+=EMAWeightAveraging --trainer.callbacks.decay 0.9";
+  const ProgramRun fit = timae(dir,
+                               "fit --model TiMAE --data.dataset_path train.tsv "
+                               "--data.val_dataset_path train.tsv --trainer.max_epochs 2" +
+                                   averaging + kTinyTimae);
+  ASSERT_EQ(fit.exit_code, 0) << fit.output;
+  const ProgramRun test = timae(dir,
+                                "test --model TiMAE --data.dataset_path train.tsv --ckpt_path "
+                                "lightning_logs/version_0/checkpoints/last.ckpt" +
+                                    kTinyTimae);
+  ASSERT_EQ(test.exit_code, 0) << test.output;
+  EXPECT_THAT(test.output, HasSubstr("weight average"));
+  // The test of the validation file reproduces the last validation, which used the average.
+  const json metrics =
+      json::parse(lines_of(dir.path() / "lightning_logs/version_1/test_metrics.json"));
+  const train::CheckpointState state = train::read_checkpoint_state(
+      (dir.path() / "lightning_logs/version_0/checkpoints/last.ckpt").string());
+  ASSERT_FALSE(state.tensors.empty()) << "the checkpoint holds the average";
+  const json& history = state.trainer.at("log").at("epochs");
+  const double val_loss = history.back().at("val_loss").get<double>();
+  EXPECT_NEAR(metrics["test_loss"].get<double>(), val_loss, 1e-5 * (1.0 + val_loss));
+  // The raw weights are not the average.
+  const auto raw =
+      checkpoint_tensors((dir.path() / "lightning_logs/version_0/checkpoints/last.ckpt").string());
+  bool differs = false;
+  for (const auto& [name, average] : state.tensors)
+    differs |= !torch::equal(raw.at(name), average);
+  EXPECT_TRUE(differs);
+}
+
 TEST(TrainTimae, PrintedConfigReadsBackThroughConfig) {
   const TempDir dir;
   const ProgramRun printed =
@@ -317,6 +353,10 @@ TEST(TrainTimae, BadInputsGiveOneErrorLineAndNoRunFolder) {
       {"test --model TiMAE --data.dataset_path train.tsv" + kTinyTimae, {"--ckpt_path"}},
       {"train --model TiMAE", {"'train' is not a subcommand"}},
       {base + " --trainer.callbacks+=EarlyStopping", {"--trainer.callbacks", "EarlyStopping"}},
+      {base + " --trainer.callbacks.decay 0.9",
+       {"--trainer.callbacks.decay", "EMAWeightAveraging"}},
+      {base + " --trainer.callbacks+=EMAWeightAveraging --trainer.callbacks.decay 1.5",
+       {"--trainer.callbacks.decay", "(0, 1)"}},
   };
   for (const auto& c : cases) {
     const ProgramRun run = timae(dir, c.args);

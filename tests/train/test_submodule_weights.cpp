@@ -74,3 +74,36 @@ TEST(SubmoduleWeights, AnotherShapeOrAMissingPartNamesTheTensorAndCopiesNothing)
 }
 
 }  // namespace
+
+// A run that averaged its weights hands over the average, as its validation and tests used it;
+// load_weight_average() puts the average into a whole model of the same kind.
+TEST(SubmoduleWeights, TheWeightAverageOfTheCheckpointIsWhatIsLoaded) {
+  const ssmkit::testing::TempDir dir;
+  torch::manual_seed(2);
+  Autoencoder source(4);
+  CheckpointState state;
+  for (const auto& item : source->named_parameters())
+    state.tensors.emplace_back(item.key(), torch::randn_like(item.value()));
+  const std::string path = dir.file("averaged.ckpt");
+  save_checkpoint(path, *wrap_module(source), nullptr, state);
+  std::map<std::string, at::Tensor> averages(state.tensors.begin(), state.tensors.end());
+
+  Encoder encoder(4);
+  load_submodule_weights(path, "encoder", *encoder);
+  for (const auto& item : encoder->named_parameters()) {
+    EXPECT_TRUE(torch::equal(item.value(), averages.at("encoder." + item.key()))) << item.key();
+  }
+
+  Autoencoder whole(4);
+  const CheckpointState read = read_checkpoint_state(path);
+  EXPECT_TRUE(load_weight_average(read, path, *whole));
+  for (const auto& item : whole->named_parameters())
+    EXPECT_TRUE(torch::equal(item.value(), averages.at(item.key()))) << item.key();
+  EXPECT_FALSE(load_weight_average(CheckpointState{}, path, *whole)) << "no average, no change";
+
+  Autoencoder wider(5);
+  const at::Tensor before = wider->decoder->weight.detach().clone();
+  EXPECT_THAT([&] { load_weight_average(read, path, *wider); },
+              ThrowsMessage<ssmkit::InputError>(HasSubstr("weight average")));
+  EXPECT_TRUE(torch::equal(wider->decoder->weight, before)) << "nothing copied";
+}

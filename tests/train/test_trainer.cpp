@@ -1,6 +1,7 @@
 // The training loop end to end on a tiny MLP: exact resume (after a finished run and after a kill
 // mid-epoch), reproducibility, non-finite loss and gradient stops, early stopping, testing with
 // the best weights, callbacks, clipping, and the contents of training_log.json and metrics.jsonl.
+#include <ATen/Context.h>
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
@@ -748,6 +749,20 @@ TEST_F(TrainerTest, StepModeIsCheckedAndGraphFallsBackToFusedOnTheCpu) {
   }
   EXPECT_THROW(TrainerConfig::from_json({{"step", "fast"}}), ssmkit::InputError);
   EXPECT_EQ(TrainerConfig::from_json({{"step", "graph"}}).to_json()["step"], "graph");
+}
+
+// trainer.float32_matmul_precision sets the process's precision of float32 matrix products, as
+// torch.set_float32_matmul_precision does; only PyTorch's three names are accepted.
+TEST(TrainerConfigTest, Float32MatmulPrecisionIsPyTorchsSettingAndIsApplied) {
+  EXPECT_EQ(TrainerConfig().float32_matmul_precision, "highest");
+  EXPECT_THROW(TrainerConfig::from_json({{"float32_matmul_precision", "tf32"}}),
+               ssmkit::InputError);
+  const auto high = TrainerConfig::from_json({{"float32_matmul_precision", "high"}});
+  EXPECT_EQ(TrainerConfig::from_json(high.to_json()).float32_matmul_precision, "high");
+  apply_float32_matmul_precision(high);
+  EXPECT_EQ(at::globalContext().float32MatmulPrecision(), at::Float32MatmulPrecision::HIGH);
+  apply_float32_matmul_precision(TrainerConfig());
+  EXPECT_EQ(at::globalContext().float32MatmulPrecision(), at::Float32MatmulPrecision::HIGHEST);
 }
 
 }  // namespace

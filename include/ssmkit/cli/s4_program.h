@@ -21,6 +21,11 @@
 
 namespace ssmkit::cli {
 
+// s4model's precision of float32 matrix products (trainer.float32_matmul_precision): TF32 on GPU
+// tensor cores, as the S4 repository's model gets under PyTorch's defaults, where its 1x1 Conv1d
+// output projection runs on cuDNN with TF32 allowed. No effect on the CPU.
+inline constexpr const char* kS4Float32MatmulPrecision = "high";
+
 // The "data" section of s4model with every key at its default.
 nlohmann::json s4_data_defaults();
 

@@ -47,10 +47,18 @@ CheckpointState load_checkpoint(const std::string& path, TrainableModel& model,
 
 // Copies the parameters and buffers of the checkpoint model's part `submodule` (e.g. "encoder")
 // into `target`, which must have the same names and shapes: a fine-tuned model taking the encoder
-// of a pretraining run. InputError naming the file and the first tensor that is missing or of
-// another shape; nothing is copied then.
+// of a pretraining run. Parameters come from the run's weight average when the checkpoint holds one
+// (the weights that run validated). InputError naming the file and the first tensor that is
+// missing or of another shape; nothing is copied then.
 void load_submodule_weights(const std::string& path, const std::string& submodule,
                             torch::nn::Module& target);
+
+// Copies the weight average that `state` (read from `path`) holds over the parameters of `model`
+// of the same names: a run that averaged its weights validated, and is tested, with the average.
+// Returns false, changing nothing, when the checkpoint holds no average. InputError naming `path`
+// when an average has no parameter of its name and shape in `model`; nothing is copied then.
+bool load_weight_average(const CheckpointState& state, const std::string& path,
+                         torch::nn::Module& model);
 
 // The epoch, step, configuration and trainer state alone, e.g. to rebuild the model first.
 CheckpointState read_checkpoint_state(const std::string& path);

@@ -50,6 +50,10 @@ struct TrainerConfig {
   // Decay of the exponential moving average of the weights (weight_average.h) that validation,
   // the best checkpoint and the test use; 0 = off (the raw weights).
   double ema_decay = 0.0;
+  // Internal precision of float32 matrix products, as torch.set_float32_matmul_precision:
+  // highest (float32), high (TF32 on tensor cores where the device has them) or medium (bf16).
+  // Set for the process when the Trainer is built (apply_float32_matmul_precision).
+  std::string float32_matmul_precision = "highest";
   // Data-parallel training, when the program runs under ssmkit_run or torchrun (distributed.h):
   // the c10d backend (gloo, nccl or auto: nccl on CUDA, else gloo), how long the rendezvous and
   // each collective may wait for the other ranks, what happens to the examples past the last
@@ -64,6 +68,11 @@ struct TrainerConfig {
   static TrainerConfig from_json(const nlohmann::json& section);
   nlohmann::json to_json() const;
 };
+
+// Sets the process-wide precision of float32 matrix products from `config` (on GPUs with tensor
+// cores "high" runs them as TF32, as PyTorch's cuDNN convolutions do by default). Programs that
+// evaluate a checkpoint call it with the training run's config, to predict as the run tested.
+void apply_float32_matmul_precision(const TrainerConfig& config);
 
 struct FitResult {
   TrainEndInfo end;
