@@ -10,7 +10,8 @@
 #   RUNS      output folder       (default <repo>/runs/timae)
 #   MODELS    "TiMAE TiMAEMamba"  (default both)
 #   SEEDS     seeds               (default "2021 2022 2023")
-#   PRETRAIN_EPOCHS / FINETUNE_EPOCHS  (default 1000 / 100, the seed's)
+#   PRETRAIN_EPOCHS / FINETUNE_EPOCHS  (default 1000 / 100, the seed's); FINETUNE_EPOCHS may be a
+#             comma-separated list: one fine-tuning per entry (and per WEIGHTS entry)
 #   DEVICE    cpu | cuda          (default cuda when nvidia-smi works, else cpu)
 #   JOBS      runs at the same time (default 1); each gets nproc/JOBS CPU threads
 #   WEIGHTS   class weights of the fine-tuning loss, one fine-tuning per comma-separated entry after the same
@@ -76,6 +77,34 @@ decoder_flags() {
   esac
 }
 
+# Fine-tunes the classifier from $dir's pretraining checkpoint with one loss weighting and epoch
+# count, tests it and prints its result line.
+finetune_and_test() {
+  local model="$1" seed="$2" dir="$3" weighting="$4" epochs="$5" pretrain_s="$6"
+  local variant="$weighting"
+  if [ "$finetune_epochs" != "${finetune_epochs//,/}" ]; then variant="${weighting}_e$epochs"; fi
+  local weight_flag=""
+  if [ "$weighting" = uniform ]; then weight_flag="--model.class_weights [1,1,1,1,1]"; fi
+  local start_ft=$SECONDS
+  # shellcheck disable=SC2046,SC2086
+  (cd "$dir" && "$program" fit --model "$model" $(model_flags "$model") --model.pooling avg \
+    $finetune_data $finetune_flags --data.batch_size 64 --trainer.max_epochs "$epochs" \
+    --model.encoder_ckpt_path lightning_logs/version_0/checkpoints/last.ckpt $weight_flag \
+    --trainer.default_root_dir "$variant" --seed_everything "$seed" $common \
+    >"finetune_$variant.log" 2>&1)
+  local finetuned=$SECONDS
+  # shellcheck disable=SC2046,SC2086
+  (cd "$dir/$variant" && "$program" test --model "$model" --data.dataset_path "$test" \
+    --ckpt_path lightning_logs/version_0/checkpoints/last.ckpt --threads "$threads" \
+    --trainer.accelerator "$DEVICE" >test.log 2>&1)
+  python3 - "$dir/$variant" "$model/$variant" "$seed" "$pretrain_s" $((finetuned - start_ft)) <<'PY'
+import json, sys
+d, model, seed, pre, fine = sys.argv[1:]
+m = json.load(open(f"{d}/lightning_logs/version_1/test_metrics.json"))
+print(f"{model} {seed} {m['test_accuracy']:.4f} {m['test_macro_f1']:.4f} {pre} {fine}")
+PY
+}
+
 one_run() {
   local model="$1" seed="$2" dir="$runs/$protocol/$1/seed$2"
   rm -rf "$dir" && mkdir -p "$dir"
@@ -87,27 +116,9 @@ one_run() {
     --seed_everything "$seed" $common >pretrain.log 2>&1)
   local pretrained=$SECONDS
   for weighting in ${weights//,/ }; do
-    local weight_flag=""
-    if [ "$weighting" = uniform ]; then weight_flag="--model.class_weights [1,1,1,1,1]"; fi
-    local start_ft=$SECONDS
-    # shellcheck disable=SC2046,SC2086
-    (cd "$dir" && "$program" fit --model "$model" $(model_flags "$model") --model.pooling avg \
-      $finetune_data $finetune_flags --data.batch_size 64 --trainer.max_epochs "$finetune_epochs" \
-      --model.encoder_ckpt_path lightning_logs/version_0/checkpoints/last.ckpt $weight_flag \
-      --trainer.default_root_dir "$weighting" --seed_everything "$seed" $common \
-      >"finetune_$weighting.log" 2>&1)
-    local finetuned=$SECONDS
-    # shellcheck disable=SC2046,SC2086
-    (cd "$dir/$weighting" && "$program" test --model "$model" --data.dataset_path "$test" \
-      --ckpt_path lightning_logs/version_0/checkpoints/last.ckpt --threads "$threads" \
-      --trainer.accelerator "$DEVICE" >test.log 2>&1)
-    python3 - "$dir/$weighting" "$model/$weighting" "$seed" $((pretrained - start)) \
-      $((finetuned - start_ft)) <<'PY'
-import json, sys
-d, model, seed, pre, fine = sys.argv[1:]
-m = json.load(open(f"{d}/lightning_logs/version_1/test_metrics.json"))
-print(f"{model} {seed} {m['test_accuracy']:.4f} {m['test_macro_f1']:.4f} {pre} {fine}")
-PY
+    for epochs in ${finetune_epochs//,/ }; do
+      finetune_and_test "$model" "$seed" "$dir" "$weighting" "$epochs" $((pretrained - start))
+    done
   done
 }
 
