@@ -97,6 +97,23 @@ std::string built_backends() {
 struct DistributedContext::Group {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<CollectiveGroup> group;
+  // Where the backend's collectives take their tensors: the rank's GPU for NCCL, else the host.
+  c10::Device device = c10::Device(c10::kCPU);
+
+  // Runs `collective` on `tensor`, through a copy on the group's device when the tensor is
+  // elsewhere: NCCL reduces CUDA tensors only, and the trainer's metrics and flags live on the
+  // host.
+  template <typename Collective>
+  void run_on_device(at::Tensor& tensor, const Collective& collective) {
+    if (tensor.device() == device) {
+      std::vector<at::Tensor> one = {tensor};
+      collective(one);
+      return;
+    }
+    std::vector<at::Tensor> staged = {tensor.to(device)};
+    collective(staged);
+    tensor.copy_(staged[0]);
+  }
 };
 
 bool distributed_available() {
@@ -133,6 +150,7 @@ DistributedContext DistributedContext::join(const DistributedEnvironment& env,
 #if defined(SSMKIT_WITH_C10D_NCCL)
     if (chosen == "nccl") {
       c10::cuda::set_device(device.index() < 0 ? 0 : device.index());
+      group->device = c10::Device(c10::kCUDA, device.index() < 0 ? 0 : device.index());
       auto nccl = c10d::ProcessGroupNCCL::Options::create();
       nccl->timeout = timeout;
       group->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(
@@ -167,8 +185,9 @@ void DistributedContext::broadcast(std::vector<at::Tensor>& tensors, int64_t roo
   c10d::BroadcastOptions options;
   options.rootRank = root;
   for (at::Tensor& tensor : tensors) {
-    std::vector<at::Tensor> one = {tensor};
-    group_->group->broadcast(one, options)->wait();
+    group_->run_on_device(tensor, [&](std::vector<at::Tensor>& one) {
+      group_->group->broadcast(one, options)->wait();
+    });
   }
 }
 
@@ -177,8 +196,8 @@ void DistributedContext::all_reduce_sum(std::vector<at::Tensor>& tensors) {
   // One collective per tensor: Gloo takes a list of tensors of one dtype and shape as the
   // buffers of a single reduction, not as separate ones.
   for (at::Tensor& tensor : tensors) {
-    std::vector<at::Tensor> one = {tensor};
-    group_->group->allreduce(one)->wait();
+    group_->run_on_device(
+        tensor, [&](std::vector<at::Tensor>& one) { group_->group->allreduce(one)->wait(); });
   }
 }
 

@@ -22,6 +22,7 @@
 #include "ssmkit/train/optimizer_factory.h"
 #include "ssmkit/train/run_directory.h"
 #include "ssmkit/train/training_error.h"
+#include "ssmkit/train/weight_checksum.h"
 #include "ssmkit/util/checks.h"
 
 namespace ssmkit::train {
@@ -450,6 +451,34 @@ void Trainer::average_over_ranks(EpochSummary& summary) {
     value = averaged[i++];
 }
 
+void Trainer::check_weights_agree() {
+  const uint32_t mine = weight_checksum(model_);
+  if (distributed_ == nullptr || !distributed_->is_distributed()) {
+    spdlog::info("weights CRC-32C {}", checksum_text(mine));
+    return;
+  }
+  // Every rank applied the same averaged gradients to the same starting weights, so the weights
+  // must agree to the bit; a difference (a non-deterministic all-reduce, a rank that skipped a
+  // step) would otherwise go unseen, as only rank 0 saves and tests.
+  const int64_t ranks = distributed_->world_size();
+  std::vector<at::Tensor> slots = {torch::zeros({ranks}, torch::kInt64)};
+  slots[0][distributed_->rank()] = static_cast<int64_t>(mine);
+  distributed_->all_reduce_sum(slots);
+  const auto checksums = slots[0].accessor<int64_t, 1>();
+  for (int64_t rank = 1; rank < ranks; ++rank) {
+    if (checksums[rank] != checksums[0]) {
+      const std::string message = "the ranks' weights differ after training: rank " +
+                                  std::to_string(rank) + " has CRC-32C " +
+                                  checksum_text(static_cast<uint32_t>(checksums[rank])) +
+                                  ", rank 0 " + checksum_text(static_cast<uint32_t>(checksums[0]));
+      finish("failed", message);
+      throw TrainingError(message);
+    }
+  }
+  spdlog::info("weights identical on all {} ranks (CRC-32C {})", ranks,
+               checksum_text(static_cast<uint32_t>(checksums[0])));
+}
+
 FitResult Trainer::fit(data::BatchSource& train, data::BatchSource* validation,
                        data::BatchSource* test) {
   if (distributed_ == nullptr && DistributedEnvironment::from_environment().present) {
@@ -555,6 +584,8 @@ FitResult Trainer::fit(data::BatchSource& train, data::BatchSource* validation,
     finish("failed", first_line_of(e));
     throw;
   }
+
+  check_weights_agree();
 
   FitResult result;
   if (test != nullptr) {

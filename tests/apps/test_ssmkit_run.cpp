@@ -119,6 +119,8 @@ TEST_F(SsmkitRunProgram, TwoWorkersFollowOneProcessWithTwiceTheBatchAndOnlyRankZ
                 " --batch_size 32 --num_epochs 3 --project_name two");
   ASSERT_EQ(two.exit_code, 0) << two.output;
   EXPECT_NE(two.output.find("ssmkit_run: starting 2 workers"), std::string::npos) << two.output;
+  EXPECT_NE(two.output.find("weights identical on all 2 ranks (CRC-32C 0x"), std::string::npos)
+      << two.output;
 
   const json a = read_json(dir_.file("runs/one/training_log.json"));
   const json b = read_json(dir_.file("runs/two/training_log.json"));

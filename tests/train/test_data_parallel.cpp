@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "ssmkit/train/distributed.h"
 #include "ssmkit/train/optimizer_factory.h"
 #include "ssmkit/train/trainer.h"
+#include "ssmkit/train/training_error.h"
 #include "train/train_fixtures.h"
 
 namespace ddp_suite {
@@ -99,16 +101,18 @@ std::unique_ptr<train::TrainableModel> case_model(Net net) {
   return nullptr;
 }
 
-// Trains one case for 2 epochs from `init_seed`'s weights; returns them.
+// Trains one case for 2 epochs from `init_seed`'s weights, at `lr_scale` times the case's
+// learning rate; returns them.
 std::vector<at::Tensor> train_case(const Case& c, uint64_t init_seed, int64_t batch, int64_t shard,
-                                   int64_t shards, train::DistributedContext* context) {
+                                   int64_t shards, train::DistributedContext* context,
+                                   double lr_scale = 1.0) {
   torch::manual_seed(static_cast<int64_t>(init_seed));
   auto model = case_model(c.net);
   train::OptimizerConfig config;
   config.name = c.optimizer;
   // Adam moves every weight by about lr whatever its gradient, so float32 rounding in a tiny
   // gradient shows at the scale of lr: a small one keeps that under the tolerance.
-  config.lr = c.optimizer == "sgd" ? 0.05 : 0.002;
+  config.lr = (c.optimizer == "sgd" ? 0.05 : 0.002) * lr_scale;
   config.momentum = c.optimizer == "sgd" ? 0.9 : 0.0;
   auto optimizer = train::make_optimizer(config, model->named_parameters());
   train::TrainerConfig trainer_config;
@@ -164,6 +168,17 @@ TEST(DataParallelWorker, TrainsItsShard) {
     for (double v : flat_values(weights))
       file << v << "\n";
   }
+  // Ranks that step with different learning rates (a misconfigured rank) end apart: the check
+  // at the end of fit stops the run on every rank, naming the rank.
+  std::ofstream diverged(std::string(out) + "/diverged_rank" + std::to_string(context.rank()) +
+                         ".txt");
+  try {
+    train_case(cases()[0], 100, kRankBatch, context.rank(), context.world_size(), &context,
+               context.rank() == 0 ? 1.0 : 2.0);
+    diverged << "no error";
+  } catch (const train::TrainingError& e) {
+    diverged << e.what();
+  }
 }
 
 std::vector<double> read_numbers(const std::string& path) {
@@ -199,6 +214,14 @@ TEST(DataParallel, TwoRanksTrainLikeOneRankWithTwiceTheBatch) {
             << c.name << " rank " << rank << " #" << i;
       }
     }
+  }
+  for (int rank = 0; rank < 2; ++rank) {
+    std::ifstream in(dir.file("diverged_rank" + std::to_string(rank) + ".txt"));
+    const std::string message((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+    EXPECT_NE(message.find("the ranks' weights differ after training: rank 1 has CRC-32C 0x"),
+              std::string::npos)
+        << "rank " << rank << ": " << message;
   }
 }
 

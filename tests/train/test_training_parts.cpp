@@ -15,6 +15,8 @@
 #include "ssmkit/train/early_stopping.h"
 #include "ssmkit/train/gradient_clipping.h"
 #include "ssmkit/train/run_directory.h"
+#include "ssmkit/train/trainable_model.h"
+#include "ssmkit/train/weight_checksum.h"
 #include "train/train_fixtures.h"
 
 namespace {
@@ -203,6 +205,26 @@ TEST(Device, CpuAutoAndUnavailableCuda) {
       EXPECT_NE(std::string(e.what()).find("--device cpu"), std::string::npos);
     }
   }
+}
+
+TEST(WeightChecksum, EqualWeightsAgreeAndOneBitDiffers) {
+  torch::manual_seed(3);
+  ssmkit::testing::TinyMlp a(4, 8, 1, 0.0);
+  torch::manual_seed(3);
+  ssmkit::testing::TinyMlp b(4, 8, 1, 0.0);
+  const auto model_a = wrap_module(a);
+  const auto model_b = wrap_module(b);
+  const uint32_t checksum = weight_checksum(*model_a);
+  EXPECT_EQ(weight_checksum(*model_b), checksum);
+  {
+    torch::NoGradGuard no_grad;
+    at::Tensor first = b->parameters()[0];
+    const float value = first.flatten()[5].item<float>();
+    first.flatten()[5] = std::nextafter(value, 1e9f);
+  }
+  EXPECT_NE(weight_checksum(*model_b), checksum);
+  EXPECT_EQ(checksum_text(0x1234abcdu), "0x1234abcd");
+  EXPECT_EQ(checksum_text(7u), "0x00000007");
 }
 
 }  // namespace

@@ -62,6 +62,8 @@ class DistributedContext {
   bool has_group() const { return group_ != nullptr; }
   const std::string& backend() const { return backend_; }
 
+  // Tensors may be on the host or the rank's device: NCCL groups copy host tensors to the GPU and
+  // back (the asynchronous all-reduce takes device tensors only).
   // In place: every rank ends with rank `root`'s values.
   void broadcast(std::vector<at::Tensor>& tensors, int64_t root = 0);
   // In place: every rank ends with the sum over ranks.

@@ -141,6 +141,9 @@ class Trainer {
   // Data parallel: whether any rank asks to stop; the mean of the validation values.
   bool any_rank_stops(bool stop);
   void average_over_ranks(EpochSummary& summary);
+  // Logs the weights' CRC-32C at the end of training; with several ranks, checks that every rank
+  // has the same (TrainingError naming the rank when not).
+  void check_weights_agree();
   void save(const std::string& path);
   void restore_best_weights();
   void finish(const std::string& status, const std::string& message);
