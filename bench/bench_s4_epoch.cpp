@@ -131,7 +131,15 @@ int main(int argc, char** argv) {
   config.device = device.str();
   config.step = args["step"].as<std::string>();
   config.progress = "off";
-  config.float32_matmul_precision = args["float32_matmul_precision"].as<std::string>();
+  try {  // the Trainer's own check of the value
+    config.float32_matmul_precision =
+        train::TrainerConfig::from_json(
+            {{"float32_matmul_precision", args["float32_matmul_precision"].as<std::string>()}})
+            .float32_matmul_precision;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_s4_epoch: --float32_matmul_precision: %s\n", e.what());
+    return 1;
+  }
   const int64_t steps_per_epoch = (args["epoch_sequences"].as<int64_t>() + batch - 1) / batch;
   train::Trainer trainer(
       config, *trainable, *optimizer,
