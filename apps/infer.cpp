@@ -25,6 +25,7 @@
 #include "ssmkit/train/device.h"
 #include "ssmkit/train/run_directory.h"
 #include "ssmkit/train/trainer.h"
+#include "ssmkit/util/heap_reuse.h"
 #include "ssmkit/util/threads.h"
 
 namespace {
@@ -104,6 +105,7 @@ int run(int argc, char** argv) {
     if (args.count(required) == 0) throw InputError(std::string("--") + required + ": missing");
   }
   init_threads(args["threads"].as<int>());
+  keep_freed_heap_for_reuse(kS4MmapThreshold);  // S4Model's GLU tensors stay in the heap
   const c10::Device device = train::resolve_device(args["device"].as<std::string>(), "--device");
   const std::string name = args["modelname"].as<std::string>();
   const std::string checkpoint = model_checkpoint(args["checkpoint_dir"].as<std::string>(), name);

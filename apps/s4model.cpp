@@ -30,6 +30,7 @@
 #include "ssmkit/train/device.h"
 #include "ssmkit/train/pause_after_epoch.h"
 #include "ssmkit/train/seed.h"
+#include "ssmkit/util/heap_reuse.h"
 #include "ssmkit/util/threads.h"
 #include "ssmkit/util/trace.h"
 
@@ -163,6 +164,7 @@ int run(int argc, char** argv) {
   json config = resolve(args, flags);
   if (cli::print_config_if_asked(args, config, std::cout)) return 0;
   const int threads = init_threads(args["threads"].as<int>());
+  keep_freed_heap_for_reuse(kS4MmapThreshold);  // S4Model's GLU tensors stay in the heap
   if (args["trace_shapes"].as<bool>()) set_trace_shapes(true);
 
   // Data first: a bad file or flag is reported before any folder is created.

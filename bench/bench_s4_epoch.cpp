@@ -25,6 +25,7 @@
 #include "ssmkit/train/optimizer_factory.h"
 #include "ssmkit/train/seed.h"
 #include "ssmkit/train/trainer.h"
+#include "ssmkit/util/heap_reuse.h"
 #include "ssmkit/util/threads.h"
 
 #ifdef SSMKIT_WITH_CUDA
@@ -100,6 +101,7 @@ int main(int argc, char** argv) {
       "h,help", "print this help");
   const auto args = bench::parse_flags_or_exit(cli, argc, argv);
   const int threads = init_threads(args["threads"].as<int>());
+  keep_freed_heap_for_reuse(kS4MmapThreshold);  // S4Model's GLU tensors stay in the heap
   const c10::Device device = train::resolve_device(args["device"].as<std::string>());
   const int64_t batch = args["batch_size"].as<int64_t>();
   const int64_t warmup = args["warmup"].as<int64_t>();

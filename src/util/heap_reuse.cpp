@@ -1,6 +1,7 @@
 // glibc malloc thresholds for training workloads.
 #include "ssmkit/util/heap_reuse.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #if defined(__GLIBC__)
@@ -10,24 +11,19 @@
 namespace ssmkit {
 namespace {
 
-// glibc's largest mmap threshold on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX): blocks above it are
-// rare and big enough that mapping them costs little per byte.
-constexpr int kMmapThreshold = 32 * 1024 * 1024;
-// Free memory at the heap's top kept before it is returned to the kernel.
-constexpr int kTrimThreshold = 512 * 1024 * 1024;
+// Free memory at the heap's top kept before it is returned to the kernel, at least.
+constexpr std::size_t kMinTrimThreshold = std::size_t{512} << 20;
 
 }  // namespace
 
-void keep_freed_heap_for_reuse() {
+void keep_freed_heap_for_reuse(std::size_t mmap_threshold) {
 #if defined(__GLIBC__)
-  static const bool done = [] {
-    // A user's GLIBC_TUNABLES settings win.
-    if (std::getenv("GLIBC_TUNABLES") != nullptr) return true;
-    mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
-    mallopt(M_TRIM_THRESHOLD, kTrimThreshold);
-    return true;
-  }();
-  (void)done;
+  // A user's GLIBC_TUNABLES settings win.
+  if (std::getenv("GLIBC_TUNABLES") != nullptr) return;
+  mallopt(M_MMAP_THRESHOLD, static_cast<int>(mmap_threshold));
+  mallopt(M_TRIM_THRESHOLD, static_cast<int>(std::max(kMinTrimThreshold, 2 * mmap_threshold)));
+#else
+  (void)mmap_threshold;
 #endif
 }
 
