@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -20,8 +21,12 @@ void keep_freed_heap_for_reuse(std::size_t mmap_threshold) {
 #if defined(__GLIBC__)
   // A user's GLIBC_TUNABLES settings win.
   if (std::getenv("GLIBC_TUNABLES") != nullptr) return;
-  mallopt(M_MMAP_THRESHOLD, static_cast<int>(mmap_threshold));
-  mallopt(M_TRIM_THRESHOLD, static_cast<int>(std::max(kMinTrimThreshold, 2 * mmap_threshold)));
+  // mallopt takes an int: thresholds beyond it are clamped.
+  const auto as_int = [](std::size_t bytes) {
+    return static_cast<int>(std::min<std::size_t>(bytes, std::numeric_limits<int>::max()));
+  };
+  mallopt(M_MMAP_THRESHOLD, as_int(mmap_threshold));
+  mallopt(M_TRIM_THRESHOLD, as_int(std::max(kMinTrimThreshold, 2 * mmap_threshold)));
 #else
   (void)mmap_threshold;
 #endif
