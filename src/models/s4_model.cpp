@@ -7,6 +7,7 @@
 
 #include "ssmkit/io/error.h"
 #include "ssmkit/ops/dropout.h"
+#include "ssmkit/ops/layer_norm.h"
 #include "ssmkit/util/checks.h"
 #include "ssmkit/util/json_fields.h"
 #include "ssmkit/util/trace.h"
@@ -78,15 +79,20 @@ std::vector<std::string> S4ModelImpl::ssm_parameter_names() {
   return {"log_dt", "log_A_real", "A_imag"};
 }
 
+at::Tensor S4ModelImpl::norm(size_t layer, const at::Tensor& h) {
+  const torch::nn::LayerNorm& n = norms_[layer];
+  return ops::layer_norm(h, n->weight, n->bias, n->options.eps());
+}
+
 at::Tensor S4ModelImpl::forward(const at::Tensor& x) {
   constexpr const char* fn = "S4Model";
   check_shape(x, fn, "x", "(B, L, d_input)", {-1, -1, options_.d_input});
   at::Tensor h = encoder_(x);  // (B, L, D)
   for (size_t i = 0; i < layers_.size(); ++i) {
-    at::Tensor z = options_.prenorm ? norms_[i](h) : h;                        // (B, L, D)
+    at::Tensor z = options_.prenorm ? norm(i, h) : h;                          // (B, L, D)
     z = ops::channel_dropout(layers_[i](z), options_.dropout, is_training());  // (B, L, D)
     h = z + h;
-    if (!options_.prenorm) h = norms_[i](h);
+    if (!options_.prenorm) h = norm(i, h);
   }
   at::Tensor y = decoder_(h.mean(1));  // (B, d_output)
   trace_shapes(fn, x, y);

@@ -61,6 +61,8 @@ class S4ModelImpl : public Model {
   const S4ModelOptions& options() const { return options_; }
 
  private:
+  // Layer `layer`'s LayerNorm (ops::layer_norm, with the module's weight and bias).
+  at::Tensor norm(size_t layer, const at::Tensor& h);  // (B, L, D) -> (B, L, D)
   S4ModelOptions options_;
   torch::nn::Linear encoder_{nullptr};  // d_input -> d_model
   std::vector<nn::S4D> layers_;
