@@ -11,7 +11,7 @@
 #include "ssmkit/nn/activations.h"
 #include "ssmkit/ops/dropout.h"
 #include "ssmkit/ops/fft_conv.h"
-#include "ssmkit/ops/s4d_scan.h"
+#include "ssmkit/ops/s4d_ssm.h"
 #include "ssmkit/util/checks.h"
 #include "ssmkit/util/json_fields.h"
 #include "ssmkit/util/trace.h"
@@ -76,14 +76,7 @@ S4DImpl::S4DImpl(const S4DOptions& options) : options_(options) {
 }
 
 S4DImpl::Discretized S4DImpl::discretize() {
-  at::Tensor dt = torch::exp(log_dt).unsqueeze(-1);                // (R, 1)
-  at::Tensor A = torch::complex(-torch::exp(log_A_real), A_imag);  // (R, N/2)
-  at::Tensor dtA = A * dt;                                         // (R, N/2)
-  at::Tensor decay = torch::exp(dtA);                              // (R, N/2)
-  // Zero-order hold: B_bar = (exp(dt A) - 1) / A * B with B = 1, folded into C; each mode stands
-  // for a conjugate pair, hence the factor 2 on its real part.
-  at::Tensor weight = 2.0 * torch::view_as_complex(C) * (decay - 1.0) / A;  // (R, N/2)
-  return {dtA, decay, weight};
+  return ops::s4d_discretize(log_dt, log_A_real, A_imag, C);
 }
 
 at::Tensor S4DImpl::kernel(int64_t length) {
@@ -105,13 +98,8 @@ at::Tensor S4DImpl::forward(const at::Tensor& x) {
               c10::toString(D.scalar_type()), ")");
 
   // The convolution with kernel(L) (and the reversed one) plus the D skip, run as the diagonal
-  // recurrence: ops/s4d_scan.h. forward_by_fft() is the same by the FFT.
-  const Discretized z = discretize();
-  const std::vector<int64_t> rows = {directions(), options_.d_model, options_.n_modes()};
-  at::Tensor y = ops::s4d_scan(x, torch::real(z.decay).view(rows), torch::imag(z.decay).view(rows),
-                               torch::real(z.weight).view(rows), torch::imag(z.weight).view(rows),
-                               D);  // (B, L, H)
-  return output_stage(x, y);
+  // recurrence: ops/s4d_ssm.h. forward_by_fft() is the same by the FFT.
+  return output_stage(x, ops::s4d_ssm(x, log_dt, log_A_real, A_imag, C, D));
 }
 
 at::Tensor S4DImpl::forward_by_fft(const at::Tensor& x) {

@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <vector>
 
 #include "ssmkit/nn/s4d.h"
 #include "ssmkit/ops/s4d_scan.h"
+#include "ssmkit/ops/s4d_ssm.h"
 #include "test_helpers.h"
 
 namespace ssmkit::testing {
@@ -83,6 +85,54 @@ TEST(S4DScanCuda, SixteenBitInputsComputeInFloat32) {
   const auto grads = torch::autograd::grad({y}, leaves, {seed.to(y.options())});
   EXPECT_EQ(grads[0].scalar_type(), torch::kBFloat16);
   EXPECT_LT(relative_error(grads[3].cpu().to(torch::kDouble), expected[4]), 1e-4);
+}
+
+// S4D's parameters as training leaves them: dt in [0.001, 0.1], A near S4D-Lin.
+std::vector<at::Tensor> ssm_inputs(const CudaScanCase& c) {
+  const int64_t rows = c.directions * c.channels;
+  const at::Tensor modes = torch::arange(c.modes, torch::kDouble);
+  return {torch::randn({c.batch, c.length, c.channels}, torch::kDouble),
+          std::log(0.001) + std::log(100.0) * torch::rand({rows}, torch::kDouble),
+          std::log(0.5) + 0.3 * torch::randn({rows, c.modes}, torch::kDouble),
+          3.141592653589793 * modes + 0.2 * torch::randn({rows, c.modes}, torch::kDouble),
+          0.7 * torch::randn({rows, c.modes, 2}, torch::kDouble),
+          torch::randn({c.channels}, torch::kDouble)};
+}
+
+std::vector<at::Tensor> run_ssm(const std::vector<at::Tensor>& inputs, const at::Tensor& seed,
+                                const torch::TensorOptions& options) {
+  std::vector<at::Tensor> leaves;
+  for (const at::Tensor& t : inputs)
+    leaves.push_back(t.to(options).requires_grad_(true));
+  const at::Tensor y =
+      ops::s4d_ssm(leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], leaves[5]);
+  std::vector<at::Tensor> out = {y};
+  for (const at::Tensor& g : torch::autograd::grad({y}, leaves, {seed.to(y.options())}))
+    out.push_back(g);
+  return out;
+}
+
+// The kernels that discretise S4D's parameters themselves (and the chain rule's kernel) against
+// LibTorch's complex discretisation and the CPU scan in float64: 1 to 8 modes per lane, groups
+// of 1 to 32 lanes per channel, channels that do not fill a warp, both directions.
+TEST(S4DSsmCuda, FusedDiscretisationMatchesFloat64OnTheCpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  torch::manual_seed(3);
+  for (const CudaScanCase c :
+       {CudaScanCase{2, 100, 40, 32, 1}, CudaScanCase{3, 33, 7, 40, 2}, CudaScanCase{1, 5, 3, 3, 1},
+        CudaScanCase{2, 64, 5, 200, 2}, CudaScanCase{4, 784, 16, 32, 1},
+        CudaScanCase{2, 17, 9, 1, 1}, CudaScanCase{3, 50, 33, 12, 2}}) {
+    const std::vector<at::Tensor> inputs = ssm_inputs(c);
+    const at::Tensor seed = torch::randn({c.batch, c.length, c.channels}, torch::kDouble);
+    const auto expected = run_ssm(inputs, seed, torch::kDouble);
+    const auto got = run_ssm(inputs, seed, torch::dtype(torch::kFloat).device(torch::kCUDA));
+    const char* names[] = {"y", "u", "log_dt", "log_A_real", "A_imag", "C", "D"};
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_LT(relative_error(got[i].cpu().to(torch::kDouble), expected[i]), i < 2 ? 1e-4 : 5e-4)
+          << names[i] << ": B " << c.batch << " L " << c.length << " H " << c.channels << " M "
+          << c.modes << " directions " << c.directions;
+    }
+  }
 }
 
 TEST(S4DScanCuda, S4DLayerOnCudaMatchesFloat64OnTheCpu) {

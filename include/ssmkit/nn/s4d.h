@@ -14,10 +14,12 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
-#include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <vector>
+
+#include "ssmkit/ops/s4d_ssm.h"
 
 namespace ssmkit::nn {
 
@@ -48,11 +50,7 @@ class S4DImpl : public torch::nn::Module {
 
   // The discretised SSM of every direction and channel (rows d * H + h): the decay exp(dt A_n)
   // per step and the output weight 2 C_n (exp(dt A_n) - 1) / A_n of each mode (B folded in).
-  struct Discretized {
-    at::Tensor dt_A;    // (directions * H, N/2) complex, dt A_n
-    at::Tensor decay;   // (directions * H, N/2) complex
-    at::Tensor weight;  // (directions * H, N/2) complex
-  };
+  using Discretized = ops::S4DDiscretization;  // (directions * H, N/2) complex each
   Discretized discretize();
 
   // The convolution kernels for length L: K[l] = Re(sum_n weight_n decay_n^l) =

@@ -38,4 +38,30 @@ void s4d_scan_cuda_backward(const at::Tensor& u,          // (B, L, H)
                             const at::Tensor& grad_y,     // (B, L, H)
                             const S4DScanRowGradients& out);
 
+// ops::s4d_ssm on CUDA: the scan kernels discretise S4D's parameters themselves.
+struct S4DSsmGradients {
+  at::Tensor grad_u;           // (B, L, H), float32
+  at::Tensor grad_log_dt;      // (R)
+  at::Tensor grad_log_A_real;  // (R, M)
+  at::Tensor grad_A_imag;      // (R, M)
+  at::Tensor grad_C;           // (R, M, 2)
+  at::Tensor grad_skip;        // (H)
+};
+
+// Float32, contiguous: u, and the parameters of ops::s4d_ssm.
+at::Tensor s4d_ssm_cuda_forward(const at::Tensor& u,           // (B, L, H)
+                                const at::Tensor& log_dt,      // (R)
+                                const at::Tensor& log_A_real,  // (R, M)
+                                const at::Tensor& A_imag,      // (R, M)
+                                const at::Tensor& C,           // (R, M, 2)
+                                const at::Tensor& skip);       // (H) -> (B, L, H)
+
+S4DSsmGradients s4d_ssm_cuda_backward(const at::Tensor& u,           // (B, L, H)
+                                      const at::Tensor& log_dt,      // (R)
+                                      const at::Tensor& log_A_real,  // (R, M)
+                                      const at::Tensor& A_imag,      // (R, M)
+                                      const at::Tensor& C,           // (R, M, 2)
+                                      const at::Tensor& skip,        // (H)
+                                      const at::Tensor& grad_y);     // (B, L, H)
+
 }  // namespace ssmkit::ops

@@ -1,12 +1,18 @@
-// The CUDA S4D scan: one warp per (batch row, channel), each lane holding up to kModesPerLane of
-// the channel's complex modes (lane n: modes n, n + 32, ...). The recurrence steps through time
-// in chunks of 32: lane j loads step j of the chunk, which is broadcast to all lanes by a shuffle;
-// the 32 per-step sums over modes are reduced across the warp at once by a transposing butterfly
-// (31 shuffles per chunk, not 5 per step), after which lane j holds step j's output.
+// The CUDA S4D scan. A group of G lanes runs one (batch row, channel), each lane holding K of the
+// channel's complex modes (lane g of the group: modes g, g + G, ...), so a warp runs 32 / G
+// channels side by side. Every lane reads the channel's input itself (the group's lanes read the
+// same address; the warp's 32 / G channels are adjacent in memory) one chunk of steps ahead of
+// the recurrence, and the group's partial sums over modes meet by log2(G) shuffles a step. K
+// independent modes per lane keep a lane's dependent multiply-adds apart, and there is no
+// per-step broadcast: the instructions a step are the modes' arithmetic and little more.
 //
 // The backward pass needs no state of the forward pass: the parameter gradients come from a
 // forward-in-time pass that carries ds/d(decay) beside s, and the input gradient from the adjoint
 // recurrence run backward in time (ops/s4d_scan.h, kernels/cpu/s4d_scan_cpu_kernel_impl.h).
+//
+// When given S4D's parameters instead of the discretised SSM, each lane discretises its modes
+// itself, and s4d_discretization_bwd applies the chain rule to the summed gradients: the dozens
+// of small complex tensor operations per layer that LibTorch would run are gone.
 #include <cuda_runtime.h>
 
 #include "s4d_scan/s4d_scan_launch.h"
@@ -17,66 +23,141 @@ namespace {
 constexpr int kWarp = 32;
 constexpr int kWarpsPerBlock = 4;
 constexpr unsigned kFullMask = 0xffffffffu;
+// Steps whose inputs a lane loads ahead of the recurrence: a chunk's loads are in flight while
+// the previous chunk is computed.
+constexpr int kScanChunk = 16;
+// The parameter-gradient pass holds twice the state and two inputs a step: shorter chunks.
+constexpr int kGradientChunk = 8;
 
 __device__ __forceinline__ int64_t time_of(int direction, int64_t step, int64_t length) {
   return direction == 0 ? step : length - 1 - step;
 }
 
-// One level of the transposing butterfly: lanes that differ in bit kOffset swap halves.
-template <int kOffset>
-__device__ __forceinline__ void fold(float (&v)[kWarp], int lane) {
-  const bool upper = (lane & kOffset) != 0;
+// Sum over the group of `group` lanes (a power of two) that holds this lane.
+__device__ __forceinline__ float group_sum(float v, int group) {
 #pragma unroll
-  for (int i = 0; i < kOffset; ++i) {
-    const float send = upper ? v[i] : v[i + kOffset];
-    const float keep = upper ? v[i + kOffset] : v[i];
-    v[i] = keep + __shfl_xor_sync(kFullMask, send, kOffset);
+  for (int offset = 1; offset < kWarp; offset *= 2) {
+    if (offset < group) v += __shfl_xor_sync(kFullMask, v, offset);
   }
-  if constexpr (kOffset > 1) fold<kOffset / 2>(v, lane);
-}
-
-// Returns, in lane j, the sum over the warp's lanes of v[j].
-__device__ __forceinline__ float transpose_sum(float (&v)[kWarp], int lane) {
-  fold<kWarp / 2>(v, lane);
-  return v[0];
-}
-
-__device__ __forceinline__ float warp_sum(float v) {
-#pragma unroll
-  for (int offset = kWarp / 2; offset >= 1; offset /= 2)
-    v += __shfl_xor_sync(kFullMask, v, offset);
   return v;
 }
 
-// A lane's modes of one direction at channel h. Modes past M are zero: their state follows u but
-// has no weight, and nothing is written for them.
-template <int kModesPerLane>
-struct LaneModes {
-  float decay_re[kModesPerLane], decay_im[kModesPerLane];
-  float weight_re[kModesPerLane], weight_im[kModesPerLane];
+struct Complex {
+  float re, im;
+};
+__device__ __forceinline__ Complex operator*(Complex a, Complex b) {
+  return {a.re * b.re - a.im * b.im, a.re * b.im + a.im * b.re};
+}
+__device__ __forceinline__ Complex operator+(Complex a, Complex b) {
+  return {a.re + b.re, a.im + b.im};
+}
+__device__ __forceinline__ Complex operator*(float s, Complex a) {
+  return {s * a.re, s * a.im};
+}
+__device__ __forceinline__ Complex conj(Complex a) {
+  return {a.re, -a.im};
+}
+__device__ __forceinline__ Complex operator/(Complex a, Complex b) {
+  const float norm = b.re * b.re + b.im * b.im;
+  return {(a.re * b.re + a.im * b.im) / norm, (a.im * b.re - a.re * b.im) / norm};
+}
 
-  __device__ __forceinline__ LaneModes(const S4DScanParams& p, int direction, int64_t h, int lane) {
+// S4D's zero-order hold for row r (direction * H + h) and mode n.
+struct Discretization {
+  float dt;
+  Complex a, decay, decay_minus_one, c, weight;
+
+  __device__ __forceinline__ Discretization(const float* log_dt, const float* log_A_real,
+                                            const float* A_imag, const float* C, int64_t modes,
+                                            int64_t r, int64_t n) {
+    const int64_t at = r * modes + n;
+    dt = expf(log_dt[r]);
+    a = {-expf(log_A_real[at]), A_imag[at]};
+    const float z_re = dt * a.re, z_im = dt * a.im;
+    float sin_z, cos_z;
+    sincosf(z_im, &sin_z, &cos_z);
+    const float half_sin = sinf(0.5f * z_im);
+    const float magnitude = expf(z_re);
+    decay = {magnitude * cos_z, magnitude * sin_z};
+    // exp(z) - 1 without the cancellation of subtracting 1 from a number near 1 (dt A is small
+    // for slow modes): expm1(Re z) cos(Im z) + (cos(Im z) - 1), with cos - 1 = -2 sin^2(Im z / 2).
+    decay_minus_one = {fmaf(expm1f(z_re), cos_z, -2.f * half_sin * half_sin), decay.im};
+    c = {C[2 * at], C[2 * at + 1]};
+    weight = (2.f * (c * decay_minus_one)) / a;
+  }
+};
+
+// A lane's channel and modes. Channels past H and modes past M run with zero parameters (their
+// state follows the input but has no weight) and write nothing.
+struct Lane {
+  int64_t b = 0, h = 0;
+  int group_lane = 0, group = 1;
+  bool active_warp = false, real_channel = false;
+
+  __device__ __forceinline__ Lane(const S4DScanParams& p, int group_size) : group(group_size) {
+    const int lane = threadIdx.x % kWarp;
+    const int64_t channels_per_warp = kWarp / group;
+    const int64_t warps_per_row = (p.channels + channels_per_warp - 1) / channels_per_warp;
+    const int64_t warp = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / kWarp;
+    b = warp / warps_per_row;
+    h = (warp % warps_per_row) * channels_per_warp + lane / group;
+    group_lane = lane % group;
+    active_warp = b < p.batch;
+    real_channel = active_warp && h < p.channels;
+  }
+  __device__ __forceinline__ int64_t mode(int k) const { return group_lane + k * group; }
+  __device__ __forceinline__ bool writes() const { return real_channel && group_lane == 0; }
+};
+
+template <int K>
+struct LaneModes {
+  float decay_re[K], decay_im[K], weight_re[K], weight_im[K];
+
+  __device__ __forceinline__ LaneModes(const S4DScanParams& p, int direction, const Lane& lane) {
 #pragma unroll
-    for (int k = 0; k < kModesPerLane; ++k) {
-      const int64_t n = lane + k * kWarp;
-      const bool real_mode = n < p.modes;
-      const int64_t at = (direction * p.modes + n) * p.channels + h;
-      decay_re[k] = real_mode ? p.decay_re[at] : 0.f;
-      decay_im[k] = real_mode ? p.decay_im[at] : 0.f;
-      weight_re[k] = real_mode ? p.weight_re[at] : 0.f;
-      weight_im[k] = real_mode ? p.weight_im[at] : 0.f;
+    for (int k = 0; k < K; ++k) {
+      const int64_t n = lane.mode(k);
+      decay_re[k] = decay_im[k] = weight_re[k] = weight_im[k] = 0.f;
+      if (!lane.real_channel || n >= p.modes) continue;
+      if (p.log_dt != nullptr) {
+        const Discretization z(p.log_dt, p.log_A_real, p.A_imag, p.C, p.modes,
+                               direction * p.channels + lane.h, n);
+        decay_re[k] = z.decay.re;
+        decay_im[k] = z.decay.im;
+        weight_re[k] = z.weight.re;
+        weight_im[k] = z.weight.im;
+      } else {
+        const int64_t at = (direction * p.modes + n) * p.channels + lane.h;
+        decay_re[k] = p.decay_re[at];
+        decay_im[k] = p.decay_im[at];
+        weight_re[k] = p.weight_re[at];
+        weight_im[k] = p.weight_im[at];
+      }
     }
   }
 };
 
+// Loads x[t * H] for the `kChunk` steps of chunk `chunk` in the direction's order (0 for steps
+// outside [0, L), so that chunk -1 or past the end may be asked for, or for a channel past H).
+template <int kChunk>
+__device__ __forceinline__ void load_chunk(const float* x, int64_t chunk, int direction,
+                                           int64_t length, int64_t channels, bool real_channel,
+                                           float (&out)[kChunk]) {
+#pragma unroll
+  for (int j = 0; j < kChunk; ++j) {
+    const int64_t step = chunk * kChunk + j;
+    const bool inside = real_channel && step >= 0 && step < length;
+    out[j] = inside ? x[time_of(direction, step, length) * channels] : 0.f;
+  }
+}
+
 // Steps s = decay * s + x for the lane's modes and returns sum Re(weight * s) over them.
-template <int kModesPerLane>
-__device__ __forceinline__ float step_modes(const LaneModes<kModesPerLane>& m, float x,
-                                            float (&state_re)[kModesPerLane],
-                                            float (&state_im)[kModesPerLane]) {
+template <int K>
+__device__ __forceinline__ float step_modes(const LaneModes<K>& m, float x, float (&state_re)[K],
+                                            float (&state_im)[K]) {
   float sum = 0.f;
 #pragma unroll
-  for (int k = 0; k < kModesPerLane; ++k) {
+  for (int k = 0; k < K; ++k) {
     const float nr = fmaf(m.decay_re[k], state_re[k], fmaf(-m.decay_im[k], state_im[k], x));
     const float ni = fmaf(m.decay_re[k], state_im[k], m.decay_im[k] * state_re[k]);
     state_re[k] = nr;
@@ -87,81 +168,82 @@ __device__ __forceinline__ float step_modes(const LaneModes<kModesPerLane>& m, f
 }
 
 // out[b, t, h] (=, or += for direction 1) the recurrence over x[b, ., h] in the direction's order,
-// stepping chunks forward (reverse = false) or backward in that order; plus skip * x for
-// direction 0.
-template <int kModesPerLane>
-__device__ __forceinline__ void run_recurrence(const S4DScanParams& p, int direction, bool reverse,
-                                               int64_t h, int lane, const float* x, float* out,
+// stepping forward (kReverse = false) or backward in that order; plus skip * x for direction 0.
+// kReverse is a template argument so that the chunk's registers are indexed by constants.
+template <int K, bool kReverse>
+__device__ __forceinline__ void run_recurrence(const S4DScanParams& p, int direction,
+                                               const Lane& lane, const float* x, float* out,
                                                float skip) {
   const int64_t length = p.length, channels = p.channels;
-  const LaneModes<kModesPerLane> m(p, direction, h, lane);
-  float state_re[kModesPerLane], state_im[kModesPerLane];
+  const LaneModes<K> m(p, direction, lane);
+  float state_re[K], state_im[K];
 #pragma unroll
-  for (int k = 0; k < kModesPerLane; ++k)
+  for (int k = 0; k < K; ++k)
     state_re[k] = state_im[k] = 0.f;
-  const int64_t chunks = (length + kWarp - 1) / kWarp;
+  const int64_t chunks = (length + kScanChunk - 1) / kScanChunk;
+  float current[kScanChunk];
+  load_chunk(x, kReverse ? chunks - 1 : 0, direction, length, channels, lane.real_channel, current);
   for (int64_t c = 0; c < chunks; ++c) {
-    const int64_t first = (reverse ? chunks - 1 - c : c) * kWarp;
-    const int64_t step = first + lane;
-    const bool valid = step < length;
-    const int64_t t = time_of(direction, step, length);
-    const float mine = valid ? x[t * channels] : 0.f;
-    float sums[kWarp];
-    if (reverse) {
+    const int64_t chunk = kReverse ? chunks - 1 - c : c;
+    float next[kScanChunk];
+    load_chunk(x, kReverse ? chunk - 1 : chunk + 1, direction, length, channels, lane.real_channel,
+               next);
 #pragma unroll
-      for (int j = kWarp - 1; j >= 0; --j)
-        sums[j] = step_modes(m, __shfl_sync(kFullMask, mine, j), state_re, state_im);
-    } else {
-#pragma unroll
-      for (int j = 0; j < kWarp; ++j)
-        sums[j] = step_modes(m, __shfl_sync(kFullMask, mine, j), state_re, state_im);
+    for (int i = 0; i < kScanChunk; ++i) {
+      const int j = kReverse ? kScanChunk - 1 - i : i;
+      const int64_t step = chunk * kScanChunk + j;
+      if (step >= length) continue;  // the same for the whole warp
+      const float total = group_sum(step_modes(m, current[j], state_re, state_im), lane.group);
+      if (lane.writes()) {
+        float* at = out + time_of(direction, step, length) * channels;
+        *at = direction == 0 ? fmaf(skip, current[j], total) : *at + total;
+      }
     }
-    const float total = transpose_sum(sums, lane);
-    if (valid) out[t * channels] = direction == 0 ? total + skip * mine : out[t * channels] + total;
+#pragma unroll
+    for (int j = 0; j < kScanChunk; ++j)
+      current[j] = next[j];
   }
-  __syncwarp();  // direction 1 adds to what other lanes wrote
 }
 
-template <int kModesPerLane>
-__global__ void __launch_bounds__(kWarp* kWarpsPerBlock) s4d_scan_fwd_kernel(S4DScanParams p) {
-  const int lane = threadIdx.x % kWarp;
-  const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / kWarp;
-  if (row >= p.batch * p.channels) return;  // the whole warp
-  const int64_t b = row / p.channels, h = row % p.channels;
-  const int64_t offset = b * p.length * p.channels + h;
-  for (int d = 0; d < p.directions; ++d) {
-    run_recurrence<kModesPerLane>(p, d, /*reverse=*/false, h, lane, p.u + offset, p.y + offset,
-                                  p.skip[h]);
-  }
+template <int K>
+__global__ void __launch_bounds__(kWarp* kWarpsPerBlock)
+    s4d_scan_fwd_kernel(S4DScanParams p, int group) {
+  const Lane lane(p, group);
+  if (!lane.active_warp) return;  // the whole warp
+  const int64_t offset = lane.b * p.length * p.channels + lane.h;
+  const float skip = lane.real_channel ? p.skip[lane.h] : 0.f;
+  for (int d = 0; d < p.directions; ++d)
+    run_recurrence<K, /*kReverse=*/false>(p, d, lane, p.u + offset, p.y + offset, skip);
 }
 
 // Parameter gradients of one direction (forward in its time order) and, for direction 0, the
 // skip gradient.
-template <int kModesPerLane>
+template <int K>
 __device__ __forceinline__ void parameter_gradients(const S4DScanBwdParams& p, int direction,
-                                                    int64_t b, int64_t h, int lane, const float* u,
+                                                    const Lane& lane, const float* u,
                                                     const float* grad_y) {
   const int64_t length = p.length, channels = p.channels;
-  const LaneModes<kModesPerLane> m(p, direction, h, lane);
-  float sr[kModesPerLane], si[kModesPerLane], pr[kModesPerLane], pi[kModesPerLane];
-  float gwr[kModesPerLane], gwi[kModesPerLane], qr[kModesPerLane], qi[kModesPerLane];
+  const LaneModes<K> m(p, direction, lane);
+  float sr[K], si[K], pr[K], pi[K], gwr[K], gwi[K], qr[K], qi[K];
 #pragma unroll
-  for (int k = 0; k < kModesPerLane; ++k)
+  for (int k = 0; k < K; ++k)
     sr[k] = si[k] = pr[k] = pi[k] = gwr[k] = gwi[k] = qr[k] = qi[k] = 0.f;
   float skip_grad = 0.f;
-  for (int64_t first = 0; first < length; first += kWarp) {
-    const int64_t step = first + lane;
-    const bool valid = step < length;
-    const int64_t t = time_of(direction, step, length);
-    const float u_mine = valid ? u[t * channels] : 0.f;
-    const float g_mine = valid ? grad_y[t * channels] : 0.f;
-    skip_grad = fmaf(u_mine, g_mine, skip_grad);
+  const int64_t chunks = (length + kGradientChunk - 1) / kGradientChunk;
+  float u_now[kGradientChunk], g_now[kGradientChunk];
+  load_chunk(u, 0, direction, length, channels, lane.real_channel, u_now);
+  load_chunk(grad_y, 0, direction, length, channels, lane.real_channel, g_now);
+  for (int64_t chunk = 0; chunk < chunks; ++chunk) {
+    float u_next[kGradientChunk], g_next[kGradientChunk];
+    load_chunk(u, chunk + 1, direction, length, channels, lane.real_channel, u_next);
+    load_chunk(grad_y, chunk + 1, direction, length, channels, lane.real_channel, g_next);
 #pragma unroll
-    for (int j = 0; j < kWarp; ++j) {
-      const float x = __shfl_sync(kFullMask, u_mine, j);
-      const float g = __shfl_sync(kFullMask, g_mine, j);
+    for (int j = 0; j < kGradientChunk; ++j) {
+      // Steps past the end have x = g = 0: they change no gradient.
+      const float x = u_now[j], g = g_now[j];
+      skip_grad = fmaf(x, g, skip_grad);
 #pragma unroll
-      for (int k = 0; k < kModesPerLane; ++k) {
+      for (int k = 0; k < K; ++k) {
         const float ar = m.decay_re[k], ai = m.decay_im[k];
         const float npr = fmaf(ar, pr[k], fmaf(-ai, pi[k], sr[k]));
         const float npi = fmaf(ar, pi[k], fmaf(ai, pr[k], si[k]));
@@ -177,93 +259,138 @@ __device__ __forceinline__ void parameter_gradients(const S4DScanBwdParams& p, i
         qi[k] = fmaf(-g, npi, qi[k]);
       }
     }
-  }
 #pragma unroll
-  for (int k = 0; k < kModesPerLane; ++k) {
-    const int64_t n = lane + k * kWarp;
+    for (int j = 0; j < kGradientChunk; ++j) {
+      u_now[j] = u_next[j];
+      g_now[j] = g_next[j];
+    }
+  }
+  if (!lane.real_channel) return;
+#pragma unroll
+  for (int k = 0; k < K; ++k) {
+    const int64_t n = lane.mode(k);
     if (n >= p.modes) continue;
-    const int64_t at = ((b * p.directions + direction) * p.modes + n) * channels + h;
+    const int64_t at = lane.b * p.grad_row_stride + direction * p.grad_direction_stride +
+                       n * p.grad_mode_stride + lane.h * p.grad_channel_stride;
     const float wr = m.weight_re[k], wi = m.weight_im[k];
     p.grad_weight_re[at] = gwr[k];
     p.grad_weight_im[at] = gwi[k];
     p.grad_decay_re[at] = fmaf(wr, qr[k], wi * qi[k]);
     p.grad_decay_im[at] = fmaf(wr, qi[k], -wi * qr[k]);
   }
-  if (direction == 0) {
-    skip_grad = warp_sum(skip_grad);
-    if (lane == 0) p.grad_skip[b * channels + h] = skip_grad;
-  }
+  // Every lane of the group saw all of the channel's steps.
+  if (direction == 0 && lane.group_lane == 0)
+    p.grad_skip[lane.b * p.grad_skip_row_stride + lane.h] = skip_grad;
 }
 
-template <int kModesPerLane>
-__global__ void __launch_bounds__(kWarp* kWarpsPerBlock) s4d_scan_bwd_kernel(S4DScanBwdParams p) {
-  const int lane = threadIdx.x % kWarp;
-  const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / kWarp;
-  if (row >= p.batch * p.channels) return;  // the whole warp
-  const int64_t b = row / p.channels, h = row % p.channels;
-  const int64_t offset = b * p.length * p.channels + h;
+template <int K>
+__global__ void __launch_bounds__(kWarp* kWarpsPerBlock)
+    s4d_scan_bwd_kernel(S4DScanBwdParams p, int group) {
+  const Lane lane(p, group);
+  if (!lane.active_warp) return;  // the whole warp
+  const int64_t offset = lane.b * p.length * p.channels + lane.h;
   for (int d = 0; d < p.directions; ++d)
-    parameter_gradients<kModesPerLane>(p, d, b, h, lane, p.u + offset, p.grad_y + offset);
+    parameter_gradients<K>(p, d, lane, p.u + offset, p.grad_y + offset);
   // The adjoint: the same recurrence over grad_y, backward in each direction's order.
-  for (int d = 0; d < p.directions; ++d) {
-    run_recurrence<kModesPerLane>(p, d, /*reverse=*/true, h, lane, p.grad_y + offset,
-                                  p.grad_u + offset, p.skip[h]);
+  const float skip = lane.real_channel ? p.skip[lane.h] : 0.f;
+  for (int d = 0; d < p.directions; ++d)
+    run_recurrence<K, /*kReverse=*/true>(p, d, lane, p.grad_y + offset, p.grad_u + offset, skip);
+}
+
+// One thread per row: the chain rule through the zero-order hold for each of its modes.
+__global__ void s4d_discretization_bwd_kernel(S4DDiscretizationBwdParams p) {
+  const int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (r >= p.rows) return;
+  float grad_dt = 0.f;
+  for (int64_t n = 0; n < p.modes; ++n) {
+    const int64_t at = r * p.modes + n;
+    const Discretization z(p.log_dt, p.log_A_real, p.A_imag, p.C, p.modes, r, n);
+    // Gradients of complex values as PyTorch writes them (d/d real part + i d/d imaginary part):
+    // through a holomorphic f, grad_in = conj(f') grad_out.
+    const Complex grad_weight = {p.grad_weight_re[at], p.grad_weight_im[at]};
+    // weight = 2 c (decay - 1) / a
+    const Complex grad_c = conj(2.f * z.decay_minus_one / z.a) * grad_weight;
+    const Complex grad_decay =
+        Complex{p.grad_decay_re[at], p.grad_decay_im[at]} + conj(2.f * z.c / z.a) * grad_weight;
+    Complex grad_a = conj(-1.f * (z.weight / z.a)) * grad_weight;
+    // decay = exp(z), z = dt a with dt real
+    const Complex grad_z = conj(z.decay) * grad_decay;
+    grad_a = grad_a + z.dt * grad_z;
+    grad_dt = fmaf(z.a.re, grad_z.re, fmaf(z.a.im, grad_z.im, grad_dt));  // Re(conj(a) grad_z)
+    // a = -exp(log_A_real) + i A_imag
+    p.grad_log_A_real[at] = grad_a.re * z.a.re;
+    p.grad_A_imag[at] = grad_a.im;
+    p.grad_C[2 * at] = grad_c.re;
+    p.grad_C[2 * at + 1] = grad_c.im;
   }
+  p.grad_log_dt[r] = grad_dt * expf(p.log_dt[r]);
 }
 
-int modes_per_lane(int64_t modes) {
-  if (modes <= kWarp) return 1;
-  if (modes <= 2 * kWarp) return 2;
-  if (modes <= 4 * kWarp) return 4;
-  return 8;
+// K modes per lane and G lanes per channel for M modes: K up to 8, then more lanes.
+struct LaneShape {
+  int modes_per_lane, group;
+};
+LaneShape lane_shape(int64_t modes) {
+  int k = 1;
+  while (k < 8 && k < modes)
+    k *= 2;
+  int group = 1;
+  while (static_cast<int64_t>(group) * k < modes)
+    group *= 2;
+  return {k, group};
 }
 
-template <typename Params, typename Launch>
-cudaError_t launch(const Params& p, Launch kernel_for, cudaStream_t stream) {
+template <typename Params, typename Kernels>
+cudaError_t launch(const Params& p, const Kernels& kernel_for, cudaStream_t stream) {
   if (p.batch * p.channels == 0 || p.length == 0) return cudaSuccess;
   if (p.modes < 1 || p.modes > kS4DScanMaxModes) return cudaErrorInvalidValue;
-  const int64_t rows = p.batch * p.channels;
-  const dim3 grid(static_cast<unsigned>((rows + kWarpsPerBlock - 1) / kWarpsPerBlock));
-  kernel_for(modes_per_lane(p.modes))<<<grid, kWarp * kWarpsPerBlock, 0, stream>>>(p);
+  const LaneShape shape = lane_shape(p.modes);
+  const int64_t channels_per_warp = kWarp / shape.group;
+  const int64_t warps = p.batch * ((p.channels + channels_per_warp - 1) / channels_per_warp);
+  const dim3 grid(static_cast<unsigned>((warps + kWarpsPerBlock - 1) / kWarpsPerBlock));
+  kernel_for(shape.modes_per_lane)<<<grid, kWarp * kWarpsPerBlock, 0, stream>>>(p, shape.group);
   return cudaGetLastError();
 }
+
+// The kernel template instance for K modes per lane.
+template <template <int> class Instance>
+auto instance_for(int k) {
+  switch (k) {
+    case 1:
+      return Instance<1>::kernel;
+    case 2:
+      return Instance<2>::kernel;
+    case 4:
+      return Instance<4>::kernel;
+    default:
+      return Instance<8>::kernel;
+  }
+}
+template <int K>
+struct Forward {
+  static constexpr auto kernel = &s4d_scan_fwd_kernel<K>;
+};
+template <int K>
+struct Backward {
+  static constexpr auto kernel = &s4d_scan_bwd_kernel<K>;
+};
 
 }  // namespace
 
 cudaError_t s4d_scan_fwd(const S4DScanParams& p, cudaStream_t stream) {
-  return launch(
-      p,
-      [](int k) {
-        switch (k) {
-          case 1:
-            return &s4d_scan_fwd_kernel<1>;
-          case 2:
-            return &s4d_scan_fwd_kernel<2>;
-          case 4:
-            return &s4d_scan_fwd_kernel<4>;
-          default:
-            return &s4d_scan_fwd_kernel<8>;
-        }
-      },
-      stream);
+  return launch(p, instance_for<Forward>, stream);
 }
 
 cudaError_t s4d_scan_bwd(const S4DScanBwdParams& p, cudaStream_t stream) {
-  return launch(
-      p,
-      [](int k) {
-        switch (k) {
-          case 1:
-            return &s4d_scan_bwd_kernel<1>;
-          case 2:
-            return &s4d_scan_bwd_kernel<2>;
-          case 4:
-            return &s4d_scan_bwd_kernel<4>;
-          default:
-            return &s4d_scan_bwd_kernel<8>;
-        }
-      },
-      stream);
+  return launch(p, instance_for<Backward>, stream);
+}
+
+cudaError_t s4d_discretization_bwd(const S4DDiscretizationBwdParams& p, cudaStream_t stream) {
+  if (p.rows == 0) return cudaSuccess;
+  constexpr int kThreads = 128;
+  const dim3 grid(static_cast<unsigned>((p.rows + kThreads - 1) / kThreads));
+  s4d_discretization_bwd_kernel<<<grid, kThreads, 0, stream>>>(p);
+  return cudaGetLastError();
 }
 
 }  // namespace ssmkit::kernels

@@ -10,5 +10,6 @@ namespace ssmkit::kernels {
 
 cudaError_t s4d_scan_fwd(const S4DScanParams& p, cudaStream_t stream);
 cudaError_t s4d_scan_bwd(const S4DScanBwdParams& p, cudaStream_t stream);
+cudaError_t s4d_discretization_bwd(const S4DDiscretizationBwdParams& p, cudaStream_t stream);
 
 }  // namespace ssmkit::kernels
