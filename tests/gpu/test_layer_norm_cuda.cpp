@@ -17,8 +17,9 @@ TEST(LayerNormCuda, ColumnSumGradientsMatchTheCpuInFloat64) {
   const at::Tensor b0 = torch::randn({128}, torch::kDouble);
   const at::Tensor upstream = torch::randn({64, 784, 128}, torch::kDouble);
   const auto run = [&](const torch::TensorOptions& options, bool cuda) {
-    at::Tensor x = x0.to(options).requires_grad_(), w = w0.to(options).requires_grad_(),
-               b = b0.to(options).requires_grad_();
+    // Copies: to() of the CPU double reference would return x0 itself.
+    const auto leaf = [&](const at::Tensor& t) { return t.to(options).clone().requires_grad_(); };
+    at::Tensor x = leaf(x0), w = leaf(w0), b = leaf(b0);
     const at::Tensor y =
         cuda ? ops::layer_norm(x, w, b, 1e-5) : torch::layer_norm(x, {128}, w, b, 1e-5);
     (y * upstream.to(options)).sum().backward();

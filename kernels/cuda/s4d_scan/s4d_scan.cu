@@ -15,6 +15,8 @@
 // of small complex tensor operations per layer that LibTorch would run are gone.
 #include <cuda_runtime.h>
 
+#include <utility>
+
 #include "s4d_scan/s4d_scan_launch.h"
 
 namespace ssmkit::kernels {
@@ -29,16 +31,12 @@ constexpr int kScanChunk = 16;
 // The parameter-gradient pass holds twice the state and two inputs a step: shorter chunks.
 constexpr int kGradientChunk = 8;
 
-__device__ __forceinline__ int64_t time_of(int direction, int64_t step, int64_t length) {
-  return direction == 0 ? step : length - 1 - step;
-}
-
-// Sum over the group of `group` lanes (a power of two) that holds this lane.
-__device__ __forceinline__ float group_sum(float v, int group) {
+// Sum over the group of G lanes (a power of two) that holds this lane.
+template <int G>
+__device__ __forceinline__ float group_sum(float v) {
 #pragma unroll
-  for (int offset = 1; offset < kWarp; offset *= 2) {
-    if (offset < group) v += __shfl_xor_sync(kFullMask, v, offset);
-  }
+  for (int offset = 1; offset < G; offset *= 2)
+    v += __shfl_xor_sync(kFullMask, v, offset);
   return v;
 }
 
@@ -87,25 +85,26 @@ struct Discretization {
   }
 };
 
-// A lane's channel and modes. Channels past H and modes past M run with zero parameters (their
-// state follows the input but has no weight) and write nothing.
+// A lane's channel and modes, G lanes per channel. Channels past H and modes past M run with zero
+// parameters (their state follows the input but has no weight) and write nothing.
+template <int G>
 struct Lane {
   int64_t b = 0, h = 0;
-  int group_lane = 0, group = 1;
+  int group_lane = 0;
   bool active_warp = false, real_channel = false;
 
-  __device__ __forceinline__ Lane(const S4DScanParams& p, int group_size) : group(group_size) {
+  __device__ __forceinline__ explicit Lane(const S4DScanParams& p) {
+    constexpr int kChannelsPerWarp = kWarp / G;
     const int lane = threadIdx.x % kWarp;
-    const int64_t channels_per_warp = kWarp / group;
-    const int64_t warps_per_row = (p.channels + channels_per_warp - 1) / channels_per_warp;
+    const int64_t warps_per_row = (p.channels + kChannelsPerWarp - 1) / kChannelsPerWarp;
     const int64_t warp = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / kWarp;
     b = warp / warps_per_row;
-    h = (warp % warps_per_row) * channels_per_warp + lane / group;
-    group_lane = lane % group;
+    h = (warp % warps_per_row) * kChannelsPerWarp + lane / G;
+    group_lane = lane % G;
     active_warp = b < p.batch;
     real_channel = active_warp && h < p.channels;
   }
-  __device__ __forceinline__ int64_t mode(int k) const { return group_lane + k * group; }
+  __device__ __forceinline__ int64_t mode(int k) const { return group_lane + k * G; }
   __device__ __forceinline__ bool writes() const { return real_channel && group_lane == 0; }
 };
 
@@ -113,7 +112,8 @@ template <int K>
 struct LaneModes {
   float decay_re[K], decay_im[K], weight_re[K], weight_im[K];
 
-  __device__ __forceinline__ LaneModes(const S4DScanParams& p, int direction, const Lane& lane) {
+  template <int G>
+  __device__ __forceinline__ LaneModes(const S4DScanParams& p, int direction, const Lane<G>& lane) {
 #pragma unroll
     for (int k = 0; k < K; ++k) {
       const int64_t n = lane.mode(k);
@@ -137,44 +137,74 @@ struct LaneModes {
   }
 };
 
-// Loads x[t * H] for the `kChunk` steps of chunk `chunk` in the direction's order (0 for steps
-// outside [0, L), so that chunk -1 or past the end may be asked for, or for a channel past H).
+// Where a direction's steps lie in a (B, L, H) array: step s of the direction's order at
+// first + s * stride (t = s forward, L - 1 - s backward).
+struct StepAddressing {
+  int64_t first, stride;
+  __device__ __forceinline__ StepAddressing(int direction, int64_t length, int64_t channels)
+      : first(direction == 0 ? 0 : (length - 1) * channels),
+        stride(direction == 0 ? channels : -channels) {}
+  __device__ __forceinline__ int64_t at(int64_t step) const { return first + step * stride; }
+};
+
+// Loads the kChunk steps of chunk `chunk` (0 for steps outside [0, L), so that chunk -1 or the
+// one past the end may be asked for, and for a channel past H).
 template <int kChunk>
-__device__ __forceinline__ void load_chunk(const float* x, int64_t chunk, int direction,
-                                           int64_t length, int64_t channels, bool real_channel,
+__device__ __forceinline__ void load_chunk(const float* x, const StepAddressing& steps,
+                                           int64_t chunk, int64_t length, bool real_channel,
                                            float (&out)[kChunk]) {
+  const int64_t first = chunk * kChunk;
+  if (real_channel && first >= 0 && first + kChunk <= length) {
+    const float* at = x + steps.at(first);
 #pragma unroll
-  for (int j = 0; j < kChunk; ++j) {
-    const int64_t step = chunk * kChunk + j;
-    const bool inside = real_channel && step >= 0 && step < length;
-    out[j] = inside ? x[time_of(direction, step, length) * channels] : 0.f;
+    for (int j = 0; j < kChunk; ++j)
+      out[j] = at[j * steps.stride];
+  } else {
+#pragma unroll
+    for (int j = 0; j < kChunk; ++j) {
+      const int64_t step = first + j;
+      out[j] = real_channel && step >= 0 && step < length ? x[steps.at(step)] : 0.f;
+    }
   }
 }
 
-// Steps s = decay * s + x for the lane's modes and returns sum Re(weight * s) over them.
+// Steps s = decay * s + x for the lane's modes and returns sum Re(weight * s) over them. The sum
+// runs in up to four independent partial sums: one chain of 2 K dependent multiply-adds a step
+// would leave the warp waiting on each.
 template <int K>
 __device__ __forceinline__ float step_modes(const LaneModes<K>& m, float x, float (&state_re)[K],
                                             float (&state_im)[K]) {
-  float sum = 0.f;
+  constexpr int kPartials = K < 4 ? K : 4;
+  float partial[kPartials];
 #pragma unroll
   for (int k = 0; k < K; ++k) {
     const float nr = fmaf(m.decay_re[k], state_re[k], fmaf(-m.decay_im[k], state_im[k], x));
     const float ni = fmaf(m.decay_re[k], state_im[k], m.decay_im[k] * state_re[k]);
     state_re[k] = nr;
     state_im[k] = ni;
-    sum = fmaf(m.weight_re[k], nr, fmaf(-m.weight_im[k], ni, sum));
+    const float term = fmaf(m.weight_re[k], nr, -m.weight_im[k] * ni);
+    partial[k % kPartials] = k < kPartials ? term : partial[k % kPartials] + term;
   }
-  return sum;
+#pragma unroll
+  for (int width = kPartials / 2; width >= 1; width /= 2) {
+#pragma unroll
+    for (int i = 0; i < width; ++i)
+      partial[i] += partial[i + width];
+  }
+  return partial[0];
 }
 
 // out[b, t, h] (=, or += for direction 1) the recurrence over x[b, ., h] in the direction's order,
 // stepping forward (kReverse = false) or backward in that order; plus skip * x for direction 0.
-// kReverse is a template argument so that the chunk's registers are indexed by constants.
-template <int K, bool kReverse>
+// kReverse is a template argument so that the chunk's registers are indexed by constants. Steps
+// past the end have x = 0: run first (backward), they leave the state at zero; run last, they
+// write nothing.
+template <int K, int G, bool kReverse>
 __device__ __forceinline__ void run_recurrence(const S4DScanParams& p, int direction,
-                                               const Lane& lane, const float* x, float* out,
+                                               const Lane<G>& lane, const float* x, float* out,
                                                float skip) {
-  const int64_t length = p.length, channels = p.channels;
+  const int64_t length = p.length;
+  const StepAddressing steps(direction, length, p.channels);
   const LaneModes<K> m(p, direction, lane);
   float state_re[K], state_im[K];
 #pragma unroll
@@ -182,20 +212,20 @@ __device__ __forceinline__ void run_recurrence(const S4DScanParams& p, int direc
     state_re[k] = state_im[k] = 0.f;
   const int64_t chunks = (length + kScanChunk - 1) / kScanChunk;
   float current[kScanChunk];
-  load_chunk(x, kReverse ? chunks - 1 : 0, direction, length, channels, lane.real_channel, current);
+  load_chunk(x, steps, kReverse ? chunks - 1 : 0, length, lane.real_channel, current);
+  const bool writes = lane.writes();
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t chunk = kReverse ? chunks - 1 - c : c;
     float next[kScanChunk];
-    load_chunk(x, kReverse ? chunk - 1 : chunk + 1, direction, length, channels, lane.real_channel,
-               next);
+    load_chunk(x, steps, kReverse ? chunk - 1 : chunk + 1, length, lane.real_channel, next);
+    float* chunk_out = out + steps.at(chunk * kScanChunk);
+    const int64_t left = length - chunk * kScanChunk;  // steps of this chunk inside [0, L)
 #pragma unroll
     for (int i = 0; i < kScanChunk; ++i) {
       const int j = kReverse ? kScanChunk - 1 - i : i;
-      const int64_t step = chunk * kScanChunk + j;
-      if (step >= length) continue;  // the same for the whole warp
-      const float total = group_sum(step_modes(m, current[j], state_re, state_im), lane.group);
-      if (lane.writes()) {
-        float* at = out + time_of(direction, step, length) * channels;
+      const float total = group_sum<G>(step_modes(m, current[j], state_re, state_im));
+      if (writes && j < left) {
+        float* at = chunk_out + j * steps.stride;
         *at = direction == 0 ? fmaf(skip, current[j], total) : *at + total;
       }
     }
@@ -205,24 +235,24 @@ __device__ __forceinline__ void run_recurrence(const S4DScanParams& p, int direc
   }
 }
 
-template <int K>
-__global__ void __launch_bounds__(kWarp* kWarpsPerBlock)
-    s4d_scan_fwd_kernel(S4DScanParams p, int group) {
-  const Lane lane(p, group);
+template <int K, int G>
+__global__ void __launch_bounds__(kWarp* kWarpsPerBlock) s4d_scan_fwd_kernel(S4DScanParams p) {
+  const Lane<G> lane(p);
   if (!lane.active_warp) return;  // the whole warp
   const int64_t offset = lane.b * p.length * p.channels + lane.h;
   const float skip = lane.real_channel ? p.skip[lane.h] : 0.f;
   for (int d = 0; d < p.directions; ++d)
-    run_recurrence<K, /*kReverse=*/false>(p, d, lane, p.u + offset, p.y + offset, skip);
+    run_recurrence<K, G, /*kReverse=*/false>(p, d, lane, p.u + offset, p.y + offset, skip);
 }
 
 // Parameter gradients of one direction (forward in its time order) and, for direction 0, the
 // skip gradient.
-template <int K>
+template <int K, int G>
 __device__ __forceinline__ void parameter_gradients(const S4DScanBwdParams& p, int direction,
-                                                    const Lane& lane, const float* u,
+                                                    const Lane<G>& lane, const float* u,
                                                     const float* grad_y) {
-  const int64_t length = p.length, channels = p.channels;
+  const int64_t length = p.length;
+  const StepAddressing steps(direction, length, p.channels);
   const LaneModes<K> m(p, direction, lane);
   float sr[K], si[K], pr[K], pi[K], gwr[K], gwi[K], qr[K], qi[K];
 #pragma unroll
@@ -231,12 +261,12 @@ __device__ __forceinline__ void parameter_gradients(const S4DScanBwdParams& p, i
   float skip_grad = 0.f;
   const int64_t chunks = (length + kGradientChunk - 1) / kGradientChunk;
   float u_now[kGradientChunk], g_now[kGradientChunk];
-  load_chunk(u, 0, direction, length, channels, lane.real_channel, u_now);
-  load_chunk(grad_y, 0, direction, length, channels, lane.real_channel, g_now);
+  load_chunk(u, steps, 0, length, lane.real_channel, u_now);
+  load_chunk(grad_y, steps, 0, length, lane.real_channel, g_now);
   for (int64_t chunk = 0; chunk < chunks; ++chunk) {
     float u_next[kGradientChunk], g_next[kGradientChunk];
-    load_chunk(u, chunk + 1, direction, length, channels, lane.real_channel, u_next);
-    load_chunk(grad_y, chunk + 1, direction, length, channels, lane.real_channel, g_next);
+    load_chunk(u, steps, chunk + 1, length, lane.real_channel, u_next);
+    load_chunk(grad_y, steps, chunk + 1, length, lane.real_channel, g_next);
 #pragma unroll
     for (int j = 0; j < kGradientChunk; ++j) {
       // Steps past the end have x = g = 0: they change no gradient.
@@ -283,18 +313,18 @@ __device__ __forceinline__ void parameter_gradients(const S4DScanBwdParams& p, i
     p.grad_skip[lane.b * p.grad_skip_row_stride + lane.h] = skip_grad;
 }
 
-template <int K>
-__global__ void __launch_bounds__(kWarp* kWarpsPerBlock)
-    s4d_scan_bwd_kernel(S4DScanBwdParams p, int group) {
-  const Lane lane(p, group);
+template <int K, int G>
+__global__ void __launch_bounds__(kWarp* kWarpsPerBlock) s4d_scan_bwd_kernel(S4DScanBwdParams p) {
+  const Lane<G> lane(p);
   if (!lane.active_warp) return;  // the whole warp
   const int64_t offset = lane.b * p.length * p.channels + lane.h;
   for (int d = 0; d < p.directions; ++d)
-    parameter_gradients<K>(p, d, lane, p.u + offset, p.grad_y + offset);
+    parameter_gradients<K, G>(p, d, lane, p.u + offset, p.grad_y + offset);
   // The adjoint: the same recurrence over grad_y, backward in each direction's order.
   const float skip = lane.real_channel ? p.skip[lane.h] : 0.f;
-  for (int d = 0; d < p.directions; ++d)
-    run_recurrence<K, /*kReverse=*/true>(p, d, lane, p.grad_y + offset, p.grad_u + offset, skip);
+  for (int d = 0; d < p.directions; ++d) {
+    run_recurrence<K, G, /*kReverse=*/true>(p, d, lane, p.grad_y + offset, p.grad_u + offset, skip);
+  }
 }
 
 // One thread per row: the chain rule through the zero-order hold for each of its modes.
@@ -326,63 +356,49 @@ __global__ void s4d_discretization_bwd_kernel(S4DDiscretizationBwdParams p) {
   p.grad_log_dt[r] = grad_dt * expf(p.log_dt[r]);
 }
 
-// K modes per lane and G lanes per channel for M modes: K up to 8, then more lanes.
-struct LaneShape {
-  int modes_per_lane, group;
-};
-LaneShape lane_shape(int64_t modes) {
-  int k = 1;
-  while (k < 8 && k < modes)
-    k *= 2;
-  int group = 1;
-  while (static_cast<int64_t>(group) * k < modes)
-    group *= 2;
-  return {k, group};
+// The kernel for M modes: K modes per lane (up to 8), then G lanes per channel (a power of two).
+// Kernel<K, G>::kernel names the instance.
+template <template <int, int> class Kernel>
+auto kernel_for_modes(int64_t modes) {
+  if (modes <= 1) return std::make_pair(Kernel<1, 1>::kernel, 1);
+  if (modes <= 2) return std::make_pair(Kernel<2, 1>::kernel, 1);
+  if (modes <= 4) return std::make_pair(Kernel<4, 1>::kernel, 1);
+  if (modes <= 8) return std::make_pair(Kernel<8, 1>::kernel, 1);
+  if (modes <= 16) return std::make_pair(Kernel<8, 2>::kernel, 2);
+  if (modes <= 32) return std::make_pair(Kernel<8, 4>::kernel, 4);
+  if (modes <= 64) return std::make_pair(Kernel<8, 8>::kernel, 8);
+  if (modes <= 128) return std::make_pair(Kernel<8, 16>::kernel, 16);
+  return std::make_pair(Kernel<8, 32>::kernel, 32);
 }
+template <int K, int G>
+struct Forward {
+  static constexpr auto kernel = &s4d_scan_fwd_kernel<K, G>;
+};
+template <int K, int G>
+struct Backward {
+  static constexpr auto kernel = &s4d_scan_bwd_kernel<K, G>;
+};
 
-template <typename Params, typename Kernels>
-cudaError_t launch(const Params& p, const Kernels& kernel_for, cudaStream_t stream) {
+template <template <int, int> class Kernel, typename Params>
+cudaError_t launch(const Params& p, cudaStream_t stream) {
   if (p.batch * p.channels == 0 || p.length == 0) return cudaSuccess;
   if (p.modes < 1 || p.modes > kS4DScanMaxModes) return cudaErrorInvalidValue;
-  const LaneShape shape = lane_shape(p.modes);
-  const int64_t channels_per_warp = kWarp / shape.group;
+  const auto [kernel, group] = kernel_for_modes<Kernel>(p.modes);
+  const int64_t channels_per_warp = kWarp / group;
   const int64_t warps = p.batch * ((p.channels + channels_per_warp - 1) / channels_per_warp);
   const dim3 grid(static_cast<unsigned>((warps + kWarpsPerBlock - 1) / kWarpsPerBlock));
-  kernel_for(shape.modes_per_lane)<<<grid, kWarp * kWarpsPerBlock, 0, stream>>>(p, shape.group);
+  kernel<<<grid, kWarp * kWarpsPerBlock, 0, stream>>>(p);
   return cudaGetLastError();
 }
-
-// The kernel template instance for K modes per lane.
-template <template <int> class Instance>
-auto instance_for(int k) {
-  switch (k) {
-    case 1:
-      return Instance<1>::kernel;
-    case 2:
-      return Instance<2>::kernel;
-    case 4:
-      return Instance<4>::kernel;
-    default:
-      return Instance<8>::kernel;
-  }
-}
-template <int K>
-struct Forward {
-  static constexpr auto kernel = &s4d_scan_fwd_kernel<K>;
-};
-template <int K>
-struct Backward {
-  static constexpr auto kernel = &s4d_scan_bwd_kernel<K>;
-};
 
 }  // namespace
 
 cudaError_t s4d_scan_fwd(const S4DScanParams& p, cudaStream_t stream) {
-  return launch(p, instance_for<Forward>, stream);
+  return launch<Forward>(p, stream);
 }
 
 cudaError_t s4d_scan_bwd(const S4DScanBwdParams& p, cudaStream_t stream) {
-  return launch(p, instance_for<Backward>, stream);
+  return launch<Backward>(p, stream);
 }
 
 cudaError_t s4d_discretization_bwd(const S4DDiscretizationBwdParams& p, cudaStream_t stream) {
