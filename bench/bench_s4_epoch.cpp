@@ -30,6 +30,8 @@
 
 #ifdef SSMKIT_WITH_CUDA
 #include <cuda_profiler_api.h>
+
+#include "ssmkit/ops/s4d_scan_cuda.h"
 #endif
 
 namespace {
@@ -92,7 +94,10 @@ int main(int argc, char** argv) {
       "--profile-from-start off (0: none)",
       cxxopts::value<int64_t>()->default_value("0"))("threads", "CPU threads",
                                                      cxxopts::value<int>()->default_value("0"))(
-      "batch_size", "sequences per batch", cxxopts::value<int64_t>()->default_value("64"))(
+      "s4d_modes_per_lane",
+      "CUDA: 4 or 8 forces the S4D scan kernels' complex modes per lane (0: their choice)",
+      cxxopts::value<int>()->default_value("0"))("batch_size", "sequences per batch",
+                                                 cxxopts::value<int64_t>()->default_value("64"))(
       "d_model", "S4D channels", cxxopts::value<int64_t>()->default_value("128"))(
       "n_layers", "S4D layers", cxxopts::value<int64_t>()->default_value("4"))(
       "epoch_sequences", "sequences of one training epoch, for the extrapolation",
@@ -106,6 +111,15 @@ int main(int argc, char** argv) {
   const int64_t batch = args["batch_size"].as<int64_t>();
   const int64_t warmup = args["warmup"].as<int64_t>();
   const int64_t steps = args["steps"].as<int64_t>();
+  const int modes_per_lane = args["s4d_modes_per_lane"].as<int>();
+  if (modes_per_lane != 0 && modes_per_lane != 4 && modes_per_lane != 8) {
+    std::fprintf(stderr, "bench_s4_epoch: --s4d_modes_per_lane: %d given, expected 0, 4 or 8\n",
+                 modes_per_lane);
+    return 1;
+  }
+#ifdef SSMKIT_WITH_CUDA
+  ops::set_s4d_scan_cuda_modes_per_lane(modes_per_lane);
+#endif
 
   const data::LabelledSequences all = data::image_sequences(
       data::load_image_set(data::ImageSet::fashion_mnist, args["data_dir"].as<std::string>(),

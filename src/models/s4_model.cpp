@@ -8,6 +8,7 @@
 #include "ssmkit/io/error.h"
 #include "ssmkit/ops/dropout.h"
 #include "ssmkit/ops/layer_norm.h"
+#include "ssmkit/ops/linear.h"
 #include "ssmkit/util/checks.h"
 #include "ssmkit/util/json_fields.h"
 #include "ssmkit/util/trace.h"
@@ -87,7 +88,7 @@ at::Tensor S4ModelImpl::norm(size_t layer, const at::Tensor& h) {
 at::Tensor S4ModelImpl::forward(const at::Tensor& x) {
   constexpr const char* fn = "S4Model";
   check_shape(x, fn, "x", "(B, L, d_input)", {-1, -1, options_.d_input});
-  at::Tensor h = encoder_(x);  // (B, L, D)
+  at::Tensor h = ops::linear(x, encoder_->weight, encoder_->bias);  // (B, L, D)
   for (size_t i = 0; i < layers_.size(); ++i) {
     at::Tensor z = options_.prenorm ? norm(i, h) : h;                          // (B, L, D)
     z = ops::channel_dropout(layers_[i](z), options_.dropout, is_training());  // (B, L, D)

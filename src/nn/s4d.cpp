@@ -11,6 +11,7 @@
 #include "ssmkit/nn/activations.h"
 #include "ssmkit/ops/dropout.h"
 #include "ssmkit/ops/fft_conv.h"
+#include "ssmkit/ops/linear.h"
 #include "ssmkit/ops/s4d_ssm.h"
 #include "ssmkit/util/checks.h"
 #include "ssmkit/util/json_fields.h"
@@ -113,7 +114,7 @@ at::Tensor S4DImpl::forward_by_fft(const at::Tensor& x) {
 
 at::Tensor S4DImpl::output_stage(const at::Tensor& x, const at::Tensor& ssm_out) {
   at::Tensor y = ops::channel_dropout(nn::gelu(ssm_out), options_.dropout, is_training());
-  y = torch::glu(output_linear(y), -1);
+  y = torch::glu(ops::linear(y, output_linear->weight, output_linear->bias), -1);
   trace_shapes("S4D", x, y);
   return y;
 }

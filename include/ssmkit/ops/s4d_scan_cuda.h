@@ -17,6 +17,10 @@ struct S4DScanRowGradients {
   at::Tensor grad_skip;       // (B, H)
 };
 
+// For tests and benchmarks: 4 or 8 forces the kernels' complex modes per lane (for more than 4
+// modes; every layout must give the same results); 0 (the default) picks 8.
+void set_s4d_scan_cuda_modes_per_lane(int modes);
+
 // Whether the kernels take this problem: float32 on CUDA, at most kMaxModes modes.
 bool s4d_scan_cuda_supports(const at::Tensor& u,  // (B, L, H)
                             int64_t modes);

@@ -30,6 +30,10 @@ constexpr unsigned kFullMask = 0xffffffffu;
 constexpr int kScanChunk = 16;
 // The parameter-gradient pass holds twice the state and two inputs a step: shorter chunks.
 constexpr int kGradientChunk = 8;
+// Blocks per SM the register budget must allow (at most 128 and 168 registers a thread): 16 and
+// 12 warps, where a step's latency needs more than the 8 warps per SM of S4Model's batch.
+constexpr int kFwdBlocksPerSm = 4;
+constexpr int kBwdBlocksPerSm = 3;
 
 // Sum over the group of G lanes (a power of two) that holds this lane.
 template <int G>
@@ -177,13 +181,16 @@ __device__ __forceinline__ float step_modes(const LaneModes<K>& m, float x, floa
   constexpr int kPartials = K < 4 ? K : 4;
   float partial[kPartials];
 #pragma unroll
+  for (int i = 0; i < kPartials; ++i)
+    partial[i] = 0.f;
+#pragma unroll
   for (int k = 0; k < K; ++k) {
     const float nr = fmaf(m.decay_re[k], state_re[k], fmaf(-m.decay_im[k], state_im[k], x));
     const float ni = fmaf(m.decay_re[k], state_im[k], m.decay_im[k] * state_re[k]);
     state_re[k] = nr;
     state_im[k] = ni;
-    const float term = fmaf(m.weight_re[k], nr, -m.weight_im[k] * ni);
-    partial[k % kPartials] = k < kPartials ? term : partial[k % kPartials] + term;
+    float& sum = partial[k % kPartials];
+    sum = fmaf(-m.weight_im[k], ni, fmaf(m.weight_re[k], nr, sum));
   }
 #pragma unroll
   for (int width = kPartials / 2; width >= 1; width /= 2) {
@@ -194,12 +201,12 @@ __device__ __forceinline__ float step_modes(const LaneModes<K>& m, float x, floa
   return partial[0];
 }
 
-// out[b, t, h] (=, or += for direction 1) the recurrence over x[b, ., h] in the direction's order,
-// stepping forward (kReverse = false) or backward in that order; plus skip * x for direction 0.
-// kReverse is a template argument so that the chunk's registers are indexed by constants. Steps
-// past the end have x = 0: run first (backward), they leave the state at zero; run last, they
-// write nothing.
-template <int K, int G, bool kReverse>
+// out[b, t, h] = skip * x + (or, kAdd, out +=) the recurrence over x[b, ., h] in the direction's
+// order, stepping forward (kReverse = false) or backward in that order. Both are template
+// arguments: the chunk's registers are indexed by constants, and the store is one predicated
+// instruction. Steps past the end have x = 0: run first (backward), they leave the state at zero;
+// run last, they write nothing.
+template <int K, int G, bool kReverse, bool kAdd>
 __device__ __forceinline__ void run_recurrence(const S4DScanParams& p, int direction,
                                                const Lane<G>& lane, const float* x, float* out,
                                                float skip) {
@@ -226,7 +233,7 @@ __device__ __forceinline__ void run_recurrence(const S4DScanParams& p, int direc
       const float total = group_sum<G>(step_modes(m, current[j], state_re, state_im));
       if (writes && j < left) {
         float* at = chunk_out + j * steps.stride;
-        *at = direction == 0 ? fmaf(skip, current[j], total) : *at + total;
+        *at = kAdd ? *at + total : fmaf(skip, current[j], total);
       }
     }
 #pragma unroll
@@ -236,13 +243,18 @@ __device__ __forceinline__ void run_recurrence(const S4DScanParams& p, int direc
 }
 
 template <int K, int G>
-__global__ void __launch_bounds__(kWarp* kWarpsPerBlock) s4d_scan_fwd_kernel(S4DScanParams p) {
+__global__ void __launch_bounds__(kWarp* kWarpsPerBlock, kFwdBlocksPerSm)
+    s4d_scan_fwd_kernel(S4DScanParams p) {
   const Lane<G> lane(p);
   if (!lane.active_warp) return;  // the whole warp
   const int64_t offset = lane.b * p.length * p.channels + lane.h;
   const float skip = lane.real_channel ? p.skip[lane.h] : 0.f;
-  for (int d = 0; d < p.directions; ++d)
-    run_recurrence<K, G, /*kReverse=*/false>(p, d, lane, p.u + offset, p.y + offset, skip);
+  run_recurrence<K, G, /*kReverse=*/false, /*kAdd=*/false>(p, 0, lane, p.u + offset, p.y + offset,
+                                                           skip);
+  if (p.directions == 2) {
+    run_recurrence<K, G, /*kReverse=*/false, /*kAdd=*/true>(p, 1, lane, p.u + offset, p.y + offset,
+                                                            skip);
+  }
 }
 
 // Parameter gradients of one direction (forward in its time order) and, for direction 0, the
@@ -314,7 +326,8 @@ __device__ __forceinline__ void parameter_gradients(const S4DScanBwdParams& p, i
 }
 
 template <int K, int G>
-__global__ void __launch_bounds__(kWarp* kWarpsPerBlock) s4d_scan_bwd_kernel(S4DScanBwdParams p) {
+__global__ void __launch_bounds__(kWarp* kWarpsPerBlock, kBwdBlocksPerSm)
+    s4d_scan_bwd_kernel(S4DScanBwdParams p) {
   const Lane<G> lane(p);
   if (!lane.active_warp) return;  // the whole warp
   const int64_t offset = lane.b * p.length * p.channels + lane.h;
@@ -322,17 +335,23 @@ __global__ void __launch_bounds__(kWarp* kWarpsPerBlock) s4d_scan_bwd_kernel(S4D
     parameter_gradients<K, G>(p, d, lane, p.u + offset, p.grad_y + offset);
   // The adjoint: the same recurrence over grad_y, backward in each direction's order.
   const float skip = lane.real_channel ? p.skip[lane.h] : 0.f;
-  for (int d = 0; d < p.directions; ++d) {
-    run_recurrence<K, G, /*kReverse=*/true>(p, d, lane, p.grad_y + offset, p.grad_u + offset, skip);
+  run_recurrence<K, G, /*kReverse=*/true, /*kAdd=*/false>(p, 0, lane, p.grad_y + offset,
+                                                          p.grad_u + offset, skip);
+  if (p.directions == 2) {
+    run_recurrence<K, G, /*kReverse=*/true, /*kAdd=*/true>(p, 1, lane, p.grad_y + offset,
+                                                           p.grad_u + offset, skip);
   }
 }
 
-// One thread per row: the chain rule through the zero-order hold for each of its modes.
-__global__ void s4d_discretization_bwd_kernel(S4DDiscretizationBwdParams p) {
-  const int64_t r = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (r >= p.rows) return;
+// One warp per row, one mode per lane (and lane + 32, ...): the chain rule through the
+// zero-order hold; the row's dt gradient is the sum over its modes.
+__global__ void __launch_bounds__(kWarp* kWarpsPerBlock)
+    s4d_discretization_bwd_kernel(S4DDiscretizationBwdParams p) {
+  const int lane = threadIdx.x % kWarp;
+  const int64_t r = static_cast<int64_t>(blockIdx.x) * kWarpsPerBlock + threadIdx.x / kWarp;
+  if (r >= p.rows) return;  // the whole warp
   float grad_dt = 0.f;
-  for (int64_t n = 0; n < p.modes; ++n) {
+  for (int64_t n = lane; n < p.modes; n += kWarp) {
     const int64_t at = r * p.modes + n;
     const Discretization z(p.log_dt, p.log_A_real, p.A_imag, p.C, p.modes, r, n);
     // Gradients of complex values as PyTorch writes them (d/d real part + i d/d imaginary part):
@@ -353,22 +372,42 @@ __global__ void s4d_discretization_bwd_kernel(S4DDiscretizationBwdParams p) {
     p.grad_C[2 * at] = grad_c.re;
     p.grad_C[2 * at + 1] = grad_c.im;
   }
-  p.grad_log_dt[r] = grad_dt * expf(p.log_dt[r]);
+#pragma unroll
+  for (int offset = kWarp / 2; offset >= 1; offset /= 2)
+    grad_dt += __shfl_xor_sync(kFullMask, grad_dt, offset);
+  if (lane == 0) p.grad_log_dt[r] = grad_dt * expf(p.log_dt[r]);
 }
 
-// The kernel for M modes: K modes per lane (up to 8), then G lanes per channel (a power of two).
-// Kernel<K, G>::kernel names the instance.
+// The kernel for M modes: K modes per lane (M rounded up to a power of two up to 4; else 8, or 4
+// where asked and enough), then G lanes per channel (a power of two, at most 32).
+template <template <int, int> class Kernel, int K>
+auto kernel_for_group(int group) {
+  switch (group) {
+    case 1:
+      return Kernel<K, 1>::kernel;
+    case 2:
+      return Kernel<K, 2>::kernel;
+    case 4:
+      return Kernel<K, 4>::kernel;
+    case 8:
+      return Kernel<K, 8>::kernel;
+    case 16:
+      return Kernel<K, 16>::kernel;
+    default:
+      return Kernel<K, 32>::kernel;
+  }
+}
 template <template <int, int> class Kernel>
-auto kernel_for_modes(int64_t modes) {
+auto kernel_for_modes(int64_t modes, int modes_per_lane) {
   if (modes <= 1) return std::make_pair(Kernel<1, 1>::kernel, 1);
   if (modes <= 2) return std::make_pair(Kernel<2, 1>::kernel, 1);
   if (modes <= 4) return std::make_pair(Kernel<4, 1>::kernel, 1);
-  if (modes <= 8) return std::make_pair(Kernel<8, 1>::kernel, 1);
-  if (modes <= 16) return std::make_pair(Kernel<8, 2>::kernel, 2);
-  if (modes <= 32) return std::make_pair(Kernel<8, 4>::kernel, 4);
-  if (modes <= 64) return std::make_pair(Kernel<8, 8>::kernel, 8);
-  if (modes <= 128) return std::make_pair(Kernel<8, 16>::kernel, 16);
-  return std::make_pair(Kernel<8, 32>::kernel, 32);
+  const int k = modes_per_lane == 4 && modes <= 4 * kWarp ? 4 : 8;
+  int group = 1;
+  while (static_cast<int64_t>(group) * k < modes)
+    group *= 2;
+  return std::make_pair(
+      k == 4 ? kernel_for_group<Kernel, 4>(group) : kernel_for_group<Kernel, 8>(group), group);
 }
 template <int K, int G>
 struct Forward {
@@ -383,7 +422,7 @@ template <template <int, int> class Kernel, typename Params>
 cudaError_t launch(const Params& p, cudaStream_t stream) {
   if (p.batch * p.channels == 0 || p.length == 0) return cudaSuccess;
   if (p.modes < 1 || p.modes > kS4DScanMaxModes) return cudaErrorInvalidValue;
-  const auto [kernel, group] = kernel_for_modes<Kernel>(p.modes);
+  const auto [kernel, group] = kernel_for_modes<Kernel>(p.modes, p.modes_per_lane);
   const int64_t channels_per_warp = kWarp / group;
   const int64_t warps = p.batch * ((p.channels + channels_per_warp - 1) / channels_per_warp);
   const dim3 grid(static_cast<unsigned>((warps + kWarpsPerBlock - 1) / kWarpsPerBlock));
@@ -403,9 +442,8 @@ cudaError_t s4d_scan_bwd(const S4DScanBwdParams& p, cudaStream_t stream) {
 
 cudaError_t s4d_discretization_bwd(const S4DDiscretizationBwdParams& p, cudaStream_t stream) {
   if (p.rows == 0) return cudaSuccess;
-  constexpr int kThreads = 128;
-  const dim3 grid(static_cast<unsigned>((p.rows + kThreads - 1) / kThreads));
-  s4d_discretization_bwd_kernel<<<grid, kThreads, 0, stream>>>(p);
+  const dim3 grid(static_cast<unsigned>((p.rows + kWarpsPerBlock - 1) / kWarpsPerBlock));
+  s4d_discretization_bwd_kernel<<<grid, kWarp * kWarpsPerBlock, 0, stream>>>(p);
   return cudaGetLastError();
 }
 

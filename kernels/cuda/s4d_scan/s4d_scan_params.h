@@ -19,6 +19,7 @@ struct S4DScanParams {
   int64_t channels = 0;               // H
   int64_t modes = 0;                  // M
   int directions = 1;                 // 1 or 2
+  int modes_per_lane = 0;             // K: 4 or 8 forces it for M > 4; 0 picks (8)
   const float* u = nullptr;           // (B, L, H)
   const float* decay_re = nullptr;    // (directions, M, H)
   const float* decay_im = nullptr;    // (directions, M, H)

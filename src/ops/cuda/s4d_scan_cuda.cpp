@@ -7,12 +7,16 @@
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 
+#include <atomic>
+
 #include "s4d_scan/s4d_scan_launch.h"
 
 namespace ssmkit::ops {
 namespace {
 
 namespace k = ssmkit::kernels;
+
+std::atomic<int> g_modes_per_lane{0};
 
 void fill_params(const at::Tensor& u, const at::Tensor& decay_re, const at::Tensor& decay_im,
                  const at::Tensor& weight_re, const at::Tensor& weight_im, const at::Tensor& skip,
@@ -21,6 +25,7 @@ void fill_params(const at::Tensor& u, const at::Tensor& decay_re, const at::Tens
   p->length = u.size(1);
   p->channels = u.size(2);
   p->directions = static_cast<int>(decay_re.size(0));
+  p->modes_per_lane = g_modes_per_lane.load(std::memory_order_relaxed);
   p->modes = decay_re.size(1);
   p->u = u.data_ptr<float>();
   p->decay_re = decay_re.data_ptr<float>();
@@ -38,6 +43,7 @@ void fill_ssm_params(const at::Tensor& u, const at::Tensor& log_dt, const at::Te
   p->length = u.size(1);
   p->channels = u.size(2);
   p->directions = static_cast<int>(log_A_real.size(0) / u.size(2));
+  p->modes_per_lane = g_modes_per_lane.load(std::memory_order_relaxed);
   p->modes = log_A_real.size(1);
   p->u = u.data_ptr<float>();
   p->log_dt = log_dt.data_ptr<float>();
@@ -48,6 +54,12 @@ void fill_ssm_params(const at::Tensor& u, const at::Tensor& log_dt, const at::Te
 }
 
 }  // namespace
+
+void set_s4d_scan_cuda_modes_per_lane(int modes) {
+  TORCH_CHECK(modes == 0 || modes == 4 || modes == 8, "set_s4d_scan_cuda_modes_per_lane: ", modes,
+              " given, expected 0, 4 or 8");
+  g_modes_per_lane.store(modes, std::memory_order_relaxed);
+}
 
 bool s4d_scan_cuda_supports(const at::Tensor& u, int64_t modes) {
   const at::ScalarType t = u.scalar_type();
