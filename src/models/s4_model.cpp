@@ -6,8 +6,8 @@
 #include <string>
 
 #include "ssmkit/io/error.h"
+#include "ssmkit/nn/layer_norm.h"
 #include "ssmkit/ops/dropout.h"
-#include "ssmkit/ops/layer_norm.h"
 #include "ssmkit/ops/linear.h"
 #include "ssmkit/util/checks.h"
 #include "ssmkit/util/json_fields.h"
@@ -81,8 +81,7 @@ std::vector<std::string> S4ModelImpl::ssm_parameter_names() {
 }
 
 at::Tensor S4ModelImpl::norm(size_t layer, const at::Tensor& h) {
-  const torch::nn::LayerNorm& n = norms_[layer];
-  return ops::layer_norm(h, n->weight, n->bias, n->options.eps());
+  return nn::layer_norm(norms_[layer], h);
 }
 
 at::Tensor S4ModelImpl::forward(const at::Tensor& x) {

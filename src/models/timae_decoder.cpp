@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include "ssmkit/nn/layer_norm.h"
 #include "ssmkit/util/trace.h"
 
 namespace ssmkit::models {
@@ -39,7 +40,8 @@ at::Tensor TiMAEDecoderImpl::forward(const TiMAEEncoding& encoding) {
   const at::Tensor& positions = positions_.get(length, tokens.options());  // (1 + L, W)
   tokens = tokens + positions.narrow(0, 1, length);
   if (options_.cls_embed) tokens = attach_cls(tokens, cls + positions[0], /*first=*/true);
-  at::Tensor out = projection(norm(run_timae_layers(layers, tokens)));  // (B, T', C)
+  at::Tensor out =
+      projection(nn::layer_norm(norm, run_timae_layers(layers, tokens)));  // (B, T', C)
   if (options_.cls_embed) out = out.narrow(1, 1, length);
   trace_shapes("TiMAEDecoder", encoding.hidden, out);
   return out;

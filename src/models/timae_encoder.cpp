@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include "ssmkit/nn/layer_norm.h"
 #include "ssmkit/nn/mamba2_layer.h"
 #include "ssmkit/nn/sinusoidal_positions.h"
 #include "ssmkit/nn/transformer_encoder_layer.h"
@@ -16,7 +17,8 @@ at::Tensor timae_positions(int64_t length, int64_t max_len, int64_t dim,
   const int64_t table_steps = max_len > 0 ? max_len : length;
   const at::Tensor table = nn::sinusoidal_positions(1 + table_steps, dim, options);
   if (length <= table_steps) return table.narrow(0, 0, 1 + length);
-  return torch::cat({table.narrow(0, 0, 1), nn::resize_positions(table.narrow(0, 1, table_steps), length)});
+  return torch::cat(
+      {table.narrow(0, 0, 1), nn::resize_positions(table.narrow(0, 1, table_steps), length)});
 }
 
 const at::Tensor& TiMAEPositionCache::get(int64_t length, const at::TensorOptions& options) {
@@ -83,7 +85,8 @@ TiMAEEncoderImpl::TiMAEEncoderImpl(const TiMAEOptions& options)
       "layers", timae_layers(o, {o.emb_size, o.num_heads, o.num_layers, o.intermediate_dim,
                                  o.ssm_state_size, o.expand_factor, o.conv_size}));
   norm = register_module(
-      "norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.emb_size}).eps(o.layer_norm_eps)));
+      "norm",
+      torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.emb_size}).eps(o.layer_norm_eps)));
 }
 
 TiMAEEncoding TiMAEEncoderImpl::forward(const at::Tensor& x, bool masking) {
@@ -93,7 +96,7 @@ TiMAEEncoding TiMAEEncoderImpl::forward(const at::Tensor& x, bool masking) {
               shape_string(x.sizes()), ", expected (B, L, ", options_.input_dim, ")");
   const int64_t batch = x.size(0), length = x.size(1);
   const at::Tensor& positions = positions_.get(length, x.options());  // (1 + L, E)
-  at::Tensor tokens = embedding(x) + positions.narrow(0, 1, length);              // (B, L, E)
+  at::Tensor tokens = embedding(x) + positions.narrow(0, 1, length);  // (B, L, E)
   TiMAEEncoding out;
   if (masking) {
     out.mask = ops::random_mask(batch, length, options_.mask_ratio, x.options());
@@ -103,7 +106,7 @@ TiMAEEncoding TiMAEEncoderImpl::forward(const at::Tensor& x, bool masking) {
     const at::Tensor cls = (cls_token + positions[0]).reshape({1, 1, -1}).expand({batch, 1, -1});
     tokens = attach_cls(tokens, cls, cls_first());
   }
-  out.hidden = norm(run_timae_layers(layers, tokens));
+  out.hidden = nn::layer_norm(norm, run_timae_layers(layers, tokens));
   trace_shapes(fn, x, out.hidden);
   return out;
 }

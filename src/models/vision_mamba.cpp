@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "ssmkit/io/error.h"
+#include "ssmkit/nn/layer_norm.h"
 #include "ssmkit/ops/dropout.h"
 #include "ssmkit/util/checks.h"
 #include "ssmkit/util/json_fields.h"
@@ -189,7 +190,7 @@ at::Tensor VisionMambaImpl::forward(const at::Tensor& images) {
   tokens = ops::dropout(tokens + positions_, o.dropout, is_training());
   for (auto& block : blocks_)
     tokens = block(tokens);
-  tokens = norm_(tokens);
+  tokens = nn::layer_norm(norm_, tokens);
   const at::Tensor pooled =
       class_token_.defined() ? tokens.select(1, 0) : tokens.mean(1);  // (B, D)
   const at::Tensor logits = head_(pooled);                            // (B, num_classes)

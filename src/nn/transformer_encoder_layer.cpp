@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "ssmkit/io/error.h"
+#include "ssmkit/nn/layer_norm.h"
 #include "ssmkit/ops/dropout.h"
 #include "ssmkit/util/trace.h"
 
@@ -32,10 +33,10 @@ TransformerEncoderLayerImpl::TransformerEncoderLayerImpl(
 
 at::Tensor TransformerEncoderLayerImpl::forward(const at::Tensor& x) {
   const bool training = is_training();
-  at::Tensor h =
-      x + ops::dropout(attention(attention_norm(x)), options_.attention_dropout, training);
+  at::Tensor h = x + ops::dropout(attention(layer_norm(attention_norm, x)),
+                                  options_.attention_dropout, training);
   const at::Tensor inner =
-      ops::dropout(torch::gelu(ffn_in(ffn_norm(h))), options_.ffn_dropout, training);
+      ops::dropout(torch::gelu(ffn_in(layer_norm(ffn_norm, h))), options_.ffn_dropout, training);
   h = h + ops::dropout(ffn_out(inner), options_.ffn_dropout, training);
   trace_shapes("TransformerEncoderLayer", x, h);
   return h;

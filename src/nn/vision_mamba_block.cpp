@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ssmkit/io/error.h"
+#include "ssmkit/nn/layer_norm.h"
 #include "ssmkit/ops/dropout.h"
 #include "ssmkit/util/checks.h"
 #include "ssmkit/util/trace.h"
@@ -78,12 +79,13 @@ at::Tensor VisionMambaBlockImpl::forward(const at::Tensor& x) {
   check_rank(x, kBlock, "x", "(B, L, D)", 3);
   const auto& o = options_;
   const bool training = is_training();
-  const at::Tensor h = mixer_norm(x);
+  const at::Tensor h = layer_norm(mixer_norm, x);
   const at::Tensor share = mix_weight();
   // Spelled out rather than lerp: under autocast the two branches may differ in dtype.
   const at::Tensor mixed = ssm_branch(h) * share + attention(h) * (1 - share);
   at::Tensor y = x + drop_path(ops::dropout(mixed, o.dropout, training), o.drop_path, training);
-  const at::Tensor inner = ops::dropout(torch::gelu(mlp_in(mlp_norm(y))), o.dropout, training);
+  const at::Tensor inner =
+      ops::dropout(torch::gelu(mlp_in(layer_norm(mlp_norm, y))), o.dropout, training);
   y = y + drop_path(ops::dropout(mlp_out(inner), o.dropout, training), o.drop_path, training);
   trace_shapes(kBlock, x, y);
   return y;
