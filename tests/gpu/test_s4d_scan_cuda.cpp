@@ -32,18 +32,25 @@ std::vector<at::Tensor> scan_inputs(const CudaScanCase& c) {
           torch::randn({c.channels}, torch::kDouble)};
 }
 
-// Output and gradients of the scan on `inputs` moved to `options`, seeded with `seed`.
-std::vector<at::Tensor> run_scan(const std::vector<at::Tensor>& inputs, const at::Tensor& seed,
-                                 const torch::TensorOptions& options) {
+// Output and gradients of `op` (ops::s4d_scan or ops::s4d_ssm) on `inputs` moved to `options`,
+// seeded with `seed`.
+template <typename Op>
+std::vector<at::Tensor> run_with_gradients(const Op& op, const std::vector<at::Tensor>& inputs,
+                                           const at::Tensor& seed,
+                                           const torch::TensorOptions& options) {
   std::vector<at::Tensor> leaves;
   for (const at::Tensor& t : inputs)
     leaves.push_back(t.to(options).requires_grad_(true));
-  const at::Tensor y =
-      ops::s4d_scan(leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], leaves[5]);
+  const at::Tensor y = op(leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], leaves[5]);
   std::vector<at::Tensor> out = {y};
   for (const at::Tensor& g : torch::autograd::grad({y}, leaves, {seed.to(y.options())}))
     out.push_back(g);
   return out;
+}
+
+std::vector<at::Tensor> run_scan(const std::vector<at::Tensor>& inputs, const at::Tensor& seed,
+                                 const torch::TensorOptions& options) {
+  return run_with_gradients(ops::s4d_scan, inputs, seed, options);
 }
 
 TEST(S4DScanCuda, MatchesTheCpuScanInFloat64) {
@@ -101,15 +108,7 @@ std::vector<at::Tensor> ssm_inputs(const CudaScanCase& c) {
 
 std::vector<at::Tensor> run_ssm(const std::vector<at::Tensor>& inputs, const at::Tensor& seed,
                                 const torch::TensorOptions& options) {
-  std::vector<at::Tensor> leaves;
-  for (const at::Tensor& t : inputs)
-    leaves.push_back(t.to(options).requires_grad_(true));
-  const at::Tensor y =
-      ops::s4d_ssm(leaves[0], leaves[1], leaves[2], leaves[3], leaves[4], leaves[5]);
-  std::vector<at::Tensor> out = {y};
-  for (const at::Tensor& g : torch::autograd::grad({y}, leaves, {seed.to(y.options())}))
-    out.push_back(g);
-  return out;
+  return run_with_gradients(ops::s4d_ssm, inputs, seed, options);
 }
 
 // The kernels that discretise S4D's parameters themselves (and the chain rule's kernel) against

@@ -9,23 +9,16 @@
 
 #include <algorithm>
 
+#include "common/warp_sum.cuh"
 #include "layer_norm/layer_norm_launch.h"
 
 namespace ssmkit::kernels {
 namespace {
 
-constexpr int kWarp = 32;
+constexpr int kWarp = kWarpSize;
 constexpr int kWarpsPerBlock = 8;
-constexpr unsigned kFullMask = 0xffffffffu;
 // Warps of the backward pass at most: enough loads in flight on every SM, few partial rows.
 constexpr int64_t kMaxBwdWarps = 4096;
-
-__device__ __forceinline__ float warp_sum(float v) {
-#pragma unroll
-  for (int offset = kWarp / 2; offset >= 1; offset /= 2)
-    v += __shfl_xor_sync(kFullMask, v, offset);
-  return v;
-}
 
 __device__ __forceinline__ float sum4(float4 v) {
   return (v.x + v.y) + (v.z + v.w);

@@ -17,14 +17,14 @@
 
 #include <utility>
 
+#include "common/warp_sum.cuh"
 #include "s4d_scan/s4d_scan_launch.h"
 
 namespace ssmkit::kernels {
 namespace {
 
-constexpr int kWarp = 32;
+constexpr int kWarp = kWarpSize;
 constexpr int kWarpsPerBlock = 4;
-constexpr unsigned kFullMask = 0xffffffffu;
 // Steps whose inputs a lane loads ahead of the recurrence: a chunk's loads are in flight while
 // the previous chunk is computed.
 constexpr int kScanChunk = 16;
@@ -34,15 +34,6 @@ constexpr int kGradientChunk = 8;
 // 12 warps, where a step's latency needs more than the 8 warps per SM of S4Model's batch.
 constexpr int kFwdBlocksPerSm = 4;
 constexpr int kBwdBlocksPerSm = 3;
-
-// Sum over the group of G lanes (a power of two) that holds this lane.
-template <int G>
-__device__ __forceinline__ float group_sum(float v) {
-#pragma unroll
-  for (int offset = 1; offset < G; offset *= 2)
-    v += __shfl_xor_sync(kFullMask, v, offset);
-  return v;
-}
 
 struct Complex {
   float re, im;
@@ -230,7 +221,7 @@ __device__ __forceinline__ void run_recurrence(const S4DScanParams& p, int direc
 #pragma unroll
     for (int i = 0; i < kScanChunk; ++i) {
       const int j = kReverse ? kScanChunk - 1 - i : i;
-      const float total = group_sum<G>(step_modes(m, current[j], state_re, state_im));
+      const float total = warp_sum<G>(step_modes(m, current[j], state_re, state_im));
       if (writes && j < left) {
         float* at = chunk_out + j * steps.stride;
         *at = kAdd ? *at + total : fmaf(skip, current[j], total);
@@ -372,9 +363,7 @@ __global__ void __launch_bounds__(kWarp* kWarpsPerBlock)
     p.grad_C[2 * at] = grad_c.re;
     p.grad_C[2 * at + 1] = grad_c.im;
   }
-#pragma unroll
-  for (int offset = kWarp / 2; offset >= 1; offset /= 2)
-    grad_dt += __shfl_xor_sync(kFullMask, grad_dt, offset);
+  grad_dt = warp_sum(grad_dt);
   if (lane == 0) p.grad_log_dt[r] = grad_dt * expf(p.log_dt[r]);
 }
 
