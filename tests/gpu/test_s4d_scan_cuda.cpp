@@ -10,6 +10,7 @@
 
 #include "ssmkit/nn/s4d.h"
 #include "ssmkit/ops/s4d_scan.h"
+#include "ssmkit/ops/s4d_scan_cuda.h"
 #include "ssmkit/ops/s4d_ssm.h"
 #include "test_helpers.h"
 
@@ -124,13 +125,19 @@ TEST(S4DSsmCuda, FusedDiscretisationMatchesFloat64OnTheCpu) {
     const std::vector<at::Tensor> inputs = ssm_inputs(c);
     const at::Tensor seed = torch::randn({c.batch, c.length, c.channels}, torch::kDouble);
     const auto expected = run_ssm(inputs, seed, torch::kDouble);
-    const auto got = run_ssm(inputs, seed, torch::dtype(torch::kFloat).device(torch::kCUDA));
-    const char* names[] = {"y", "u", "log_dt", "log_A_real", "A_imag", "C", "D"};
-    for (size_t i = 0; i < expected.size(); ++i) {
-      EXPECT_LT(relative_error(got[i].cpu().to(torch::kDouble), expected[i]), i < 2 ? 1e-4 : 5e-4)
-          << names[i] << ": B " << c.batch << " L " << c.length << " H " << c.channels << " M "
-          << c.modes << " directions " << c.directions;
+    // Every lane layout the kernels may pick: 8 modes per lane (the default) and 4.
+    for (const int modes_per_lane : {8, 4}) {
+      ops::set_s4d_scan_cuda_modes_per_lane(modes_per_lane);
+      const auto got = run_ssm(inputs, seed, torch::dtype(torch::kFloat).device(torch::kCUDA));
+      const char* names[] = {"y", "u", "log_dt", "log_A_real", "A_imag", "C", "D"};
+      for (size_t i = 0; i < expected.size(); ++i) {
+        EXPECT_LT(relative_error(got[i].cpu().to(torch::kDouble), expected[i]), i < 2 ? 1e-4 : 5e-4)
+            << names[i] << ": B " << c.batch << " L " << c.length << " H " << c.channels << " M "
+            << c.modes << " directions " << c.directions << ", " << modes_per_lane
+            << " modes per lane";
+      }
     }
+    ops::set_s4d_scan_cuda_modes_per_lane(0);
   }
 }
 
