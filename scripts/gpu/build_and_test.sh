@@ -23,7 +23,8 @@
 #                     one worker on an NCCL process group, train_c_mamba on the sample series)
 #                     s4 (S4Model steps against bench/s4_pytorch.py on this card, then
 #                     docs/results.md's sequential Fashion-MNIST run of s4model; SSMKIT_S4_EPOCHS,
-#                     default 15)
+#                     default 15); s4-lanes (the S4 step with 8 and with 4 modes per lane of the
+#                     S4D scan kernels); s4prof (one S4 step's kernels, Nsight Compute)
 #                     s4prof (one S4Model training step of bench_s4_epoch, plain steps, under
 #                     Nsight Compute: each kernel's GPU time, gpu__time_duration only)
 #                     vim (Vision Mamba: training steps against both scans of bench/vision_mamba_pytorch.py on
@@ -283,6 +284,13 @@ if wants s4 && [ -x "$build/bench/bench_s4_epoch" ] && [ -x "$build/apps/s4model
     --results_dir "$build/s4-runs/results" || status=1
   cat "$build/s4-runs/results/s4_fashion_mnist/metrics.json" >>"$logs/s4.log" 2>/dev/null
 fi
+if wants s4-lanes && [ -x "$build/bench/bench_s4_epoch" ]; then
+  # The S4D scan kernels' two lane layouts (8 and 4 complex modes per lane) on the S4 step.
+  for k in 8 4; do
+    STEP_LOG=s4 step "s4-lanes-$k" 120 "$build/bench/bench_s4_epoch" --data_dir "$fmnist" \
+      --device cuda --threads 4 --steps 60 --warmup 10 --s4d_modes_per_lane "$k" || status=1
+  done
+fi
 if wants s4prof && [ -x "$build/bench/bench_s4_epoch" ]; then
   # One metric and one step (the third, bracketed by the CUDA profiler API): a full ncu section
   # set over the whole process does not finish in a call.
@@ -332,7 +340,7 @@ cat "$summary"
 [ -f "$logs/test.log" ] && grep -E "tests passed|FAILED|Failed|Passed|\*\*\*" "$logs/test.log" | tail -30
 [ -f "$logs/bench.log" ] && cat "$logs/bench.log"
 for f in block epoch etth1 timae timae-accuracy ddp vim; do [ -f "$logs/$f.log" ] && grep -E "^==|^\||^cpu|^cuda|^protocol|^seed" "$logs/$f.log"; done
-[ -f "$logs/s4.log" ] && grep -E "^==|^\||^s4model:|test_accuracy|seconds_per_epoch|epochs_completed" "$logs/s4.log"
+[ -f "$logs/s4.log" ] && grep -E "^==|^\||^s4model:|^cuda|test_accuracy|seconds_per_epoch|epochs_completed" "$logs/s4.log"
 for f in cputests cputests-preload; do
   [ -f "$logs/$f.log" ] && grep -E "tests passed|\((Failed|SEGFAULT|Timeout)\)" "$logs/$f.log" | head -20
 done

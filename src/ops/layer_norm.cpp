@@ -19,10 +19,8 @@ class CudaLayerNorm : public torch::autograd::Function<CudaLayerNorm> {
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
                                                 const at::Tensor& x, const at::Tensor& weight,
                                                 const at::Tensor& bias, double eps) {
-    const at::Tensor input = x.contiguous();
-    const LayerNormCudaForward out =
-        layer_norm_cuda_forward(input, weight.contiguous(), bias.contiguous(), eps);
-    ctx->save_for_backward({input, weight, out.mean, out.rstd});
+    const LayerNormCudaForward out = layer_norm_cuda_forward(x, weight, bias, eps);
+    ctx->save_for_backward({x, weight, out.mean, out.rstd});
     return {out.y};
   }
 

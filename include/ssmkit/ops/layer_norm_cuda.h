@@ -15,7 +15,8 @@ struct LayerNormCudaForward {
   at::Tensor rstd;  // (rows)
 };
 
-LayerNormCudaForward layer_norm_cuda_forward(const at::Tensor& x,       // (..., H), contiguous
+// Inputs that are not contiguous, or not on a 16-byte boundary, are copied first.
+LayerNormCudaForward layer_norm_cuda_forward(const at::Tensor& x,       // (..., H)
                                              const at::Tensor& weight,  // (H)
                                              const at::Tensor& bias,    // (H)
                                              double eps);

@@ -7,19 +7,34 @@
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 
+#include <cstdint>
+
 #include "layer_norm/layer_norm_launch.h"
 
 namespace ssmkit::ops {
 
 namespace k = ssmkit::kernels;
 
+namespace {
+
+// The kernels read and write rows as float4: a contiguous view whose data starts off a 16-byte
+// boundary (an odd storage offset) is copied to a fresh allocation.
+at::Tensor float4_aligned(const at::Tensor& t) {
+  const at::Tensor c = t.contiguous();
+  return reinterpret_cast<std::uintptr_t>(c.data_ptr()) % 16 == 0 ? c : c.clone();
+}
+
+}  // namespace
+
 bool layer_norm_cuda_takes(const at::Tensor& x, const at::Tensor& weight) {
   return x.is_cuda() && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat &&
          x.dim() >= 1 && k::layer_norm_takes(x.size(-1));
 }
 
-LayerNormCudaForward layer_norm_cuda_forward(const at::Tensor& x, const at::Tensor& weight,
-                                             const at::Tensor& bias, double eps) {
+LayerNormCudaForward layer_norm_cuda_forward(const at::Tensor& input, const at::Tensor& weight_in,
+                                             const at::Tensor& bias_in, double eps) {
+  const at::Tensor x = float4_aligned(input), weight = float4_aligned(weight_in),
+                   bias = float4_aligned(bias_in);
   const c10::cuda::CUDAGuard guard(x.device());
   const int64_t channels = x.size(-1), rows = x.numel() / channels;
   LayerNormCudaForward out;
@@ -40,9 +55,11 @@ LayerNormCudaForward layer_norm_cuda_forward(const at::Tensor& x, const at::Tens
   return out;
 }
 
-LayerNormCudaGradients layer_norm_cuda_backward(const at::Tensor& grad_y, const at::Tensor& x,
-                                                const at::Tensor& weight, const at::Tensor& mean,
+LayerNormCudaGradients layer_norm_cuda_backward(const at::Tensor& grad_in, const at::Tensor& input,
+                                                const at::Tensor& weight_in, const at::Tensor& mean,
                                                 const at::Tensor& rstd) {
+  const at::Tensor grad_y = float4_aligned(grad_in), x = float4_aligned(input),
+                   weight = float4_aligned(weight_in);
   const c10::cuda::CUDAGuard guard(x.device());
   const int64_t channels = x.size(-1), rows = x.numel() / channels;
   const int64_t partial_rows = k::layer_norm_bwd_warps(rows);
