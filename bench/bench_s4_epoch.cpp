@@ -1,15 +1,20 @@
 // Times S4Model training steps as s4model runs them (the Trainer, AdamW with the SSM parameter
 // group, the cosine schedule) on sequential Fashion-MNIST (784 steps of one pixel, d_model 128, 4
 // layers, batch 64 by default), and extrapolates one epoch of 54,000 sequences from the median
-// step. bench/s4_pytorch.py is the same model in plain PyTorch eager; bench/compare_s4.py runs
-// both one after the other and prints the ratio.
+// step. With --csv, on a tabular CSV as `s4model --tabulardata` reads it (one step per feature,
+// the training split's rows repeated to fill the steps; an epoch is the training split).
+// bench/s4_pytorch.py is the same model in plain PyTorch eager; bench/compare_s4.py runs both one
+// after the other and prints the ratio.
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cxxopts.hpp>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -17,6 +22,7 @@
 #include "ssmkit/cli/s4_program.h"
 #include "ssmkit/data/image_sequences.h"
 #include "ssmkit/data/tensor_batch_source.h"
+#include "ssmkit/io/csv.h"
 #include "ssmkit/models/registry.h"
 #include "ssmkit/models/s4_model.h"
 #include "ssmkit/train/callback.h"
@@ -75,6 +81,29 @@ class StepClock : public train::Callback {
   Clock::time_point last_;
 };
 
+// The training split of `csv` as `s4model --tabulardata` reads it, every column but `target`
+// (default the last) a feature; nullopt without a CSV. Exits with the error for a bad file.
+std::optional<cli::S4Data> load_tabular(const std::string& csv, std::string target) {
+  if (csv.empty()) return std::nullopt;
+  try {
+    std::vector<std::string> features = io::read_csv(csv).column_names();
+    if (features.size() < 2) throw std::runtime_error(csv + " has fewer than two columns");
+    if (target.empty()) target = features.back();
+    if (std::find(features.begin(), features.end(), target) == features.end())
+      throw std::runtime_error(csv + " has no column '" + target + "' (--target)");
+    features.erase(std::remove(features.begin(), features.end(), target), features.end());
+    nlohmann::json d = cli::s4_data_defaults();
+    d["dataset"] = csv;
+    d["tabulardata"] = true;
+    d["dependent_variable"] = target;
+    d["independent_variables"] = features;
+    return cli::load_s4_data(d);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_s4_epoch: --csv: %s\n", e.what());
+    std::exit(1);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -82,6 +111,10 @@ int main(int argc, char** argv) {
                        "S4Model training steps on sequential Fashion-MNIST, epoch extrapolated");
   cli.add_options()("data_dir", "Fashion-MNIST IDX folder",
                     cxxopts::value<std::string>()->default_value(data::kDebianFashionMnistDir))(
+      "csv", "a tabular CSV instead of Fashion-MNIST: every column but --target is a step",
+      cxxopts::value<std::string>()->default_value(""))(
+      "target", "--csv: the column to predict (default: the last)",
+      cxxopts::value<std::string>()->default_value(""))(
       "device", "cpu or cuda", cxxopts::value<std::string>()->default_value("cpu"))(
       "step", "trainer step mode: auto, plain, fused, graph",
       cxxopts::value<std::string>()->default_value("auto"))(
@@ -100,8 +133,10 @@ int main(int argc, char** argv) {
                                                  cxxopts::value<int64_t>()->default_value("64"))(
       "d_model", "S4D channels", cxxopts::value<int64_t>()->default_value("128"))(
       "n_layers", "S4D layers", cxxopts::value<int64_t>()->default_value("4"))(
-      "epoch_sequences", "sequences of one training epoch, for the extrapolation",
-      cxxopts::value<int64_t>()->default_value("54000"))(
+      "epoch_sequences",
+      "sequences of one training epoch, for the extrapolation (0: 54,000, or the CSV's training "
+      "split)",
+      cxxopts::value<int64_t>()->default_value("0"))(
       "json", "one JSON line instead of the table", cxxopts::value<bool>()->default_value("false"))(
       "h,help", "print this help");
   const auto args = bench::parse_flags_or_exit(cli, argc, argv);
@@ -121,17 +156,30 @@ int main(int argc, char** argv) {
   ops::set_s4d_scan_cuda_modes_per_lane(modes_per_lane);
 #endif
 
-  const data::LabelledSequences all = data::image_sequences(
-      data::load_image_set(data::ImageSet::fashion_mnist, args["data_dir"].as<std::string>(),
-                           io::DatasetSplit::train),
-      data::ImageSet::fashion_mnist, false);
+  const std::string csv = args["csv"].as<std::string>();
+  const std::optional<cli::S4Data> tabular = load_tabular(csv, args["target"].as<std::string>());
+  const data::LabelledSequences all =
+      tabular ? tabular->splits.train
+              : data::image_sequences(data::load_image_set(data::ImageSet::fashion_mnist,
+                                                           args["data_dir"].as<std::string>(),
+                                                           io::DatasetSplit::train),
+                                      data::ImageSet::fashion_mnist, false);
+  const bool classification = !tabular || tabular->classification;
   const int64_t n = (warmup + steps) * batch;
+  const int64_t copies = (n + all.inputs.size(0) - 1) / all.inputs.size(0);
   data::TensorBatchSourceOptions batches;
   batches.batch_size = batch;
-  data::TensorBatchSource source(all.inputs.narrow(0, 0, n), all.targets.narrow(0, 0, n), batches);
+  std::vector<int64_t> target_copies(all.targets.dim(), 1);  // (N) classes or (N, 1) values
+  target_copies[0] = copies;
+  data::TensorBatchSource source(all.inputs.repeat({copies, 1, 1}).narrow(0, 0, n),
+                                 all.targets.repeat(target_copies).narrow(0, 0, n), batches);
 
   train::seed_everything(train::kDefaultSeed);
   models::S4ModelOptions options;
+  if (tabular) {
+    options.d_input = tabular->d_input();
+    options.d_output = tabular->d_output();
+  }
   options.d_model = args["d_model"].as<int64_t>();
   options.n_layers = args["n_layers"].as<int64_t>();
   auto network = models::create_model("S4Model", options);
@@ -156,11 +204,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_s4_epoch: --float32_matmul_precision: %s\n", e.what());
     return 1;
   }
-  const int64_t steps_per_epoch = (args["epoch_sequences"].as<int64_t>() + batch - 1) / batch;
+  int64_t epoch_sequences = args["epoch_sequences"].as<int64_t>();
+  if (epoch_sequences == 0) epoch_sequences = tabular ? all.inputs.size(0) : 54000;
+  const int64_t steps_per_epoch = (epoch_sequences + batch - 1) / batch;
   train::Trainer trainer(
       config, *trainable, *optimizer,
-      [](const at::Tensor& logits, const at::Tensor& labels) {
-        return torch::cross_entropy_loss(logits, labels);
+      [classification](const at::Tensor& outputs, const at::Tensor& targets) {
+        return classification ? torch::cross_entropy_loss(outputs, targets)
+                              : torch::mse_loss(outputs, targets);
       },
       std::make_unique<train::CosineWarmupLr>(*optimizer, 0, 100 * steps_per_epoch, 0.0));
   auto clock = std::make_shared<StepClock>(trainer.device(), args["profile_step"].as<int64_t>());
@@ -176,11 +227,13 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"impl\": \"ssmkit\", \"device\": \"%s\", \"threads\": %d, \"batch_size\": %lld, "
         "\"steps\": %lld, \"median_step_s\": %.5f, \"epoch_s_extrapolated\": %.2f, "
-        "\"steps_per_epoch\": %lld, \"step_mode\": \"%s\", \"params\": %lld}\n",
+        "\"steps_per_epoch\": %lld, \"step_mode\": \"%s\", \"params\": %lld, "
+        "\"sequence_length\": %lld}\n",
         device.str().c_str(), threads, static_cast<long long>(batch),
         static_cast<long long>(timed.size()), step_s, step_s * static_cast<double>(steps_per_epoch),
         static_cast<long long>(steps_per_epoch), train::step_mode_name(trainer.step_mode()).c_str(),
-        static_cast<long long>(trainable->parameter_count()));
+        static_cast<long long>(trainable->parameter_count()),
+        static_cast<long long>(all.inputs.size(1)));
   } else {
     std::printf("%-8s %7s %6s %6s %12s %16s %8s\n", "device", "threads", "batch", "steps",
                 "ms/step", "s/epoch (extrap)", "params");

@@ -4,11 +4,15 @@ encoder, n_layers x (S4D, dropout, residual, LayerNorm), mean pooling, linear de
 standalone S4D (models/s4/s4d.py: S4D-Lin init, kernel by Vandermonde through exp, FFT
 convolution, D skip, GELU, Conv1d + GLU output) and its optimizer recipe (AdamW; A and dt with
 lr min(0.001, lr) and no weight decay; cosine schedule). The same data, batch and steps as
-bench/bench_s4_epoch.cpp; bench/compare_s4.py runs both and prints the ratio.
+bench/bench_s4_epoch.cpp; bench/compare_s4.py runs both and prints the ratio. With --csv, a
+tabular CSV as `s4model --tabulardata` reads it: every column but --target (default the last) a
+step of one channel, standardised; a class target (text, or at most 20 distinct integers) or a
+value; the training split's rows (80%, as s4model's default split) repeated to fill the steps.
 
   python3 bench/s4_pytorch.py --data_dir /usr/share/datasets/fashion-mnist --steps 10 --json
 """
 import argparse
+import csv
 import gzip
 import json
 import math
@@ -166,9 +170,36 @@ def find(data_dir, stem):
     raise SystemExit(f"s4_pytorch.py: {data_dir} has no {stem}[.gz]")
 
 
+def read_tabular(path, target):
+    """(features (N, F, 1) standardised, targets, classes or 0 for a value) of the CSV's first 80%
+    of rows (the data values do not change the step's time; the shapes are s4model's)."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    header, rows = rows[0], rows[1:]
+    column = header.index(target) if target else len(header) - 1
+    x = torch.tensor([[float(v) for i, v in enumerate(r) if i != column] for r in rows],
+                     dtype=torch.float64)
+    x = ((x - x.mean(0)) / x.std(0).clamp_min(1e-12)).float()
+    raw = [r[column] for r in rows]
+    try:
+        values = [float(v) for v in raw]
+        integral = all(v == int(v) for v in values) and len(set(values)) <= 20
+    except ValueError:
+        values, integral = None, True
+    if integral:
+        names = sorted(set(raw))
+        y, classes = torch.tensor([names.index(v) for v in raw]), len(names)
+    else:
+        y, classes = torch.tensor(values, dtype=torch.float32).unsqueeze(1), 0
+    train = int(0.8 * len(rows))
+    return x[:train].unsqueeze(-1), y[:train], classes
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data_dir", default="/usr/share/datasets/fashion-mnist")
+    ap.add_argument("--csv", default="", help="a tabular CSV instead of Fashion-MNIST")
+    ap.add_argument("--target", default="", help="--csv: the column to predict (default the last)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch_size", type=int, default=64)
@@ -176,8 +207,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=2, help="untimed steps before")
     ap.add_argument("--d_model", type=int, default=128)
     ap.add_argument("--n_layers", type=int, default=4)
-    ap.add_argument("--epoch_sequences", type=int, default=54000,
-                    help="sequences of one training epoch, for the extrapolation")
+    ap.add_argument("--epoch_sequences", type=int, default=0,
+                    help="sequences of one training epoch, for the extrapolation (0: 54,000, or "
+                    "the CSV's training split)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--profile", action="store_true",
                     help="also print PyTorch's profiler table of the timed steps (top operators)")
@@ -187,17 +219,25 @@ def main():
     device = torch.device(args.device)
 
     n = (args.warmup + args.steps) * args.batch_size
-    images = read_idx(find(args.data_dir, "train-images-idx3-ubyte"))[:n]
-    labels = read_idx(find(args.data_dir, "train-labels-idx1-ubyte"))[:n]
-    x = (images.float() / 255.0 - 0.2860) / 0.3530
-    x = x.reshape(len(x), 784, 1).to(device)  # (N, L, 1): one step per pixel
-    y = labels.long().to(device)
+    if args.csv:
+        x, y, classes = read_tabular(args.csv, args.target)
+        epoch_sequences = args.epoch_sequences or len(x)
+        copies = -(-n // len(x))
+        x = x.repeat(copies, 1, 1)[:n].to(device)  # (N, F, 1): one step per feature
+        y = y.repeat(copies, *([1] * (y.dim() - 1)))[:n].to(device)
+    else:
+        images = read_idx(find(args.data_dir, "train-images-idx3-ubyte"))[:n]
+        labels = read_idx(find(args.data_dir, "train-labels-idx1-ubyte"))[:n]
+        x = (images.float() / 255.0 - 0.2860) / 0.3530
+        x = x.reshape(len(x), 784, 1).to(device)  # (N, L, 1): one step per pixel
+        y = labels.long().to(device)
+        classes, epoch_sequences = 10, args.epoch_sequences or 54000
 
     lr, weight_decay = 0.01, 0.01
-    model = S4Model(d_input=1, d_output=10, d_model=args.d_model, n_layers=args.n_layers,
-                    dropout=0.1, prenorm=False, lr=lr).to(device)
+    model = S4Model(d_input=1, d_output=classes or 1, d_model=args.d_model,
+                    n_layers=args.n_layers, dropout=0.1, prenorm=False, lr=lr).to(device)
     optimizer, _ = setup_optimizer(model, lr, weight_decay, epochs=100)
-    criterion = nn.CrossEntropyLoss()
+    criterion = nn.CrossEntropyLoss() if classes else nn.MSELoss()
     model.train()
     times = []
     profiler = None
@@ -227,7 +267,7 @@ def main():
         sort = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
         print(profiler.key_averages().table(sort_by=sort, row_limit=25))
     step_s = sorted(times)[len(times) // 2]
-    steps_per_epoch = math.ceil(args.epoch_sequences / args.batch_size)
+    steps_per_epoch = math.ceil(epoch_sequences / args.batch_size)
     params = sum(p.numel() for p in model.parameters())
     result = {"impl": "pytorch", "device": args.device, "threads": args.threads,
               "batch_size": args.batch_size, "steps": args.steps, "median_step_s": step_s,
