@@ -32,4 +32,28 @@ std::string shared_data_path(const std::string& relative) {
   return std::filesystem::exists(path) ? path.string() : std::string();
 }
 
+std::vector<at::Tensor> output_and_gradients(
+    const std::function<at::Tensor(const std::vector<at::Tensor>&)>& f,
+    const std::vector<at::Tensor>& inputs, const std::vector<bool>& differentiable,
+    const at::Tensor& upstream, const at::TensorOptions& options) {
+  std::vector<at::Tensor> copies;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    // clone(): to() of a tensor already in `options` would return the caller's tensor itself.
+    at::Tensor c = inputs[i].defined() ? inputs[i].to(options).clone() : at::Tensor();
+    if (c.defined() && differentiable[i]) c.requires_grad_();
+    copies.push_back(c);
+  }
+  const at::Tensor y = f(copies);
+  (y * upstream.to(options)).sum().backward();
+  const auto to_reference = [](const at::Tensor& t) {
+    return t.defined() ? t.detach().cpu().to(torch::kDouble) : at::Tensor();
+  };
+  std::vector<at::Tensor> out = {to_reference(y)};
+  for (size_t i = 0; i < copies.size(); ++i) {
+    if (differentiable[i])
+      out.push_back(copies[i].defined() ? to_reference(copies[i].grad()) : at::Tensor());
+  }
+  return out;
+}
+
 }  // namespace ssmkit::testing

@@ -7,7 +7,6 @@
 
 #include "ssmkit/io/error.h"
 #include "ssmkit/nn/layer_norm.h"
-#include "ssmkit/ops/dropout.h"
 #include "ssmkit/ops/linear.h"
 #include "ssmkit/util/checks.h"
 #include "ssmkit/util/json_fields.h"
@@ -89,9 +88,9 @@ at::Tensor S4ModelImpl::forward(const at::Tensor& x) {
   check_shape(x, fn, "x", "(B, L, d_input)", {-1, -1, options_.d_input});
   at::Tensor h = ops::linear(x, encoder_->weight, encoder_->bias);  // (B, L, D)
   for (size_t i = 0; i < layers_.size(); ++i) {
-    at::Tensor z = options_.prenorm ? norm(i, h) : h;                          // (B, L, D)
-    z = ops::channel_dropout(layers_[i](z), options_.dropout, is_training());  // (B, L, D)
-    h = z + h;
+    const at::Tensor z = options_.prenorm ? norm(i, h) : h;  // (B, L, D)
+    // h + channel_dropout(S4D(z)), the dropout and the add inside the layer's last kernel.
+    h = layers_[i](z, nn::S4DResidual{h, options_.dropout});  // (B, L, D)
     if (!options_.prenorm) h = norm(i, h);
   }
   at::Tensor y = decoder_(h.mean(1));  // (B, d_output)

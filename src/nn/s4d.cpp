@@ -8,7 +8,7 @@
 #include <string>
 
 #include "ssmkit/io/error.h"
-#include "ssmkit/nn/activations.h"
+#include "ssmkit/ops/channel_scaled_activations.h"
 #include "ssmkit/ops/dropout.h"
 #include "ssmkit/ops/fft_conv.h"
 #include "ssmkit/ops/linear.h"
@@ -89,7 +89,7 @@ at::Tensor S4DImpl::kernel(int64_t length) {
   return k.view({directions(), options_.d_model, length});
 }
 
-at::Tensor S4DImpl::forward(const at::Tensor& x) {
+at::Tensor S4DImpl::forward(const at::Tensor& x, const S4DResidual& block) {
   constexpr const char* fn = "S4D";
   check_shape(x, fn, "x", "(B, L, H)", {-1, -1, options_.d_model});
   TORCH_CHECK(x.size(1) >= 1, fn, ": 'x' has shape ", shape_string(x.sizes()), ", expected L >= 1");
@@ -100,21 +100,27 @@ at::Tensor S4DImpl::forward(const at::Tensor& x) {
 
   // The convolution with kernel(L) (and the reversed one) plus the D skip, run as the diagonal
   // recurrence: ops/s4d_ssm.h. forward_by_fft() is the same by the FFT.
-  return output_stage(x, ops::s4d_ssm(x, log_dt, log_A_real, A_imag, C, D));
+  return output_stage(x, ops::s4d_ssm(x, log_dt, log_A_real, A_imag, C, D), block);
 }
 
-at::Tensor S4DImpl::forward_by_fft(const at::Tensor& x) {
+at::Tensor S4DImpl::forward_by_fft(const at::Tensor& x, const S4DResidual& block) {
   at::Tensor u = x.transpose(1, 2);  // (B, H, L)
   at::Tensor k = kernel(x.size(1));  // (directions, H, L)
   at::Tensor y = ops::fft_causal_conv(u, k[0]);
   if (options_.bidirectional) y = y + ops::fft_causal_conv(u.flip(2), k[1]).flip(2);
-  y = (y + u * D.unsqueeze(-1)).transpose(1, 2);  // (B, L, H)
-  return output_stage(x, y);
+  // Contiguous (B, L, H), as the recurrence gives it.
+  y = (y + u * D.unsqueeze(-1)).transpose(1, 2).contiguous();
+  return output_stage(x, y, block);
 }
 
-at::Tensor S4DImpl::output_stage(const at::Tensor& x, const at::Tensor& ssm_out) {
-  at::Tensor y = ops::channel_dropout(nn::gelu(ssm_out), options_.dropout, is_training());
-  y = torch::glu(ops::linear(y, output_linear->weight, output_linear->bias), -1);
+at::Tensor S4DImpl::output_stage(const at::Tensor& x, const at::Tensor& ssm_out,
+                                 const S4DResidual& block) {
+  const bool training = is_training();
+  at::Tensor y = ops::gelu_channel_scaled(
+      ssm_out, ops::channel_dropout_scale(ssm_out, options_.dropout, training));
+  const at::Tensor lin = ops::linear(y, output_linear->weight, output_linear->bias);  // (B, L, 2H)
+  y = ops::glu_channel_scaled(lin, ops::channel_dropout_scale(y, block.dropout, training),
+                              block.residual);
   trace_shapes("S4D", x, y);
   return y;
 }

@@ -55,10 +55,18 @@ at::Tensor dropout(const at::Tensor& x, double p, bool training) {
 
 at::Tensor channel_dropout(const at::Tensor& x, double p, bool training) {
   check_rank(x, "channel_dropout", "x", "(B, L, H)", 3);
-  if (!training || p == 0.0) return ops::dropout(x, p, training);  // still checks p
+  const at::Tensor scale = channel_dropout_scale(x, p, training);
+  return scale.defined() ? x * scale : x;  // (B, L, H)
+}
+
+at::Tensor channel_dropout_scale(const at::Tensor& x, double p, bool training) {
+  check_rank(x, "channel_dropout_scale", "x", "(B, L, H)", 3);
+  if (!training || p == 0.0) {
+    (void)ops::dropout(x, p, false);  // checks p
+    return at::Tensor();
+  }
   // The mask of one step, broadcast over L: the same generator and kernel as dropout().
-  const at::Tensor mask = ops::dropout(at::ones({x.size(0), 1, x.size(2)}, x.options()), p, true);
-  return x * mask;  // (B, L, H)
+  return ops::dropout(at::ones({x.size(0), 1, x.size(2)}, x.options()), p, true);
 }
 
 }  // namespace ssmkit::ops

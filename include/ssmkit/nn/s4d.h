@@ -39,14 +39,23 @@ struct S4DOptions {
 void to_json(nlohmann::json& j, const S4DOptions& options);
 void from_json(const nlohmann::json& j, S4DOptions& options);
 
+// The block around an S4D layer in S4Model: residual + channel_dropout(S4D(x), dropout). Given to
+// S4D::forward, its channel dropout and add run inside the GLU's kernel.
+struct S4DResidual {
+  at::Tensor residual;  // (B, L, H); undefined: none
+  double dropout = 0.0;
+};
+
 class S4DImpl : public torch::nn::Module {
  public:
   explicit S4DImpl(const S4DOptions& options);
 
-  at::Tensor forward(const at::Tensor& x);  // (B, L, H) -> (B, L, H)
+  at::Tensor forward(const at::Tensor& x,  // (B, L, H) -> (B, L, H)
+                     const S4DResidual& block = {});
   // The same layer with the convolution by the Vandermonde kernel and the FFT (the S4
   // repository's way): the reference for forward().
-  at::Tensor forward_by_fft(const at::Tensor& x);  // (B, L, H) -> (B, L, H)
+  at::Tensor forward_by_fft(const at::Tensor& x,  // (B, L, H) -> (B, L, H)
+                            const S4DResidual& block = {});
 
   // The discretised SSM of every direction and channel (rows d * H + h): the decay exp(dt A_n)
   // per step and the output weight 2 C_n (exp(dt A_n) - 1) / A_n of each mode (B folded in).
@@ -74,9 +83,10 @@ class S4DImpl : public torch::nn::Module {
   torch::nn::Linear output_linear{nullptr};  // H -> 2H, then GLU: a 1x1 conv in (B, L, H) layout
 
  private:
-  // GELU, channel dropout, the GLU projection.
-  at::Tensor output_stage(const at::Tensor& x,         // (B, L, H), for the shape trace
-                          const at::Tensor& ssm_out);  // (B, L, H) -> (B, L, H)
+  // GELU, channel dropout, the GLU projection, and the block's dropout and residual.
+  at::Tensor output_stage(const at::Tensor& x,        // (B, L, H), for the shape trace
+                          const at::Tensor& ssm_out,  // (B, L, H) -> (B, L, H)
+                          const S4DResidual& block);
 
   S4DOptions options_;
 };

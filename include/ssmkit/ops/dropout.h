@@ -13,7 +13,13 @@ at::Tensor dropout(const at::Tensor& x, double p, bool training);  // (...) -> (
 // Dropout of whole channels: one draw per (example, channel), shared by every step of the
 // sequence (S4's DropoutNd with tie=True, PyTorch's Dropout1d in channels-last layout), so a
 // dropped channel is silent for the whole sequence rather than at scattered steps.
-at::Tensor channel_dropout(const at::Tensor& x,  // (B, L, H)
+at::Tensor channel_dropout(const at::Tensor& x,       // (B, L, H)
                            double p, bool training);  // -> (B, L, H)
+
+// channel_dropout(x, p, training) = x * channel_dropout_scale(x, p, training): the mask of one
+// step, already divided by 1 - p, for kernels that apply it themselves
+// (ops/channel_scaled_activations.h). Undefined when nothing is dropped (evaluation, p = 0).
+at::Tensor channel_dropout_scale(const at::Tensor& x,       // (B, L, H)
+                                 double p, bool training);  // -> (B, 1, H)
 
 }  // namespace ssmkit::ops
