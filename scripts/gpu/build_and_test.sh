@@ -24,9 +24,9 @@
 #                     s4 (S4Model steps against bench/s4_pytorch.py on this card, then
 #                     docs/results.md's sequential Fashion-MNIST run of s4model; SSMKIT_S4_EPOCHS,
 #                     default 15); s4-lanes (the S4 step with 8 and with 4 modes per lane of the
-#                     S4D scan kernels); s4prof (one S4 step's kernels, Nsight Compute)
-#                     s4prof (one S4Model training step of bench_s4_epoch, plain steps, under
-#                     Nsight Compute: each kernel's GPU time, gpu__time_duration only)
+#                     S4D scan kernels); s4prof (one S4Model training step of bench_s4_epoch,
+#                     plain steps, under Nsight Compute: each kernel's GPU time,
+#                     gpu__time_duration only)
 #                     vim (Vision Mamba: training steps against both scans of bench/vision_mamba_pytorch.py on
 #                     this card, then docs/results.md's Fashion-MNIST runs, 3 seeds,
 #                     scripts/vision_mamba_fashion_mnist.sh; SSMKIT_VIM_ENV passes its settings)
