@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "bench_flags.h"
+#include "cuda_profiler.h"
 #include "ssmkit/cli/s4_program.h"
 #include "ssmkit/data/image_sequences.h"
 #include "ssmkit/data/tensor_batch_source.h"
@@ -35,8 +36,6 @@
 #include "ssmkit/util/threads.h"
 
 #ifdef SSMKIT_WITH_CUDA
-#include <cuda_profiler_api.h>
-
 #include "ssmkit/ops/s4d_scan_cuda.h"
 #endif
 
@@ -53,7 +52,7 @@ class StepClock : public train::Callback {
       : device_(device), profile_step_(device.is_cuda() ? profile_step : 0) {}
   void on_epoch_begin(int64_t /*epoch*/, int64_t /*batches*/) override {
     last_ = now();
-    if (profile_step_ == 1) profiler(true);
+    if (profile_step_ == 1) bench::cuda_profiler(true);
   }
   void on_batch_end(const train::StepInfo& /*info*/) override {
     if (device_.is_cuda()) torch::cuda::synchronize();
@@ -61,21 +60,14 @@ class StepClock : public train::Callback {
     seconds.push_back(std::chrono::duration<double>(t - last_).count());
     last_ = t;
     const int64_t done = static_cast<int64_t>(seconds.size());
-    if (done == profile_step_) profiler(false);
-    if (done + 1 == profile_step_) profiler(true);
+    if (done == profile_step_) bench::cuda_profiler(false);
+    if (done + 1 == profile_step_) bench::cuda_profiler(true);
   }
   std::vector<double> seconds;
 
  private:
   using Clock = std::chrono::steady_clock;
   static Clock::time_point now() { return Clock::now(); }
-  static void profiler(bool on) {
-#ifdef SSMKIT_WITH_CUDA
-    (void)(on ? cudaProfilerStart() : cudaProfilerStop());
-#else
-    (void)on;
-#endif
-  }
   c10::Device device_;
   int64_t profile_step_;
   Clock::time_point last_;

@@ -78,6 +78,10 @@ int main(int argc, char** argv) {
       cxxopts::value<int64_t>()->default_value("3"))("threads", "CPU threads",
                                                      cxxopts::value<int>()->default_value("0"))(
       "batch_size", "series per batch", cxxopts::value<int64_t>()->default_value("64"))(
+      "profile_epoch",
+      "CUDA: bracket this epoch (1-based) with cudaProfilerStart/Stop, for ncu "
+      "--profile-from-start off (0: none)",
+      cxxopts::value<int64_t>()->default_value("0"))(
       "json", "one JSON line instead of the table", cxxopts::value<bool>()->default_value("false"))(
       "h,help", "print this help");
   const auto args = bench::parse_flags_or_exit(cli, argc, argv);
@@ -130,7 +134,7 @@ int main(int argc, char** argv) {
     trainer.set_evaluation_metrics(
         std::make_shared<metrics::ClassificationEvaluation>(data.num_classes));
   }
-  auto clock = std::make_shared<EpochClock>(trainer.device());
+  auto clock = std::make_shared<EpochClock>(trainer.device(), args["profile_epoch"].as<int64_t>());
   trainer.add_callback(clock);
   trainer.fit(*batches, val_batches.get());
 

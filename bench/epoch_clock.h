@@ -1,5 +1,6 @@
 // Epoch timing shared by the epoch benchmarks: a Trainer callback that records each epoch's wall
-// seconds and its parts, and the median after the warm-up epoch.
+// seconds and its parts, and the median after the warm-up epoch. On CUDA it can bracket one epoch
+// with the CUDA profiler API, for `ncu --profile-from-start off`.
 #pragma once
 
 #include <torch/torch.h>
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <vector>
 
+#include "cuda_profiler.h"
 #include "ssmkit/train/callback.h"
 
 namespace ssmkit::bench {
@@ -17,8 +19,14 @@ namespace ssmkit::bench {
 // last step's end), the validation pass, and the rest (the epoch's bookkeeping).
 class EpochClock : public train::Callback {
  public:
-  explicit EpochClock(c10::Device device) : device_(device) {}
-  void on_epoch_begin(int64_t /*epoch*/, int64_t /*batches*/) override { start_ = now(); }
+  // profile_epoch > 0 on CUDA: the profiler brackets that epoch (1-based), validation included.
+  explicit EpochClock(c10::Device device, int64_t profile_epoch = 0)
+      : device_(device), profile_epoch_(device.is_cuda() ? profile_epoch : 0) {}
+  void on_epoch_begin(int64_t epoch, int64_t /*batches*/) override {
+    profiling_ = epoch == profile_epoch_;
+    if (profiling_) cuda_profiler(true);
+    start_ = now();
+  }
   // The Trainer reads each step's loss on the host, so a step has finished when this runs.
   void on_batch_end(const train::StepInfo& /*info*/) override { last_step_ = now(); }
   void on_evaluation_end(const train::EvaluationResult& result) override {
@@ -26,6 +34,7 @@ class EpochClock : public train::Callback {
   }
   void on_epoch_end(const train::EpochSummary& /*summary*/) override {
     if (device_.is_cuda()) torch::cuda::synchronize();
+    if (profiling_) cuda_profiler(false);
     const double total = seconds_between(start_, now());
     const double steps = seconds_between(start_, last_step_);
     seconds.push_back(total);
@@ -41,6 +50,8 @@ class EpochClock : public train::Callback {
     return std::chrono::duration<double>(b - a).count();
   }
   c10::Device device_;
+  int64_t profile_epoch_;
+  bool profiling_ = false;
   Clock::time_point start_, last_step_;
   double validation_ = 0.0;
 };

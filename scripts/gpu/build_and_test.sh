@@ -17,7 +17,9 @@
 #                     test), cputests-preload (the same with the system libstdc++ preloaded),
 #                     etth1 (docs/results.md's ETTh1 runs, 3 seeds, with and without the weight
 #                     average; needs SSMKIT_ETTH1))
-#                     timae (Ti-MAE epochs against bench/timae_pytorch.py on this card), timae-accuracy
+#                     timae (Ti-MAE epochs against bench/timae_pytorch.py on this card), timaeprof
+#                     (each kernel's GPU time over the third fine-tuning epoch of both models,
+#                     Nsight Compute, gpu__time_duration only), timae-accuracy
 #                     (docs/results.md's ECG5000 runs, scripts/timae_ecg5000.sh; SSMKIT_TIMAE_ENV
 #                     passes its settings, e.g. "PRETRAIN_EPOCHS=200 JOBS=6"); ddp (ssmkit_run with
 #                     one worker on an NCCL process group, train_c_mamba on the sample series)
@@ -258,6 +260,14 @@ ucr="${SSMKIT_UCR:-$root/.gpu-data/ucr/ECG5000}"
 if wants timae && [ -x "$build/bench/bench_timae_epoch" ]; then
   step timae 400 python3 "$root/bench/compare_timae.py" --build "$build" --data_dir "$ucr" \
     --device cuda --threads 4 --epochs 5 --python python3 || status=1
+fi
+if wants timaeprof && [ -x "$build/bench/bench_timae_epoch" ]; then
+  for model in timae timae_mamba; do
+    STEP_LOG=timaeprof step "timaeprof-$model" 240 ncu --profile-from-start off --clock-control none \
+      --metrics gpu__time_duration.sum --print-summary per-kernel "$build/bench/bench_timae_epoch" \
+      --model "$model" --phase finetune --data_dir "$ucr" --device cuda --threads 4 --epochs 3 \
+      --profile_epoch 3 || status=1
+  done
 fi
 if wants timae-accuracy && [ -x "$build/apps/train_timae" ]; then
   # shellcheck disable=SC2086 # settings list
