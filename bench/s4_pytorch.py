@@ -172,28 +172,46 @@ def find(data_dir, stem):
 
 def read_tabular(path, target):
     """(features (N, F, 1) standardised, targets, classes or 0 for a value) of the CSV's first 80%
-    of rows (the data values do not change the step's time; the shapes are s4model's)."""
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
+    of rows (the data values do not change the step's time; the shapes are s4model's). Exits with
+    one line naming the file for a missing or malformed one."""
+    def fail(problem):
+        raise SystemExit(f"s4_pytorch.py: --csv {path}: {problem}")
+
+    try:
+        with open(path, newline="") as f:
+            rows = [r for r in csv.reader(f) if r]
+    except OSError as e:
+        fail(e.strerror or str(e))
+    if len(rows) < 2:
+        fail("needs a header and at least one row")
     header, rows = rows[0], rows[1:]
+    if target and target not in header:
+        fail(f"has no column '{target}' (--target)")
     column = header.index(target) if target else len(header) - 1
-    x = torch.tensor([[float(v) for i, v in enumerate(r) if i != column] for r in rows],
-                     dtype=torch.float64)
+    for line, r in enumerate(rows, start=2):
+        if len(r) != len(header):
+            fail(f"line {line} has {len(r)} cells, the header {len(header)}")
+    try:
+        x = torch.tensor([[float(v) for i, v in enumerate(r) if i != column] for r in rows],
+                         dtype=torch.float64)
+    except ValueError as e:
+        fail(f"a feature cell is not a number ({e})")
+    if not torch.isfinite(x).all():
+        fail("a feature cell is not finite")
     x = ((x - x.mean(0)) / x.std(0).clamp_min(1e-12)).float()
     raw = [r[column] for r in rows]
     try:
         values = [float(v) for v in raw]
         integral = all(v == int(v) for v in values) and len(set(values)) <= 20
-    except ValueError:
+    except (ValueError, OverflowError):
         values, integral = None, True
     if integral:
         names = sorted(set(raw))
         y, classes = torch.tensor([names.index(v) for v in raw]), len(names)
     else:
         y, classes = torch.tensor(values, dtype=torch.float32).unsqueeze(1), 0
-    train = int(0.8 * len(rows))
+    train = max(1, int(0.8 * len(rows)))
     return x[:train].unsqueeze(-1), y[:train], classes
-
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
