@@ -54,7 +54,7 @@ torch::nn::ModuleList timae_layers(const TiMAEOptions& options, const TiMAEStack
       mamba.chunk_size = options.chunk_size;
       mamba.bias = options.bias;
       mamba.conv_bias = options.conv_bias;
-      list->push_back(nn::Mamba2Layer(mamba, options.layer_norm_eps));
+      list->push_back(nn::Mamba2Layer(mamba, options.layer_norm_eps, options.mixer_dropout_prob));
     }
   }
   return list;

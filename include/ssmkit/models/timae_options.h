@@ -49,6 +49,9 @@ struct TiMAEOptions {
   bool qkv_bias = false;
   double attn_dropout_prob = 0.1;
   double ffn_dropout_prob = 0.1;
+  // Dropout on each Mamba-2 mixer's output before its residual add (TiMAEMamba; the transformer's
+  // are the two above). 0 keeps the Lightning TiMAE-Mamba, which has none.
+  double mixer_dropout_prob = 0.0;
   double layer_norm_eps = 1e-5;
 
   // The pooling actually used ("cls", "avg" or "max").
