@@ -65,6 +65,10 @@ void TiMAEOptions::validate(bool classifier) const {
   if (!(mask_ratio > 0.0 && mask_ratio < 1.0)) {
     invalid_option(kTiMAEWhat, "mask_ratio", "in (0, 1)", std::to_string(mask_ratio));
   }
+  if (!(finetune_mask_ratio >= 0.0 && finetune_mask_ratio < 1.0)) {
+    invalid_option(kTiMAEWhat, "finetune_mask_ratio", "in [0, 1)",
+                   std::to_string(finetune_mask_ratio));
+  }
   require_probability_option(kTiMAEWhat, "attn_dropout_prob", attn_dropout_prob);
   require_probability_option(kTiMAEWhat, "ffn_dropout_prob", ffn_dropout_prob);
   require_probability_option(kTiMAEWhat, "mixer_dropout_prob", mixer_dropout_prob);
@@ -118,6 +122,7 @@ void to_json(nlohmann::json& j, const TiMAEOptions& o) {
                      {"max_len", o.max_len},
                      {"seq_len", o.seq_len},
                      {"mask_ratio", o.mask_ratio},
+                     {"finetune_mask_ratio", o.finetune_mask_ratio},
                      {"pooling", o.pooling},
                      {"num_classes", o.num_classes},
                      {"qkv_bias", o.qkv_bias},
@@ -152,6 +157,7 @@ TiMAEOptions timae_options_from_json(const nlohmann::json& j, TiMAEMixer mixer, 
   r.read("max_len", o.max_len);
   r.read("seq_len", o.seq_len);
   r.read("mask_ratio", o.mask_ratio);
+  r.read("finetune_mask_ratio", o.finetune_mask_ratio);
   r.read("pooling", o.pooling);
   r.read("num_classes", o.num_classes);
   r.read("qkv_bias", o.qkv_bias);

@@ -42,6 +42,9 @@ struct TiMAEOptions {
   // Expected input length; 0: any. Programs check their data against it.
   int64_t seq_len = 0;
   double mask_ratio = 0.75;  // fraction of steps removed in pretraining
+  // Fraction of steps the classifier's encoder drops at random in training, as pretraining's
+  // masking does (0: none; evaluation always sees every step).
+  double finetune_mask_ratio = 0.0;
   // Classifier pooling over the encoder output: cls | avg | max ("mean" = avg). Empty: cls with a
   // CLS token, avg without.
   std::string pooling;
