@@ -76,8 +76,8 @@ models::TiMAEMixer mixer_of(const std::string& model) {
 }
 
 // init_args keys that configure the program rather than the network.
-const char* const kProgramModelKeys[] = {"lr", "weight_decay", "encoder_ckpt_path",
-                                         "class_weights"};
+const char* const kProgramModelKeys[] = {"lr", "weight_decay", "encoder_ckpt_path", "class_weights",
+                                         "label_smoothing"};
 
 json default_config(models::TiMAEMixer mixer) {
   json init_args = models::timae_defaults(mixer);
@@ -85,6 +85,7 @@ json default_config(models::TiMAEMixer mixer) {
   init_args["weight_decay"] = kDefaultWeightDecay;
   init_args["encoder_ckpt_path"] = nullptr;
   init_args["class_weights"] = nullptr;  // null: inverse class frequency of the training labels
+  init_args["label_smoothing"] = 0.0;
   return {{"seed_everything", nullptr},
           {"model", {{"class_path", ""}, {"init_args", init_args}}},
           {"data",
@@ -245,12 +246,17 @@ std::vector<double> class_weights(const json& config, const at::Tensor& labels, 
 train::LossFn make_loss(const json& config, const std::vector<double>& weights,
                         const c10::Device& device) {
   if (is_pretraining(model_name(config))) return models::masked_reconstruction_loss;
+  // Checkpoints written before the flag existed have no such key: no smoothing.
+  const double smoothing = init_args(config).value("label_smoothing", 0.0);
+  if (!(smoothing >= 0.0 && smoothing < 1.0)) {
+    throw InputError("--model.label_smoothing: " + std::to_string(smoothing) + ", expected [0, 1)");
+  }
   // On the device up front: a copy inside the loss would break CUDA-graph capture.
   const at::Tensor weight = torch::tensor(weights, torch::kFloat32).to(device);
-  return [weight](const at::Tensor& logits, const at::Tensor& labels) {
+  return [weight, smoothing](const at::Tensor& logits, const at::Tensor& labels) {
     namespace F = torch::nn::functional;
     return F::cross_entropy(logits.to(torch::kFloat32), labels,
-                            F::CrossEntropyFuncOptions().weight(weight));
+                            F::CrossEntropyFuncOptions().weight(weight).label_smoothing(smoothing));
   };
 }
 

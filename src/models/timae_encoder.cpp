@@ -54,7 +54,7 @@ torch::nn::ModuleList timae_layers(const TiMAEOptions& options, const TiMAEStack
       mamba.chunk_size = options.chunk_size;
       mamba.bias = options.bias;
       mamba.conv_bias = options.conv_bias;
-      list->push_back(nn::Mamba2Layer(mamba, options.layer_norm_eps));
+      list->push_back(nn::Mamba2Layer(mamba, options.layer_norm_eps, options.mixer_dropout_prob));
     }
   }
   return list;
@@ -89,7 +89,7 @@ TiMAEEncoderImpl::TiMAEEncoderImpl(const TiMAEOptions& options)
       torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.emb_size}).eps(o.layer_norm_eps)));
 }
 
-TiMAEEncoding TiMAEEncoderImpl::forward(const at::Tensor& x, bool masking) {
+TiMAEEncoding TiMAEEncoderImpl::forward(const at::Tensor& x, double mask_ratio) {
   constexpr const char* fn = "TiMAEEncoder";
   check_defined(x, fn, "x");
   TORCH_CHECK(x.dim() == 3 && x.size(2) == options_.input_dim, fn, ": 'x' has shape ",
@@ -98,8 +98,8 @@ TiMAEEncoding TiMAEEncoderImpl::forward(const at::Tensor& x, bool masking) {
   const at::Tensor& positions = positions_.get(length, x.options());  // (1 + L, E)
   at::Tensor tokens = embedding(x) + positions.narrow(0, 1, length);  // (B, L, E)
   TiMAEEncoding out;
-  if (masking) {
-    out.mask = ops::random_mask(batch, length, options_.mask_ratio, x.options());
+  if (mask_ratio > 0.0) {
+    out.mask = ops::random_mask(batch, length, mask_ratio, x.options());
     tokens = ops::gather_steps(tokens, out.mask.keep_ids);  // (B, K, E)
   }
   if (options_.cls_embed) {

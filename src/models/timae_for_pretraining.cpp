@@ -19,13 +19,15 @@ std::string TiMAEForPretrainingImpl::type_name() const {
                                                     : "TiMAEMambaForPretraining";
 }
 
-nlohmann::json TiMAEForPretrainingImpl::config() const { return options_; }
+nlohmann::json TiMAEForPretrainingImpl::config() const {
+  return options_;
+}
 
 at::Tensor TiMAEForPretrainingImpl::forward(const at::Tensor& inputs) {
-  const TiMAEEncoding encoding = encoder->forward(inputs, /*masking=*/true);
+  const TiMAEEncoding encoding = encoder->forward(inputs, options_.mask_ratio);
   const at::Tensor reconstruction = decoder->forward(encoding);  // (B, L, C)
-  at::Tensor out =
-      torch::cat({reconstruction, encoding.mask.mask.to(reconstruction.scalar_type()).unsqueeze(-1)}, -1);
+  at::Tensor out = torch::cat(
+      {reconstruction, encoding.mask.mask.to(reconstruction.scalar_type()).unsqueeze(-1)}, -1);
   trace_shapes(type_name().c_str(), inputs, out);
   return out;
 }

@@ -9,7 +9,6 @@ namespace {
 
 constexpr const char* kTiMAEWhat = "TiMAE config";
 
-
 }  // namespace
 
 std::string TiMAEOptions::resolved_pooling() const {
@@ -47,9 +46,10 @@ void TiMAEOptions::validate(bool classifier) const {
     require_positive_option(kTiMAEWhat, "conv_size", conv_size);
     require_positive_option(kTiMAEWhat, "decoder_conv_size", decoder_conv_size);
     if ((expand_factor * emb_size) % num_heads != 0) {
-      invalid_option(kTiMAEWhat, "num_heads",
-                     "a divisor of expand_factor * emb_size " + std::to_string(expand_factor * emb_size),
-                     std::to_string(num_heads));
+      invalid_option(
+          kTiMAEWhat, "num_heads",
+          "a divisor of expand_factor * emb_size " + std::to_string(expand_factor * emb_size),
+          std::to_string(num_heads));
     }
     if ((decoder_expand_factor * decoder_emb_size) % num_decoder_heads != 0) {
       invalid_option(kTiMAEWhat, "num_decoder_heads",
@@ -58,20 +58,29 @@ void TiMAEOptions::validate(bool classifier) const {
                      std::to_string(num_decoder_heads));
     }
   }
-  if (max_len < 0) invalid_option(kTiMAEWhat, "max_len", ">= 0 (0: the input's length)", std::to_string(max_len));
-  if (seq_len < 0) invalid_option(kTiMAEWhat, "seq_len", ">= 0 (0: any length)", std::to_string(seq_len));
+  if (max_len < 0)
+    invalid_option(kTiMAEWhat, "max_len", ">= 0 (0: the input's length)", std::to_string(max_len));
+  if (seq_len < 0)
+    invalid_option(kTiMAEWhat, "seq_len", ">= 0 (0: any length)", std::to_string(seq_len));
   if (!(mask_ratio > 0.0 && mask_ratio < 1.0)) {
     invalid_option(kTiMAEWhat, "mask_ratio", "in (0, 1)", std::to_string(mask_ratio));
   }
+  if (!(finetune_mask_ratio >= 0.0 && finetune_mask_ratio < 1.0)) {
+    invalid_option(kTiMAEWhat, "finetune_mask_ratio", "in [0, 1)",
+                   std::to_string(finetune_mask_ratio));
+  }
   require_probability_option(kTiMAEWhat, "attn_dropout_prob", attn_dropout_prob);
   require_probability_option(kTiMAEWhat, "ffn_dropout_prob", ffn_dropout_prob);
-  if (!(layer_norm_eps > 0.0)) invalid_option(kTiMAEWhat, "layer_norm_eps", "> 0", std::to_string(layer_norm_eps));
+  require_probability_option(kTiMAEWhat, "mixer_dropout_prob", mixer_dropout_prob);
+  if (!(layer_norm_eps > 0.0))
+    invalid_option(kTiMAEWhat, "layer_norm_eps", "> 0", std::to_string(layer_norm_eps));
   const std::string pool = resolved_pooling();
   if (pool != "cls" && pool != "avg" && pool != "max") {
     invalid_option(kTiMAEWhat, "pooling", "cls, avg (or mean) or max", "'" + pooling + "'");
   }
   if (pool == "cls" && !cls_embed) {
-    invalid_option(kTiMAEWhat, "pooling", "avg or max when cls_embed is false", "'" + pooling + "'");
+    invalid_option(kTiMAEWhat, "pooling", "avg or max when cls_embed is false",
+                   "'" + pooling + "'");
   }
   if (classifier && num_classes < 2) {
     invalid_option(kTiMAEWhat, "num_classes", "at least 2", std::to_string(num_classes));
@@ -113,11 +122,13 @@ void to_json(nlohmann::json& j, const TiMAEOptions& o) {
                      {"max_len", o.max_len},
                      {"seq_len", o.seq_len},
                      {"mask_ratio", o.mask_ratio},
+                     {"finetune_mask_ratio", o.finetune_mask_ratio},
                      {"pooling", o.pooling},
                      {"num_classes", o.num_classes},
                      {"qkv_bias", o.qkv_bias},
                      {"attn_dropout_prob", o.attn_dropout_prob},
                      {"ffn_dropout_prob", o.ffn_dropout_prob},
+                     {"mixer_dropout_prob", o.mixer_dropout_prob},
                      {"layer_norm_eps", o.layer_norm_eps}};
 }
 
@@ -146,11 +157,13 @@ TiMAEOptions timae_options_from_json(const nlohmann::json& j, TiMAEMixer mixer, 
   r.read("max_len", o.max_len);
   r.read("seq_len", o.seq_len);
   r.read("mask_ratio", o.mask_ratio);
+  r.read("finetune_mask_ratio", o.finetune_mask_ratio);
   r.read("pooling", o.pooling);
   r.read("num_classes", o.num_classes);
   r.read("qkv_bias", o.qkv_bias);
   r.read("attn_dropout_prob", o.attn_dropout_prob);
   r.read("ffn_dropout_prob", o.ffn_dropout_prob);
+  r.read("mixer_dropout_prob", o.mixer_dropout_prob);
   r.read("layer_norm_eps", o.layer_norm_eps);
   r.finish();
   o.validate(classifier);

@@ -64,7 +64,8 @@ std::map<std::string, at::Tensor> checkpoint_tensors(const std::string& path) {
   const train::CheckpointState state = train::read_checkpoint_state(path);
   const json& lightning = state.config.at("lightning");
   json network = lightning["model"]["init_args"];
-  for (const char* key : {"lr", "weight_decay", "encoder_ckpt_path", "class_weights"})
+  for (const char* key :
+       {"lr", "weight_decay", "encoder_ckpt_path", "class_weights", "label_smoothing"})
     network.erase(key);
   auto model = models::create_model(lightning["model"]["class_path"], network);
   auto trainable = train::wrap_module(model);
@@ -336,6 +337,7 @@ TEST(TrainTimae, BadInputsGiveOneErrorLineAndNoRunFolder) {
            kTinyTimae,
        {"--model.mask_ratio", "(0, 1)"}},
       {base + " --data.crop_size 30", {"--data.crop_size", "30"}},
+      {base + " --model.label_smoothing 1", {"--model.label_smoothing", "[0, 1)"}},
       {base + " --model.encoder_ckpt_path wide/lightning_logs/version_0/checkpoints/last.ckpt",
        {"--model.encoder_ckpt_path", "tensor 'encoder.", "shape"}},
       {"fit --model TiMAX --data.dataset_path train.tsv",

@@ -147,6 +147,47 @@ TEST(TiMAE, EvaluationIsDeterministicAndIndependentOfTheBatch) {
   EXPECT_TRUE(torch::allclose(all.narrow(0, 1, 1), model->forward(x.narrow(0, 1, 1)), 1e-5, 1e-6));
 }
 
+TEST(TiMAE, MambaMixerDropoutActsInTrainingOnly) {
+  const at::Tensor x = torch::randn({4, 12, 2});
+  torch::manual_seed(7);
+  auto plain = timae_model("TiMAEMamba", {{"pooling", "avg"}});
+  torch::manual_seed(7);
+  auto dropped = timae_model("TiMAEMamba", {{"pooling", "avg"}, {"mixer_dropout_prob", 0.5}});
+  EXPECT_EQ(dropped->config().at("mixer_dropout_prob").get<double>(), 0.5);
+  // Without it the Mamba layers have no randomness; with it two training passes differ.
+  EXPECT_TRUE(torch::equal(plain->forward(x), plain->forward(x)));
+  EXPECT_FALSE(torch::allclose(dropped->forward(x), dropped->forward(x)));
+  plain->eval();
+  dropped->eval();
+  EXPECT_TRUE(torch::allclose(plain->forward(x), dropped->forward(x)));
+}
+
+TEST(TiMAE, FineTuningMaskDropsStepsInTrainingOnly) {
+  const at::Tensor x = torch::randn({4, 12, 2});
+  for (const char* name : {"TiMAE", "TiMAEMamba"}) {
+    for (const char* pooling : {"cls", "avg", "max"}) {
+      torch::manual_seed(3);
+      auto plain = timae_model(
+          name, {{"pooling", pooling}, {"attn_dropout_prob", 0.0}, {"ffn_dropout_prob", 0.0}});
+      torch::manual_seed(3);
+      auto masked = timae_model(name, {{"pooling", pooling},
+                                       {"attn_dropout_prob", 0.0},
+                                       {"ffn_dropout_prob", 0.0},
+                                       {"finetune_mask_ratio", 0.5}});
+      // Training sees a random half of the steps: two passes differ, and gradients flow.
+      EXPECT_TRUE(torch::equal(plain->forward(x), plain->forward(x))) << name << " " << pooling;
+      const at::Tensor logits = masked->forward(x);  // (B, classes)
+      EXPECT_FALSE(torch::allclose(logits, masked->forward(x))) << name << " " << pooling;
+      logits.sum().backward();
+      EXPECT_TRUE(masked->named_parameters()["classifier.weight"].grad().defined());
+      // Evaluation sees every step: the same as without the option.
+      plain->eval();
+      masked->eval();
+      EXPECT_TRUE(torch::allclose(plain->forward(x), masked->forward(x))) << name << " " << pooling;
+    }
+  }
+}
+
 TEST(TiMAE, ClassifierEncoderHasThePretrainingEncodersParameters) {
   for (const auto& [classifier, pretraining] : std::vector<std::pair<std::string, std::string>>{
            {"TiMAE", "TiMAEForPretraining"}, {"TiMAEMamba", "TiMAEMambaForPretraining"}}) {
@@ -184,6 +225,16 @@ TEST(TiMAE, BadSettingsNameTheirKey) {
         build("TiMAE", {{"cls_embed", false}, {"pooling", "cls"}});
       },
       ThrowsMessage<InputError>(HasSubstr("pooling")));
+  EXPECT_THAT(
+      [&] {
+        build("TiMAEMamba", {{"mixer_dropout_prob", 1.0}});
+      },
+      ThrowsMessage<InputError>(HasSubstr("mixer_dropout_prob")));
+  EXPECT_THAT(
+      [&] {
+        build("TiMAE", {{"finetune_mask_ratio", -0.1}});
+      },
+      ThrowsMessage<InputError>(HasSubstr("finetune_mask_ratio")));
   EXPECT_THAT(
       [&] {
         build("TiMAE", {{"emb_sise", 8}});

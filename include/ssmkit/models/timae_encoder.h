@@ -48,8 +48,9 @@ class TiMAEEncoderImpl : public torch::nn::Module {
  public:
   explicit TiMAEEncoderImpl(const TiMAEOptions& options);
 
-  // x (B, L, input_dim); masking draws a fresh random mask per sample.
-  TiMAEEncoding forward(const at::Tensor& x, bool masking);
+  // x (B, L, input_dim); mask_ratio > 0 draws a fresh random mask per sample that removes that
+  // share of the steps (pretraining: options().mask_ratio), 0 encodes every step.
+  TiMAEEncoding forward(const at::Tensor& x, double mask_ratio);
 
   // Index of the CLS token in `hidden` (0 or T - 1); only meaningful with cls_embed.
   bool cls_first() const { return options_.mixer == TiMAEMixer::kTransformer; }

@@ -42,6 +42,9 @@ struct TiMAEOptions {
   // Expected input length; 0: any. Programs check their data against it.
   int64_t seq_len = 0;
   double mask_ratio = 0.75;  // fraction of steps removed in pretraining
+  // Fraction of steps the classifier's encoder drops at random in training, as pretraining's
+  // masking does (0: none; evaluation always sees every step).
+  double finetune_mask_ratio = 0.0;
   // Classifier pooling over the encoder output: cls | avg | max ("mean" = avg). Empty: cls with a
   // CLS token, avg without.
   std::string pooling;
@@ -49,6 +52,9 @@ struct TiMAEOptions {
   bool qkv_bias = false;
   double attn_dropout_prob = 0.1;
   double ffn_dropout_prob = 0.1;
+  // Dropout on each Mamba-2 mixer's output before its residual add (TiMAEMamba; the transformer's
+  // are the two above). 0 keeps the Lightning TiMAE-Mamba, which has none.
+  double mixer_dropout_prob = 0.0;
   double layer_norm_eps = 1e-5;
 
   // The pooling actually used ("cls", "avg" or "max").
