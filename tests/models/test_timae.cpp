@@ -204,42 +204,24 @@ TEST(TiMAE, ClassifierEncoderHasThePretrainingEncodersParameters) {
 }
 
 TEST(TiMAE, BadSettingsNameTheirKey) {
-  const auto build = [](const std::string& name, const json& change) { timae_model(name, change); };
-  EXPECT_THAT(
-      [&] {
-        build("TiMAEForPretraining", {{"mask_ratio", 1.5}});
-      },
-      ThrowsMessage<InputError>(HasSubstr("mask_ratio")));
-  EXPECT_THAT(
-      [&] {
-        build("TiMAE", {{"num_heads", 3}});
-      },
-      ThrowsMessage<InputError>(HasSubstr("num_heads")));
-  EXPECT_THAT(
-      [&] {
-        build("TiMAE", {{"pooling", "median"}});
-      },
-      ThrowsMessage<InputError>(HasSubstr("pooling")));
-  EXPECT_THAT(
-      [&] {
-        build("TiMAE", {{"cls_embed", false}, {"pooling", "cls"}});
-      },
-      ThrowsMessage<InputError>(HasSubstr("pooling")));
-  EXPECT_THAT(
-      [&] {
-        build("TiMAEMamba", {{"mixer_dropout_prob", 1.0}});
-      },
-      ThrowsMessage<InputError>(HasSubstr("mixer_dropout_prob")));
-  EXPECT_THAT(
-      [&] {
-        build("TiMAE", {{"finetune_mask_ratio", -0.1}});
-      },
-      ThrowsMessage<InputError>(HasSubstr("finetune_mask_ratio")));
-  EXPECT_THAT(
-      [&] {
-        build("TiMAE", {{"emb_sise", 8}});
-      },
-      ThrowsMessage<InputError>(HasSubstr("emb_sise")));
+  const struct {
+    std::string model;
+    json change;
+    std::string key;  // the error names it
+  } cases[] = {
+      {"TiMAEForPretraining", {{"mask_ratio", 1.5}}, "mask_ratio"},
+      {"TiMAE", {{"num_heads", 3}}, "num_heads"},
+      {"TiMAE", {{"pooling", "median"}}, "pooling"},
+      {"TiMAE", {{"cls_embed", false}, {"pooling", "cls"}}, "pooling"},
+      {"TiMAEMamba", {{"mixer_dropout_prob", 1.0}}, "mixer_dropout_prob"},
+      {"TiMAE", {{"finetune_mask_ratio", -0.1}}, "finetune_mask_ratio"},
+      {"TiMAE", {{"emb_sise", 8}}, "emb_sise"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_THAT([&] { timae_model(c.model, c.change); },
+                ThrowsMessage<InputError>(HasSubstr(c.key)))
+        << c.model << " " << c.change.dump();
+  }
   EXPECT_THAT([] { models::create_model("TiMAE", small_timae(false)); },
               ThrowsMessage<InputError>(HasSubstr("num_classes")));
 }
