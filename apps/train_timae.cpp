@@ -29,6 +29,7 @@
 #include "ssmkit/models/registry.h"
 #include "ssmkit/models/timae.h"
 #include "ssmkit/models/timae_for_pretraining.h"
+#include "ssmkit/ops/random_masking.h"
 #include "ssmkit/report/classification_report.h"
 #include "ssmkit/report/csv_logger_callback.h"
 #include "ssmkit/report/curves_callback.h"
@@ -220,7 +221,8 @@ void check_task(const json& config) {
   }
 }
 
-// What the model sees per example: crop_size steps in training when set, else the series.
+// What the model sees per example: crop_size steps in training when set, else the series; its
+// masking must keep at least one of them.
 void check_lengths(const json& config, int64_t length) {
   const json& crop = config.at("data").at("crop_size");
   const int64_t steps = crop.is_null() || crop.get<int64_t>() == 0 ? length : crop.get<int64_t>();
@@ -229,6 +231,17 @@ void check_lengths(const json& config, int64_t length) {
     throw InputError("--model.seq_len: " + std::to_string(seq_len) +
                      ", but the training series have " + std::to_string(steps) + " steps" +
                      (steps == length ? "" : " after --data.crop_size"));
+  }
+  // A mask that keeps no step fails at the first training step: say so before the run folder.
+  const std::string ratio_key =
+      is_pretraining(model_name(config)) ? "mask_ratio" : "finetune_mask_ratio";
+  const double ratio = init_args(config).value(ratio_key, 0.0);
+  if (ratio > 0.0) {
+    try {
+      ops::kept_steps(steps, ratio);
+    } catch (const InputError& e) {
+      throw InputError("--model." + ratio_key + ": " + e.what(), ratio_key);
+    }
   }
 }
 

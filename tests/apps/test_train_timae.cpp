@@ -338,6 +338,8 @@ TEST(TrainTimae, BadInputsGiveOneErrorLineAndNoRunFolder) {
        {"--model.mask_ratio", "(0, 1)"}},
       {base + " --data.crop_size 30", {"--data.crop_size", "30"}},
       {base + " --model.label_smoothing 1", {"--model.label_smoothing", "[0, 1)"}},
+      {base + " --model.finetune_mask_ratio 0.99",
+       {"--model.finetune_mask_ratio", "keeps no step"}},
       {base + " --model.encoder_ckpt_path wide/lightning_logs/version_0/checkpoints/last.ckpt",
        {"--model.encoder_ckpt_path", "tensor 'encoder.", "shape"}},
       {"fit --model TiMAX --data.dataset_path train.tsv",
