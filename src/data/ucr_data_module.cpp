@@ -9,6 +9,7 @@
 #include "ssmkit/data/array_tensor.h"
 #include "ssmkit/data/epoch_shuffle.h"
 #include "ssmkit/data/random_crop_batch_source.h"
+#include "ssmkit/data/random_scale_jitter_batch_source.h"
 #include "ssmkit/data/tensor_batch_source.h"
 #include "ssmkit/io/error.h"
 #include "ssmkit/io/ucr.h"
@@ -16,19 +17,21 @@
 namespace ssmkit::data {
 namespace {
 
-// A batch source that owns the source it crops.
-class OwningCropSource : public BatchSource {
+// Batch sources stacked on a base source, each reading the one below it; owns them all.
+class StackedSource : public BatchSource {
  public:
-  OwningCropSource(std::unique_ptr<BatchSource> inner, int64_t crop_size, uint64_t seed)
-      : inner_(std::move(inner)), crop_(*inner_, crop_size, seed) {}
-  void reset(int64_t epoch) override { crop_.reset(epoch); }
-  bool next(Batch& batch) override { return crop_.next(batch); }
-  int64_t num_batches() const override { return crop_.num_batches(); }
-  int64_t num_examples() const override { return crop_.num_examples(); }
+  explicit StackedSource(std::unique_ptr<BatchSource> base) : base_(std::move(base)) {}
+  BatchSource& top() { return layers_.empty() ? *base_ : *layers_.back(); }
+  void push(std::unique_ptr<BatchSource> layer) { layers_.push_back(std::move(layer)); }
+  void reset(int64_t epoch) override { top().reset(epoch); }
+  bool next(Batch& batch) override { return top().next(batch); }
+  int64_t num_batches() const override { return base_->num_batches(); }
+  int64_t num_examples() const override { return base_->num_examples(); }
+  void set_shard(const DataShard& shard) override { base_->set_shard(shard); }
 
  private:
-  std::unique_ptr<BatchSource> inner_;
-  RandomCropBatchSource crop_;
+  std::unique_ptr<BatchSource> base_;
+  std::vector<std::unique_ptr<BatchSource>> layers_;
 };
 
 struct RawSeries {
@@ -160,8 +163,18 @@ std::unique_ptr<BatchSource> ucr_training_batches(const UcrSeries& series,
   batches.seed = seed;
   auto source = std::make_unique<TensorBatchSource>(
       series.inputs, options.pretrain ? series.inputs : series.labels, batches);
-  if (options.crop_size <= 0) return source;
-  return std::make_unique<OwningCropSource>(std::move(source), options.crop_size, seed);
+  if (options.crop_size <= 0 && options.scale_std == 0.0 && options.jitter_std == 0.0) {
+    return source;
+  }
+  auto stack = std::make_unique<StackedSource>(std::move(source));
+  if (options.crop_size > 0) {
+    stack->push(std::make_unique<RandomCropBatchSource>(stack->top(), options.crop_size, seed));
+  }
+  if (options.scale_std > 0.0 || options.jitter_std > 0.0) {
+    stack->push(std::make_unique<RandomScaleJitterBatchSource>(stack->top(), options.scale_std,
+                                                               options.jitter_std, seed));
+  }
+  return stack;
 }
 
 std::unique_ptr<BatchSource> ucr_evaluation_batches(const UcrSeries& series,

@@ -25,6 +25,8 @@ struct UcrDataOptions {
   bool normalize = false;
   std::optional<int64_t> class_id_start;  // empty: the smallest training label
   int64_t crop_size = 0;                  // 0: whole series in training too
+  double scale_std = 0.0;                 // training series times N(1, scale_std²) (0: off)
+  double jitter_std = 0.0;                // training values plus N(0, jitter_std²) noise (0: off)
   double split_ratio = 0.85;              // training share when there is no validation file
   uint64_t split_seed = 42;               // the Lightning module's random_state
   std::optional<double> mean, std;        // empty: the training file's own statistics
@@ -57,7 +59,7 @@ UcrSeries load_ucr_eval_data(const std::string& path, const UcrDataOptions& opti
                              int64_t class_id_start, int64_t num_classes, double mean, double std);
 
 // Training batches: shuffled per epoch (seeded), every example once (the last batch may be
-// smaller), randomly cropped to crop_size steps when set. Targets are the labels, or the (cropped)
+// smaller), randomly cropped to crop_size steps and scaled and jittered when set. Targets are the labels, or the (cropped)
 // inputs for pretraining.
 std::unique_ptr<BatchSource> ucr_training_batches(const UcrSeries& series, const UcrDataOptions& options,
                                                   uint64_t seed);
