@@ -5,7 +5,6 @@
 #include <torch/version.h>
 
 #include <cmath>
-#include <cstdlib>
 
 #include "ssmkit/io/error.h"
 #include "ssmkit/ops/dropout.h"
@@ -43,22 +42,15 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x) {
   const auto parts =
       qkv(x).view({batch, length, 3, heads, head_dim}).permute({2, 0, 3, 1, 4}).unbind(0);
   const double dropout = is_training() ? options_.dropout : 0.0;
-  at::Tensor y;  // (B, H, L, d_head)
 #if SSMKIT_HAS_FUSED_ATTENTION
-  static const bool math_only = std::getenv("SSMKIT_ATTENTION_MATH") != nullptr;
-  if (!math_only) {
-    y = at::scaled_dot_product_attention(parts[0], parts[1], parts[2], {}, dropout);
-  } else {
+  at::Tensor y = at::scaled_dot_product_attention(parts[0], parts[1], parts[2], {}, dropout);
 #else
-  {
-#endif
-  // The scale on q (L x d_head values) rather than on the scores (L x L).
-  const at::Tensor q = parts[0] * (1.0 / std::sqrt(static_cast<double>(head_dim)));
-  at::Tensor weights =
-      torch::softmax(torch::matmul(q, parts[1].transpose(-2, -1)), -1);  // (B, H, L, L)
+  at::Tensor weights = torch::softmax(torch::matmul(parts[0], parts[1].transpose(-2, -1)) /
+                                          std::sqrt(static_cast<double>(head_dim)),
+                                      -1);  // (B, H, L, L)
   weights = ops::dropout(weights, dropout, /*training=*/true);
-  y = torch::matmul(weights, parts[2]);  // (B, H, L, d_head)
-  }
+  at::Tensor y = torch::matmul(weights, parts[2]);  // (B, H, L, d_head)
+#endif
   y = out(y.transpose(1, 2).reshape({batch, length, options_.d_model}));
   trace_shapes(fn, x, y);
   return y;

@@ -216,7 +216,7 @@ TEST(TrainTimae, APausedFitResumedFromItsCheckpointEndsWithTheSameWeights) {
     dir->write("train.tsv", timae_tsv(48, 20));
   const std::string args =
       "fit --model TiMAE --data.dataset_path train.tsv --trainer.max_epochs 3 "
-      "--model.pooling avg --data.crop_size 16" +
+      "--model.pooling avg --data.crop_size 16 --data.scale_std 0.1 --data.jitter_std 0.05" +
       kTinyTimae;
   ASSERT_EQ(timae(straight, args).exit_code, 0);
   const ProgramRun first = timae(paused, args + " --trainer.pause_after_epoch 2");
@@ -337,6 +337,8 @@ TEST(TrainTimae, BadInputsGiveOneErrorLineAndNoRunFolder) {
            kTinyTimae,
        {"--model.mask_ratio", "(0, 1)"}},
       {base + " --data.crop_size 30", {"--data.crop_size", "30"}},
+      {base + " --data.scale_std -0.1", {"--data.scale_std", ">= 0", "-0.1"}},
+      {base + " --data.jitter_std nan", {"--data.jitter_std", "expected a number", "nan"}},
       {base + " --model.label_smoothing 1", {"--model.label_smoothing", "[0, 1)"}},
       {base + " --model.finetune_mask_ratio 0.99",
        {"--model.finetune_mask_ratio", "keeps no step"}},

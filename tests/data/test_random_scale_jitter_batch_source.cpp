@@ -69,7 +69,8 @@ TEST(RandomScaleJitter, SeriesTargetsChangeWithTheirInputsAndDrawsRepeatPerEpoch
   RandomScaleJitterBatchSource source(base, 0.1, 0.1, /*seed=*/5);
   const Batch first = whole_epoch(source, 2);
   EXPECT_TRUE(torch::equal(first.inputs, first.targets)) << "a reconstruction target follows";
-  EXPECT_TRUE(torch::equal(whole_epoch(source, 2).inputs, first.inputs)) << "same epoch, same draws";
+  EXPECT_TRUE(torch::equal(whole_epoch(source, 2).inputs, first.inputs))
+      << "same epoch, same draws";
   EXPECT_FALSE(torch::equal(whole_epoch(source, 3).inputs, first.inputs));
   RandomScaleJitterBatchSource other_seed(base, 0.1, 0.1, /*seed=*/6);
   EXPECT_FALSE(torch::equal(whole_epoch(other_seed, 2).inputs, first.inputs));

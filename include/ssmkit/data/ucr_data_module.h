@@ -59,10 +59,10 @@ UcrSeries load_ucr_eval_data(const std::string& path, const UcrDataOptions& opti
                              int64_t class_id_start, int64_t num_classes, double mean, double std);
 
 // Training batches: shuffled per epoch (seeded), every example once (the last batch may be
-// smaller), randomly cropped to crop_size steps and scaled and jittered when set. Targets are the labels, or the (cropped)
-// inputs for pretraining.
-std::unique_ptr<BatchSource> ucr_training_batches(const UcrSeries& series, const UcrDataOptions& options,
-                                                  uint64_t seed);
+// smaller), randomly cropped to crop_size steps and scaled and jittered when set. Targets are the
+// labels, or the (cropped) inputs for pretraining.
+std::unique_ptr<BatchSource> ucr_training_batches(const UcrSeries& series,
+                                                  const UcrDataOptions& options, uint64_t seed);
 // Evaluation batches in file order, whole series.
 std::unique_ptr<BatchSource> ucr_evaluation_batches(const UcrSeries& series,
                                                     const UcrDataOptions& options);
