@@ -20,6 +20,8 @@
 #   FINETUNE_ON  split: fine-tune on 85% of TRAIN, validate on the rest (the seed's); all: fine-tune
 #             on the whole of TRAIN (it is its own validation file)   (default split)
 #   FINETUNE_FLAGS  more train_timae flags for the fine-tuning runs  (default none)
+#   MODEL_FLAGS  more model flags for the pretraining and the fine-tuning runs alike, e.g.
+#             "--model.num_layers 2"                        (default none: the seed's models)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ucr="${UCR:-$root/../shared/data/ucr/ECG5000}"
@@ -34,6 +36,7 @@ jobs="${JOBS:-1}"
 weights="${WEIGHTS:-inverse}"
 finetune_on="${FINETUNE_ON:-split}"
 finetune_flags="${FINETUNE_FLAGS:-}"
+extra_model_flags="${MODEL_FLAGS:-}"
 if [ -z "${DEVICE:-}" ]; then
   if nvidia-smi >/dev/null 2>&1; then DEVICE=cuda; else DEVICE=cpu; fi
 fi
@@ -63,10 +66,10 @@ model_flags() {
   case "$1" in
     TiMAE)
       echo "--model.num_heads 4 --model.num_layers 2 --model.emb_size 64 --model.intermediate_dim 256" \
-        "--model.cls_embed True --model.max_len 140" ;;
+        "--model.cls_embed True --model.max_len 140" $extra_model_flags ;;
     TiMAEMamba)
       echo "--model.num_heads 8 --model.ssm_state_size 64 --model.emb_size 64 --model.cls_embed True" \
-        "--model.max_len 140" ;;
+        "--model.max_len 140" $extra_model_flags ;;
   esac
 }
 decoder_flags() {

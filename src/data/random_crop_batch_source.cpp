@@ -31,18 +31,12 @@ at::Tensor crop_steps(const at::Tensor& x, const at::Tensor& starts, int64_t cro
 }  // namespace
 
 RandomCropBatchSource::RandomCropBatchSource(BatchSource& source, int64_t crop_size, uint64_t seed)
-    : source_(source), crop_size_(crop_size), seed_(seed) {
-  if (crop_size < 1) throw InputError("crop_size must be positive, got " + std::to_string(crop_size));
+    : BatchAugmentationSource(source), crop_size_(crop_size), seed_(seed) {
+  if (crop_size < 1)
+    throw InputError("crop_size must be positive, got " + std::to_string(crop_size));
 }
 
-void RandomCropBatchSource::reset(int64_t epoch) {
-  source_.reset(epoch);
-  epoch_ = epoch;
-  batch_index_ = 0;
-}
-
-bool RandomCropBatchSource::next(Batch& batch) {
-  if (!source_.next(batch)) return false;
+void RandomCropBatchSource::augment(Batch& batch, int64_t epoch, int64_t index) {
   const int64_t length = batch.inputs.size(1);
   if (length < crop_size_) {
     throw InputError("crop_size " + std::to_string(crop_size_) + " is longer than the series (" +
@@ -50,17 +44,15 @@ bool RandomCropBatchSource::next(Batch& batch) {
   }
   std::vector<int64_t> starts(batch.inputs.size(0));
   for (size_t i = 0; i < starts.size(); ++i) {
-    SeededRng rng(SeededRng::derive({seed_, kCropStream, static_cast<uint64_t>(epoch_),
-                                     static_cast<uint64_t>(batch_index_), i}));
+    SeededRng rng(SeededRng::derive(
+        {seed_, kCropStream, static_cast<uint64_t>(epoch), static_cast<uint64_t>(index), i}));
     starts[i] = rng.uniform_int(0, length - crop_size_);
   }
   const at::Tensor start_tensor = torch::tensor(starts, torch::kInt64).to(batch.inputs.device());
-  const bool targets_are_series = batch.targets.defined() && batch.targets.dim() >= 2 &&
-                                  batch.targets.size(1) == length;
+  const bool targets_are_series =
+      batch.targets.defined() && batch.targets.dim() >= 2 && batch.targets.size(1) == length;
   batch.inputs = crop_steps(batch.inputs, start_tensor, crop_size_);
   if (targets_are_series) batch.targets = crop_steps(batch.targets, start_tensor, crop_size_);
-  ++batch_index_;
-  return true;
 }
 
 }  // namespace ssmkit::data

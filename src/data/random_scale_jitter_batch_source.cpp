@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "ssmkit/data/seeded_rng.h"
 #include "ssmkit/io/error.h"
@@ -27,24 +28,16 @@ void check_deviation(double value, const char* name) {
 
 RandomScaleJitterBatchSource::RandomScaleJitterBatchSource(BatchSource& source, double scale_std,
                                                            double jitter_std, uint64_t seed)
-    : source_(source), scale_std_(scale_std), jitter_std_(jitter_std), seed_(seed) {
+    : BatchAugmentationSource(source), scale_std_(scale_std), jitter_std_(jitter_std), seed_(seed) {
   check_deviation(scale_std, "scale_std");
   check_deviation(jitter_std, "jitter_std");
 }
 
-void RandomScaleJitterBatchSource::reset(int64_t epoch) {
-  source_.reset(epoch);
-  epoch_ = epoch;
-  batch_index_ = 0;
-}
-
-bool RandomScaleJitterBatchSource::next(Batch& batch) {
-  if (!source_.next(batch)) return false;
+void RandomScaleJitterBatchSource::augment(Batch& batch, int64_t epoch, int64_t index) {
   const at::Tensor& x = batch.inputs;  // (B, L, C)
   // Drawn on the CPU from a generator of its own: the same values on every device and thread count.
-  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(
-      SeededRng::derive({seed_, kScaleJitterStream, static_cast<uint64_t>(epoch_),
-                         static_cast<uint64_t>(batch_index_)}));
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(SeededRng::derive(
+      {seed_, kScaleJitterStream, static_cast<uint64_t>(epoch), static_cast<uint64_t>(index)}));
   const auto cpu = at::TensorOptions().dtype(x.scalar_type());
   std::vector<int64_t> scale_shape(static_cast<size_t>(x.dim()), 1);
   scale_shape[0] = x.size(0);
@@ -55,8 +48,6 @@ bool RandomScaleJitterBatchSource::next(Batch& batch) {
   const bool targets_are_series = batch.targets.defined() && batch.targets.sizes() == x.sizes();
   batch.inputs = x * scale + noise;
   if (targets_are_series) batch.targets = batch.targets * scale + noise;
-  ++batch_index_;
-  return true;
 }
 
 }  // namespace ssmkit::data

@@ -6,27 +6,21 @@
 
 #include <cstdint>
 
-#include "ssmkit/data/batch.h"
+#include "ssmkit/data/batch_augmentation_source.h"
 
 namespace ssmkit::data {
 
-class RandomCropBatchSource : public BatchSource {
+class RandomCropBatchSource : public BatchAugmentationSource {
  public:
   // `source` yields inputs (B, L, ...) with L >= crop_size; it must outlive this object.
   RandomCropBatchSource(BatchSource& source, int64_t crop_size, uint64_t seed);
 
-  void reset(int64_t epoch) override;
-  bool next(Batch& batch) override;
-  int64_t num_batches() const override { return source_.num_batches(); }
-  int64_t num_examples() const override { return source_.num_examples(); }
-  void set_shard(const DataShard& shard) override { source_.set_shard(shard); }
+ protected:
+  void augment(Batch& batch, int64_t epoch, int64_t index) override;
 
  private:
-  BatchSource& source_;
   int64_t crop_size_;
   uint64_t seed_;
-  int64_t epoch_ = 1;
-  int64_t batch_index_ = 0;
 };
 
 }  // namespace ssmkit::data
