@@ -8,7 +8,6 @@
 #include <torch/torch.h>
 #include <cxxopts.hpp>
 
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -188,16 +187,6 @@ json network_config(const json& config) {
   return network;
 }
 
-// A deviation of the training augmentation (--data.scale_std, --data.jitter_std): finite, >= 0.
-double augmentation_std(const json& data, const char* key) {
-  const double value = data.at(key).get<double>();
-  if (!(value >= 0.0) || !std::isfinite(value)) {
-    throw InputError(std::string("--data.") + key + ": must be a finite number >= 0, got " +
-                     data.at(key).dump());
-  }
-  return value;
-}
-
 data::UcrDataOptions data_options(const json& config) {
   const json& d = config.at("data");
   data::UcrDataOptions o;
@@ -209,8 +198,8 @@ data::UcrDataOptions data_options(const json& config) {
   if (!d.at("class_id_start").is_null()) o.class_id_start = d["class_id_start"].get<int64_t>();
   if (!d.at("crop_size").is_null()) o.crop_size = d["crop_size"].get<int64_t>();
   o.split_ratio = d.at("split_ratio").get<double>();
-  o.scale_std = augmentation_std(d, "scale_std");
-  o.jitter_std = augmentation_std(d, "jitter_std");
+  o.scale_std = d.at("scale_std").get<double>();
+  o.jitter_std = d.at("jitter_std").get<double>();
   if (!d.at("mean").is_null()) o.mean = d["mean"].get<double>();
   if (!d.at("std").is_null()) o.std = d["std"].get<double>();
   return o;

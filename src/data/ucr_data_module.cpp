@@ -81,6 +81,17 @@ void check_crop(const UcrDataOptions& options, int64_t length, const std::string
   }
 }
 
+// The training augmentation's deviations: finite and >= 0 (a YAML config can hold .nan).
+void check_augmentation(const UcrDataOptions& options) {
+  for (const auto& [flag, value] : {std::pair<const char*, double>{"scale_std", options.scale_std},
+                                    {"jitter_std", options.jitter_std}}) {
+    if (!(value >= 0.0) || !std::isfinite(value)) {
+      throw InputError(std::string("--data.") + flag + ": must be a finite number >= 0, got " +
+                       std::to_string(value));
+    }
+  }
+}
+
 }  // namespace
 
 UcrFitData load_ucr_fit_data(const UcrDataOptions& options) {
@@ -93,6 +104,7 @@ UcrFitData load_ucr_fit_data(const UcrDataOptions& options) {
   UcrFitData out;
   out.length = train.values.size(1);
   check_crop(options, out.length, options.dataset_path);
+  check_augmentation(options);
   out.class_id_start =
       options.class_id_start ? *options.class_id_start : train.labels.min().item<int64_t>();
   at::Tensor train_labels = recode(train.labels, out.class_id_start, 0, options.dataset_path);

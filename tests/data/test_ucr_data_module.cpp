@@ -8,6 +8,8 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "ssmkit/data/class_weights.h"
 #include "ssmkit/data/random_crop_batch_source.h"
 #include "ssmkit/data/tensor_batch_source.h"
@@ -106,6 +108,14 @@ TEST(UcrDataModule, BadFilesAndSettingsNameTheFileOrFlag) {
   EXPECT_THAT([&] { load_ucr_fit_data(o); },
               ThrowsMessage<InputError>(HasSubstr("--data.crop_size")));
   o.crop_size = 0;
+  o.scale_std = -0.5;
+  EXPECT_THAT([&] { load_ucr_fit_data(o); },
+              ThrowsMessage<InputError>(HasSubstr("--data.scale_std: must be a finite number")));
+  o.scale_std = 0.0;
+  o.jitter_std = std::nan("");  // a YAML config's .nan
+  EXPECT_THAT([&] { load_ucr_fit_data(o); },
+              ThrowsMessage<InputError>(HasSubstr("--data.jitter_std: must be a finite number")));
+  o.jitter_std = 0.0;
   o.class_id_start = 2;
   EXPECT_THAT([&] { load_ucr_fit_data(o); },
               ThrowsMessage<InputError>(HasSubstr("label 1 is outside")));
