@@ -5,6 +5,7 @@
 #include <torch/version.h>
 
 #include <cmath>
+#include <cstdlib>
 
 #include "ssmkit/io/error.h"
 #include "ssmkit/ops/dropout.h"
@@ -42,15 +43,23 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x) {
   const auto parts =
       qkv(x).view({batch, length, 3, heads, head_dim}).permute({2, 0, 3, 1, 4}).unbind(0);
   const double dropout = is_training() ? options_.dropout : 0.0;
+  at::Tensor y;
 #if SSMKIT_HAS_FUSED_ATTENTION
-  at::Tensor y = at::scaled_dot_product_attention(parts[0], parts[1], parts[2], {}, dropout);
+  // Experiment switch: the unfused form on LibTorch 2 too, to time it against the fused one.
+  static const bool math_attention = std::getenv("SSMKIT_ATTENTION_MATH") != nullptr;
+  if (!math_attention) {
+    y = at::scaled_dot_product_attention(parts[0], parts[1], parts[2], {}, dropout);
+  }
 #else
-  at::Tensor weights = torch::softmax(torch::matmul(parts[0], parts[1].transpose(-2, -1)) /
-                                          std::sqrt(static_cast<double>(head_dim)),
-                                      -1);  // (B, H, L, L)
-  weights = ops::dropout(weights, dropout, /*training=*/true);
-  at::Tensor y = torch::matmul(weights, parts[2]);  // (B, H, L, d_head)
+  constexpr bool math_attention = true;
 #endif
+  if (math_attention) {
+    at::Tensor weights = torch::softmax(torch::matmul(parts[0], parts[1].transpose(-2, -1)) /
+                                            std::sqrt(static_cast<double>(head_dim)),
+                                        -1);  // (B, H, L, L)
+    weights = ops::dropout(weights, dropout, /*training=*/true);
+    y = torch::matmul(weights, parts[2]);  // (B, H, L, d_head)
+  }
   y = out(y.transpose(1, 2).reshape({batch, length, options_.d_model}));
   trace_shapes(fn, x, y);
   return y;
