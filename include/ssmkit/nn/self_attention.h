@@ -1,8 +1,7 @@
 // Multi-head self-attention over a sequence (B, L, D), batch first: one projection to queries,
 // keys and values (bias optional, off in Ti-MAE), softmax(QK^T / sqrt(d_head)) V per head with
-// dropout on the attention weights, and an output projection with bias. Built with LibTorch 2's
-// fused scaled-dot-product attention (flash / memory-efficient kernels on CUDA) when the LibTorch
-// has it, and with the same computation spelled out otherwise.
+// dropout on the attention weights, and an output projection with bias. The attention itself is
+// ops::multi_head_attention (ssmkit's CUDA kernels for small heads, LibTorch elsewhere).
 #pragma once
 
 #include <torch/nn/module.h>
