@@ -37,7 +37,8 @@ at::Tensor multi_head_attention(const at::Tensor& qkv, int64_t heads, double dro
   const auto parts =
       qkv.view({batch, length, 3, heads, head_dim}).permute({2, 0, 3, 1, 4}).unbind(0);
 #if SSMKIT_HAS_FUSED_ATTENTION
-  at::Tensor y = at::scaled_dot_product_attention(parts[0], parts[1], parts[2], {}, drop_probability);
+  at::Tensor y =
+      at::scaled_dot_product_attention(parts[0], parts[1], parts[2], {}, drop_probability);
 #else
   at::Tensor weights = torch::softmax(torch::matmul(parts[0], parts[1].transpose(-2, -1)) /
                                           std::sqrt(static_cast<double>(head_dim)),

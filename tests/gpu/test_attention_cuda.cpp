@@ -44,8 +44,8 @@ Result run(const at::Tensor& qkv0, const at::Tensor& upstream, bool cuda, int64_
   const auto options = cuda ? torch::TensorOptions(torch::kFloat).device(torch::kCUDA)
                             : torch::TensorOptions(torch::kDouble);
   at::Tensor qkv = qkv0.to(options).clone().requires_grad_();
-  const at::Tensor y = cuda ? ops::multi_head_attention(qkv, heads, p)
-                            : reference_attention(qkv, heads, keep);
+  const at::Tensor y =
+      cuda ? ops::multi_head_attention(qkv, heads, p) : reference_attention(qkv, heads, keep);
   (y * upstream.to(options)).sum().backward();
   return {y.detach().cpu().to(torch::kDouble), qkv.grad().cpu().to(torch::kDouble)};
 }
@@ -58,8 +58,8 @@ void expect_like_float64(int64_t batch, int64_t length, int64_t d_model, int64_t
             kernels_take_it);
   const Result want = run(qkv, upstream, false, heads);
   const Result got = run(qkv, upstream, true, heads);
-  const std::string shape = shape_string({batch, length, d_model}) + " heads " +
-                            std::to_string(heads);
+  const std::string shape =
+      shape_string({batch, length, d_model}) + " heads " + std::to_string(heads);
   EXPECT_LT(relative_error(got.y, want.y), 1e-5) << "y " << shape;
   EXPECT_LT(relative_error(got.grad, want.grad), 1e-4) << "grad qkv " << shape;
 }

@@ -12,7 +12,7 @@ bool attention_cuda_takes(const at::Tensor& qkv,  // (B, L, 3 D)
                           int64_t heads);
 
 // With autograd: the backward redraws the forward's dropout mask.
-at::Tensor attention_cuda(const at::Tensor& qkv,  // (B, L, 3 D)
+at::Tensor attention_cuda(const at::Tensor& qkv,                    // (B, L, 3 D)
                           int64_t heads, double drop_probability);  // -> (B, L, D)
 
 }  // namespace ssmkit::ops

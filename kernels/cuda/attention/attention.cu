@@ -146,7 +146,7 @@ __global__ void __launch_bounds__(kFwdThreads) attention_fwd_kernel(AttentionPar
   extern __shared__ float4 shared[];
   const int64_t length = p.length, bh = blockIdx.x;
   const HeadLayout at(p.qkv, length, p.heads, D, bh);
-  float4* keys = shared;              // (L, V)
+  float4* keys = shared;                 // (L, V)
   float4* values = shared + length * V;  // (L, V)
   for (int64_t e = threadIdx.x; e < length * V; e += blockDim.x) {
     const int64_t j = e / V, c = e % V;
@@ -187,12 +187,12 @@ __global__ void __launch_bounds__(2 * bwd_row_threads<D>())
   extern __shared__ float4 shared[];
   const int64_t length = p.length, bh = blockIdx.x;
   const HeadLayout at(p.qkv, length, p.heads, D, bh);
-  float4* queries = shared;                  // (L, V), unscaled
-  float4* keys = shared + length * V;        // (L, V)
-  float4* values = shared + 2 * length * V;  // (L, V)
-  float4* grads = shared + 3 * length * V;   // (L, V): grad_y
+  float4* queries = shared;                                        // (L, V), unscaled
+  float4* keys = shared + length * V;                              // (L, V)
+  float4* values = shared + 2 * length * V;                        // (L, V)
+  float4* grads = shared + 3 * length * V;                         // (L, V): grad_y
   float* lse = reinterpret_cast<float*>(shared + 4 * length * V);  // (L)
-  float* delta = lse + length;                                      // (L)
+  float* delta = lse + length;                                     // (L)
   for (int64_t e = threadIdx.x; e < length * V; e += blockDim.x) {
     const int64_t j = e / V, c = e % V;
     queries[e] = reinterpret_cast<const float4*>(at.q + j * at.step)[c];
@@ -287,8 +287,8 @@ cudaError_t allow_large_shared_memory(Kernel kernel, std::once_flag& once) {
 }
 
 template <typename Kernel, typename Params>
-cudaError_t launch(Kernel kernel, std::once_flag& once, const Params& p, int threads,
-                   size_t shared, cudaStream_t stream) {
+cudaError_t launch(Kernel kernel, std::once_flag& once, const Params& p, int threads, size_t shared,
+                   cudaStream_t stream) {
   if (shared > kDefaultSharedBytes) {
     const cudaError_t err = allow_large_shared_memory(kernel, once);
     if (err != cudaSuccess) return err;
@@ -307,24 +307,32 @@ cudaError_t fwd_for(const AttentionParams& p, cudaStream_t stream) {
 template <int D>
 cudaError_t bwd_for(const AttentionBwdParams& p, cudaStream_t stream) {
   static std::once_flag once;
-  return launch(attention_bwd_kernel<D>, once, p,
-                2 * row_threads(p.length, bwd_row_threads<D>()), bwd_shared_bytes(p.length, D),
-                stream);
+  return launch(attention_bwd_kernel<D>, once, p, 2 * row_threads(p.length, bwd_row_threads<D>()),
+                bwd_shared_bytes(p.length, D), stream);
 }
 
 // Calls f.template operator()<D>() for the head sizes the kernels are built for.
 template <typename Params, typename Fn>
 cudaError_t dispatch_head_dim(const Params& p, Fn&& fn) {
   switch (p.head_dim) {
-    case 4: return fn(std::integral_constant<int, 4>{});
-    case 8: return fn(std::integral_constant<int, 8>{});
-    case 12: return fn(std::integral_constant<int, 12>{});
-    case 16: return fn(std::integral_constant<int, 16>{});
-    case 20: return fn(std::integral_constant<int, 20>{});
-    case 24: return fn(std::integral_constant<int, 24>{});
-    case 28: return fn(std::integral_constant<int, 28>{});
-    case 32: return fn(std::integral_constant<int, 32>{});
-    default: return cudaErrorInvalidValue;
+    case 4:
+      return fn(std::integral_constant<int, 4>{});
+    case 8:
+      return fn(std::integral_constant<int, 8>{});
+    case 12:
+      return fn(std::integral_constant<int, 12>{});
+    case 16:
+      return fn(std::integral_constant<int, 16>{});
+    case 20:
+      return fn(std::integral_constant<int, 20>{});
+    case 24:
+      return fn(std::integral_constant<int, 24>{});
+    case 28:
+      return fn(std::integral_constant<int, 28>{});
+    case 32:
+      return fn(std::integral_constant<int, 32>{});
+    default:
+      return cudaErrorInvalidValue;
   }
 }
 

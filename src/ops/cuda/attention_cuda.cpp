@@ -102,8 +102,7 @@ void fill_shape(Params& p, const at::Tensor& qkv, int64_t heads) {
 class CudaAttention : public torch::autograd::Function<CudaAttention> {
  public:
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
-                                                const at::Tensor& qkv_in, int64_t heads,
-                                                double p) {
+                                                const at::Tensor& qkv_in, int64_t heads, double p) {
     const at::Tensor qkv = float4_aligned(qkv_in);  // (B, L, 3 D)
     const c10::cuda::CUDAGuard guard(qkv.device());
     k::AttentionParams params;
