@@ -22,6 +22,8 @@
 #   FINETUNE_FLAGS  more train_timae flags for the fine-tuning runs  (default none)
 #   MODEL_FLAGS  more model flags for the pretraining and the fine-tuning runs alike, e.g.
 #             "--model.num_layers 2"                        (default none: the seed's models)
+#   PRETRAIN_FLAGS  more train_timae flags for the pretraining runs only, after the script's own
+#             (so they override them), e.g. "--model.mask_ratio 0.5"   (default none)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ucr="${UCR:-$root/../shared/data/ucr/ECG5000}"
@@ -37,6 +39,7 @@ weights="${WEIGHTS:-inverse}"
 finetune_on="${FINETUNE_ON:-split}"
 finetune_flags="${FINETUNE_FLAGS:-}"
 extra_model_flags="${MODEL_FLAGS:-}"
+pretrain_flags="${PRETRAIN_FLAGS:-}"
 if [ -z "${DEVICE:-}" ]; then
   if nvidia-smi >/dev/null 2>&1; then DEVICE=cuda; else DEVICE=cpu; fi
 fi
@@ -116,7 +119,7 @@ one_run() {
   (cd "$dir" && "$program" fit --model "${model}ForPretraining" $(model_flags "$model") \
     $(decoder_flags "$model") --model.seq_len 140 --model.mask_ratio 0.75 --data.pretrain True \
     $pretrain_data --data.batch_size 64 --trainer.max_epochs "$pretrain_epochs" \
-    --seed_everything "$seed" $common >pretrain.log 2>&1)
+    --seed_everything "$seed" $common $pretrain_flags >pretrain.log 2>&1)
   local pretrained=$SECONDS
   for weighting in ${weights//,/ }; do
     for epochs in ${finetune_epochs//,/ }; do
