@@ -16,15 +16,13 @@
 #include <vector>
 
 #include "attention/attention_launch.h"
+#include "dropout_mask_kernel.h"
 
 namespace ssmkit::ops {
 
 namespace k = ssmkit::kernels;
 
 namespace {
-
-// Draws per element are 16-bit: the drop probability is rounded to a multiple of 1/65536.
-constexpr double kDropoutLevels = 65536.0;
 
 // The kernels read rows as float4: a tensor whose data starts off a 16-byte boundary is copied.
 at::Tensor float4_aligned(const at::Tensor& t) {
@@ -49,7 +47,8 @@ void read_seed(const Seed& seed, bool captured, k::AttentionDropout& d) {
 // CUDA graph capture the seed and offset are pointers that each replay reads anew.
 k::AttentionDropout draw_dropout(double p, const at::Device& device) {
   k::AttentionDropout d;
-  d.drop_threshold = static_cast<uint32_t>(std::lround(p * kDropoutLevels));
+  // 16-bit draws, as the CPU dropout's: p is rounded to a multiple of 1/65536.
+  d.drop_threshold = static_cast<uint32_t>(std::lround(p * kernels_cpu::kDropoutLevels));
   if (d.drop_threshold == 0) return d;
   d.keep_scale = static_cast<float>(1.0 / (1.0 - p));
   auto generator = at::cuda::detail::getDefaultCUDAGenerator(device.index());
