@@ -17,18 +17,13 @@
 
 #include "attention/attention_launch.h"
 #include "dropout_mask_kernel.h"
+#include "float4_aligned.h"
 
 namespace ssmkit::ops {
 
 namespace k = ssmkit::kernels;
 
 namespace {
-
-// The kernels read rows as float4: a tensor whose data starts off a 16-byte boundary is copied.
-at::Tensor float4_aligned(const at::Tensor& t) {
-  const at::Tensor c = t.contiguous();
-  return reinterpret_cast<std::uintptr_t>(c.data_ptr()) % 16 == 0 ? c : c.clone();
-}
 
 // LibTorch's PhiloxCudaState keeps the seed as a plain number in some releases and as a
 // value-or-pointer union (like the offset) in others.

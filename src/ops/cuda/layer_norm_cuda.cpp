@@ -9,22 +9,12 @@
 
 #include <cstdint>
 
+#include "float4_aligned.h"
 #include "layer_norm/layer_norm_launch.h"
 
 namespace ssmkit::ops {
 
 namespace k = ssmkit::kernels;
-
-namespace {
-
-// The kernels read and write rows as float4: a contiguous view whose data starts off a 16-byte
-// boundary (an odd storage offset) is copied to a fresh allocation.
-at::Tensor float4_aligned(const at::Tensor& t) {
-  const at::Tensor c = t.contiguous();
-  return reinterpret_cast<std::uintptr_t>(c.data_ptr()) % 16 == 0 ? c : c.clone();
-}
-
-}  // namespace
 
 bool layer_norm_cuda_takes(const at::Tensor& x, const at::Tensor& weight) {
   return x.is_cuda() && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat &&
