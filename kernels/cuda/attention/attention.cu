@@ -128,13 +128,12 @@ struct HeadLayout {
   const float* q;    // this head's query of step 0; keys at + H d, values at + 2 H d
   int64_t out;       // this head's offset in (B, L, H, d) at step 0
 
-  __device__ HeadLayout(const float* qkv, int64_t length, int64_t heads, int64_t head_dim,
-                        int64_t bh) {
-    const int64_t b = bh / heads, h = bh % heads;
-    out_step = heads * head_dim;
+  __device__ HeadLayout(const float* qkv, const AttentionShape& s, int64_t bh) {
+    const int64_t b = bh / s.heads, h = bh % s.heads;
+    out_step = s.heads * s.head_dim;
     step = 3 * out_step;
-    q = qkv + b * length * step + h * head_dim;
-    out = b * length * out_step + h * head_dim;
+    q = qkv + b * s.length * step + h * s.head_dim;
+    out = b * s.length * out_step + h * s.head_dim;
   }
   __device__ const float* k() const { return q + out_step; }
   __device__ const float* v() const { return q + 2 * out_step; }
@@ -144,8 +143,8 @@ template <int D>
 __global__ void __launch_bounds__(kFwdThreads) attention_fwd_kernel(AttentionParams p) {
   constexpr int V = D / 4;
   extern __shared__ float4 shared[];
-  const int64_t length = p.length, bh = blockIdx.x;
-  const HeadLayout at(p.qkv, length, p.heads, D, bh);
+  const int64_t length = p.shape.length, bh = blockIdx.x;
+  const HeadLayout at(p.qkv, p.shape, bh);
   float4* keys = shared;                 // (L, V)
   float4* values = shared + length * V;  // (L, V)
   for (int64_t e = threadIdx.x; e < length * V; e += blockDim.x) {
@@ -157,7 +156,7 @@ __global__ void __launch_bounds__(kFwdThreads) attention_fwd_kernel(AttentionPar
   const DropoutDraw drop(p.dropout);
   for (int64_t i = threadIdx.x; i < length; i += blockDim.x) {
     Row<V> q, acc;
-    q.load(at.q + i * at.step, p.scale);
+    q.load(at.q + i * at.step, p.shape.scale);
     acc.zero();
     float top = -INFINITY, total = 0.f;  // running maximum and normaliser (relative to it)
     const uint64_t first = static_cast<uint64_t>((bh * length + i) * length);
@@ -185,8 +184,8 @@ __global__ void __launch_bounds__(2 * bwd_row_threads<D>())
     attention_bwd_kernel(AttentionBwdParams p) {
   constexpr int V = D / 4;
   extern __shared__ float4 shared[];
-  const int64_t length = p.length, bh = blockIdx.x;
-  const HeadLayout at(p.qkv, length, p.heads, D, bh);
+  const int64_t length = p.shape.length, bh = blockIdx.x;
+  const HeadLayout at(p.qkv, p.shape, bh);
   float4* queries = shared;                                        // (L, V), unscaled
   float4* keys = shared + length * V;                              // (L, V)
   float4* values = shared + 2 * length * V;                        // (L, V)
@@ -215,7 +214,7 @@ __global__ void __launch_bounds__(2 * bwd_row_threads<D>())
     // Query rows: dQ_i = scale sum_j dS_ij K_j.
     for (int64_t i = threadIdx.x; i < length; i += half) {
       Row<V> q, g, dq;
-      q.load(reinterpret_cast<const float*>(queries + i * V), p.scale);
+      q.load(reinterpret_cast<const float*>(queries + i * V), p.shape.scale);
       g.load(reinterpret_cast<const float*>(grads + i * V), 1.f);
       dq.zero();
       const float lse_i = lse[i], delta_i = delta[i];
@@ -226,13 +225,13 @@ __global__ void __launch_bounds__(2 * bwd_row_threads<D>())
         const float ds = drop.keeps(first + j) ? w * (dp * keep_scale - delta_i) : -w * delta_i;
         dq.add_scaled(ds, keys + j * V);
       }
-      dq.store(p.grad_qkv + (at.q - p.qkv) + i * at.step, p.scale);
+      dq.store(p.grad_qkv + (at.q - p.qkv) + i * at.step, p.shape.scale);
     }
   } else {
     // Key rows: dK_j = scale sum_i dS_ij Q_i, dV_j = sum_i P'_ij grad_y_i.
     for (int64_t j = threadIdx.x - half; j < length; j += half) {
       Row<V> k, v, dk, dv;
-      k.load(reinterpret_cast<const float*>(keys + j * V), p.scale);
+      k.load(reinterpret_cast<const float*>(keys + j * V), p.shape.scale);
       v.load(reinterpret_cast<const float*>(values + j * V), 1.f);
       dk.zero();
       dv.zero();
@@ -247,7 +246,7 @@ __global__ void __launch_bounds__(2 * bwd_row_threads<D>())
         dk.add_scaled(ds, queries + i * V);
       }
       float* row = p.grad_qkv + (at.q - p.qkv) + j * at.step;
-      dk.store(row + at.out_step, p.scale);
+      dk.store(row + at.out_step, p.shape.scale);
       dv.store(row + 2 * at.out_step, 1.f);
     }
   }
@@ -293,28 +292,29 @@ cudaError_t launch(Kernel kernel, std::once_flag& once, const Params& p, int thr
     const cudaError_t err = allow_large_shared_memory(kernel, once);
     if (err != cudaSuccess) return err;
   }
-  kernel<<<static_cast<unsigned>(p.batch * p.heads), threads, shared, stream>>>(p);
+  kernel<<<static_cast<unsigned>(p.shape.batch * p.shape.heads), threads, shared, stream>>>(p);
   return cudaGetLastError();
 }
 
 template <int D>
 cudaError_t fwd_for(const AttentionParams& p, cudaStream_t stream) {
   static std::once_flag once;
-  return launch(attention_fwd_kernel<D>, once, p, row_threads(p.length, kFwdThreads),
-                fwd_shared_bytes(p.length, D), stream);
+  return launch(attention_fwd_kernel<D>, once, p, row_threads(p.shape.length, kFwdThreads),
+                fwd_shared_bytes(p.shape.length, D), stream);
 }
 
 template <int D>
 cudaError_t bwd_for(const AttentionBwdParams& p, cudaStream_t stream) {
   static std::once_flag once;
-  return launch(attention_bwd_kernel<D>, once, p, 2 * row_threads(p.length, bwd_row_threads<D>()),
-                bwd_shared_bytes(p.length, D), stream);
+  return launch(attention_bwd_kernel<D>, once, p,
+                2 * row_threads(p.shape.length, bwd_row_threads<D>()),
+                bwd_shared_bytes(p.shape.length, D), stream);
 }
 
 // Calls f.template operator()<D>() for the head sizes the kernels are built for.
 template <typename Params, typename Fn>
 cudaError_t dispatch_head_dim(const Params& p, Fn&& fn) {
-  switch (p.head_dim) {
+  switch (p.shape.head_dim) {
     case 4:
       return fn(std::integral_constant<int, 4>{});
     case 8:
@@ -344,12 +344,12 @@ bool attention_takes(int64_t length, int64_t head_dim) {
 }
 
 cudaError_t attention_fwd(const AttentionParams& p, cudaStream_t stream) {
-  if (p.batch * p.heads == 0 || p.length == 0) return cudaSuccess;
+  if (p.shape.batch * p.shape.heads == 0 || p.shape.length == 0) return cudaSuccess;
   return dispatch_head_dim(p, [&](auto d) { return fwd_for<decltype(d)::value>(p, stream); });
 }
 
 cudaError_t attention_bwd(const AttentionBwdParams& p, cudaStream_t stream) {
-  if (p.batch * p.heads == 0 || p.length == 0) return cudaSuccess;
+  if (p.shape.batch * p.shape.heads == 0 || p.shape.length == 0) return cudaSuccess;
   return dispatch_head_dim(p, [&](auto d) { return bwd_for<decltype(d)::value>(p, stream); });
 }
 

@@ -20,12 +20,17 @@ struct AttentionDropout {
   uint64_t offset_intragraph = 0;
 };
 
-struct AttentionParams {
+// The problem both passes share.
+struct AttentionShape {
   int64_t batch = 0;
   int64_t length = 0;
   int64_t heads = 0;
-  int64_t head_dim = 0;        // d
-  float scale = 1.0f;          // of the scores, 1 / sqrt(d)
+  int64_t head_dim = 0;  // d
+  float scale = 1.0f;    // of the scores, 1 / sqrt(d)
+};
+
+struct AttentionParams {
+  AttentionShape shape;
   const float* qkv = nullptr;  // (B, L, 3, H, d)
   float* y = nullptr;          // (B, L, H, d)
   float* lse = nullptr;        // (B, H, L): log of each softmax row's normaliser, for the backward
@@ -33,11 +38,7 @@ struct AttentionParams {
 };
 
 struct AttentionBwdParams {
-  int64_t batch = 0;
-  int64_t length = 0;
-  int64_t heads = 0;
-  int64_t head_dim = 0;
-  float scale = 1.0f;
+  AttentionShape shape;
   const float* qkv = nullptr;     // (B, L, 3, H, d)
   const float* y = nullptr;       // (B, L, H, d)
   const float* grad_y = nullptr;  // (B, L, H, d)

@@ -84,13 +84,14 @@ k::AttentionDropout from_numbers(const std::vector<int64_t>& n, double p) {
   return d;
 }
 
-template <typename Params>
-void fill_shape(Params& p, const at::Tensor& qkv, int64_t heads) {
-  p.batch = qkv.size(0);
-  p.length = qkv.size(1);
-  p.heads = heads;
-  p.head_dim = qkv.size(2) / (3 * heads);
-  p.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(p.head_dim)));
+k::AttentionShape shape_of(const at::Tensor& qkv, int64_t heads) {  // qkv (B, L, 3 D)
+  k::AttentionShape s;
+  s.batch = qkv.size(0);
+  s.length = qkv.size(1);
+  s.heads = heads;
+  s.head_dim = qkv.size(2) / (3 * heads);
+  s.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(s.head_dim)));
+  return s;
 }
 
 class CudaAttention : public torch::autograd::Function<CudaAttention> {
@@ -100,10 +101,10 @@ class CudaAttention : public torch::autograd::Function<CudaAttention> {
     const at::Tensor qkv = float4_aligned(qkv_in);  // (B, L, 3 D)
     const c10::cuda::CUDAGuard guard(qkv.device());
     k::AttentionParams params;
-    fill_shape(params, qkv, heads);
-    const int64_t d_model = heads * params.head_dim;
-    const at::Tensor y = at::empty({params.batch, params.length, d_model}, qkv.options());
-    const at::Tensor lse = at::empty({params.batch, heads, params.length}, qkv.options());
+    params.shape = shape_of(qkv, heads);
+    const k::AttentionShape& s = params.shape;
+    const at::Tensor y = at::empty({s.batch, s.length, heads * s.head_dim}, qkv.options());
+    const at::Tensor lse = at::empty({s.batch, heads, s.length}, qkv.options());
     params.qkv = qkv.data_ptr<float>();
     params.y = y.data_ptr<float>();
     params.lse = lse.data_ptr<float>();
@@ -123,7 +124,7 @@ class CudaAttention : public torch::autograd::Function<CudaAttention> {
     const at::Tensor grad_y = float4_aligned(grad_outputs[0]);  // (B, L, D)
     const c10::cuda::CUDAGuard guard(qkv.device());
     k::AttentionBwdParams params;
-    fill_shape(params, qkv, ctx->saved_data["heads"].toInt());
+    params.shape = shape_of(qkv, ctx->saved_data["heads"].toInt());
     const at::Tensor grad_qkv = at::empty_like(qkv);
     params.qkv = qkv.data_ptr<float>();
     params.y = y.data_ptr<float>();
