@@ -116,6 +116,9 @@ TrainingSession::TrainingSession(const nlohmann::json& config, TrainableModel& m
   // Before any folder exists: a rendezvous that fails leaves nothing behind.
   context_ = &shard_training_data(train, trainer_config, device);
   const int64_t steps_per_epoch = train.num_batches();
+  // Before the run folder too: lr_scales are checked against the model's parameter names here.
+  optimizer_ =
+      make_optimizer(OptimizerConfig::from_json(config.at("optimizer")), model.named_parameters());
   if (context_->is_main()) {
     run_ = std::make_unique<RunDirectory>(open_run(config, steps_per_epoch));
     run_->write_config(config);
@@ -132,8 +135,6 @@ TrainingSession::TrainingSession(const nlohmann::json& config, TrainableModel& m
       spdlog::warn("rank {}: standard output stays open", context_->rank());
     }
   }
-  optimizer_ =
-      make_optimizer(OptimizerConfig::from_json(config.at("optimizer")), model.named_parameters());
   auto scheduler = make_lr_scheduler(config.at("scheduler"), *optimizer_,
                                      ScheduleContext{steps_per_epoch, trainer_config.epochs});
   trainer_ = std::make_unique<Trainer>(trainer_config, model, *optimizer_, std::move(loss),

@@ -438,6 +438,22 @@ std::vector<std::string> ConfigSection::strings(const std::string& key,
   return out;
 }
 
+std::vector<std::pair<std::string, double>> ConfigSection::named_numbers(
+    const std::string& key, const std::vector<std::pair<std::string, double>>& fallback) {
+  const json* value = find(key);
+  if (value == nullptr) return fallback;
+  if (!value->is_array()) type_error(key, "a list of [name, number] pairs", *value);
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& item : *value) {
+    if (!item.is_array() || item.size() != 2 || !item[0].is_string() || !item[1].is_number()) {
+      throw InputError(name_ + "." + key +
+                       ": expected a list of [name, number] pairs, got the item " + item.dump());
+    }
+    out.emplace_back(item[0].get<std::string>(), item[1].get<double>());
+  }
+  return out;
+}
+
 nlohmann::json ConfigSection::section(const std::string& key) {
   const json* value = find(key);
   if (value == nullptr) return json();

@@ -6,6 +6,8 @@
 #include <torch/optim/sgd.h>
 
 #include <algorithm>
+#include <cmath>
+#include <set>
 
 #include "optimizer_state_key.h"
 #include "ssmkit/io/config.h"
@@ -35,23 +37,73 @@ struct ParameterSplit {
   std::vector<at::Tensor> decayed;
   std::vector<at::Tensor> plain;
   std::vector<at::Tensor> ssm;
+  bool empty() const { return decayed.empty() && plain.empty() && ssm.empty(); }
 };
 
-// The groups (decayed, not decayed, SSM) from `options`, each only when non-empty.
+// The parameters trained at lr * scale.
+struct ScaledSplit {
+  double scale = 1.0;
+  ParameterSplit split;
+};
+
+// Whether parameter `name` is `prefix` or lies below it ("layers.1" holds "layers.1.weight", not
+// "layers.10.weight").
+bool under_prefix(const std::string& name, const std::string& prefix) {
+  return name.compare(0, prefix.size(), prefix) == 0 &&
+         (name.size() == prefix.size() || name[prefix.size()] == '.');
+}
+
+// The scale of the longest prefix of `scales` that `name` lies under; 1 under none.
+double lr_scale_of(const std::string& name,
+                   const std::vector<std::pair<std::string, double>>& scales) {
+  double scale = 1.0;
+  size_t longest = 0;
+  for (const auto& [prefix, value] : scales) {
+    if (prefix.size() > longest && under_prefix(name, prefix)) {
+      scale = value;
+      longest = prefix.size();
+    }
+  }
+  return scale;
+}
+
+void check_lr_scales(const std::vector<std::pair<std::string, double>>& scales) {
+  std::set<std::string> seen;
+  for (const auto& [prefix, scale] : scales) {
+    require_optimizer(!prefix.empty(), "lr_scales: a name prefix is empty");
+    require_optimizer(std::isfinite(scale) && scale > 0, "lr_scales: the scale of '" + prefix +
+                                                             "' must be > 0, got " +
+                                                             nlohmann::json(scale).dump());
+    require_optimizer(seen.insert(prefix).second, "lr_scales: '" + prefix + "' is given twice");
+  }
+}
+
+// Appends the groups (decayed, not decayed, SSM) of `split` from `options`, each only when
+// non-empty, at `scale` times the rates of the unscaled groups.
 template <typename Options>
-std::vector<torch::optim::OptimizerParamGroup> param_groups(const ParameterSplit& split,
-                                                            const Options& options,
-                                                            double ssm_lr) {
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  if (!split.decayed.empty()) groups.emplace_back(split.decayed, std::make_unique<Options>(options));
-  Options no_decay = options;
+void add_param_groups(const ParameterSplit& split, const Options& options, double ssm_lr,
+                      double scale, std::vector<torch::optim::OptimizerParamGroup>& groups) {
+  Options decayed = options;
+  decayed.lr(options.lr() * scale);
+  if (!split.decayed.empty())
+    groups.emplace_back(split.decayed, std::make_unique<Options>(decayed));
+  Options no_decay = decayed;
   no_decay.weight_decay(0.0);
   if (!split.plain.empty()) groups.emplace_back(split.plain, std::make_unique<Options>(no_decay));
   if (!split.ssm.empty()) {
     Options ssm = no_decay;
-    if (ssm_lr > 0) ssm.lr(std::min(ssm_lr, options.lr()));
+    if (ssm_lr > 0) ssm.lr(std::min(ssm_lr, options.lr()) * scale);
     groups.emplace_back(split.ssm, std::make_unique<Options>(ssm));
   }
+}
+
+// The groups of every scale, the unscaled ones (splits.front()) first.
+template <typename Options>
+std::vector<torch::optim::OptimizerParamGroup> param_groups(const std::vector<ScaledSplit>& splits,
+                                                            const Options& options, double ssm_lr) {
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  for (const ScaledSplit& s : splits)
+    add_param_groups(s.split, options, ssm_lr, s.scale, groups);
   return groups;
 }
 
@@ -90,6 +142,7 @@ OptimizerConfig OptimizerConfig::from_json(const nlohmann::json& section) {
   c.no_weight_decay = s.strings("no_weight_decay", c.no_weight_decay);
   c.ssm_parameters = s.strings("ssm_parameters", c.ssm_parameters);
   c.ssm_lr = s.number("ssm_lr", c.ssm_lr);
+  c.lr_scales = s.named_numbers("lr_scales", c.lr_scales);
   s.finish();
 
   require_optimizer(c.lr > 0, "lr: must be positive, got " + std::to_string(c.lr));
@@ -102,6 +155,7 @@ OptimizerConfig OptimizerConfig::from_json(const nlohmann::json& section) {
   require_optimizer(c.dampening >= 0 && c.dampening <= 1, "dampening: must be in [0, 1]");
   require_optimizer(!c.nesterov || (c.momentum > 0 && c.dampening == 0),
                     "nesterov: needs momentum > 0 and dampening 0");
+  check_lr_scales(c.lr_scales);
   return c;
 }
 
@@ -117,14 +171,33 @@ nlohmann::json OptimizerConfig::to_json() const {
           {"nesterov", nesterov},
           {"no_weight_decay", no_weight_decay},
           {"ssm_parameters", ssm_parameters},
-          {"ssm_lr", ssm_lr}};
+          {"ssm_lr", ssm_lr},
+          {"lr_scales", lr_scales}};
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(
     const OptimizerConfig& config, const torch::OrderedDict<std::string, at::Tensor>& parameters) {
-  ParameterSplit split;
+  check_lr_scales(config.lr_scales);
+  // A prefix that names no parameter (a renamed module) would leave its rate at the base silently.
+  for (const auto& [prefix, scale] : config.lr_scales) {
+    const bool found = std::any_of(parameters.begin(), parameters.end(), [&](const auto& item) {
+      return under_prefix(item.key(), prefix);
+    });
+    require_optimizer(found,
+                      "lr_scales: '" + prefix + "' names no parameter of the model" +
+                          (parameters.is_empty() ? std::string()
+                                                 : " (e.g. '" + parameters.begin()->key() + "')"));
+  }
+  std::vector<ScaledSplit> splits(1);  // scale 1 first: its first group holds the base rate
+  bool trainable = false;
   for (const auto& item : parameters) {
     if (!item.value().requires_grad()) continue;
+    trainable = true;
+    const double scale = lr_scale_of(item.key(), config.lr_scales);
+    auto it = std::find_if(splits.begin(), splits.end(),
+                           [&](const ScaledSplit& s) { return s.scale == scale; });
+    if (it == splits.end()) it = splits.insert(splits.end(), ScaledSplit{scale, {}});
+    ParameterSplit& split = it->split;
     if (excluded_from_decay(item.key(), config.ssm_parameters)) {
       split.ssm.push_back(item.value());
     } else if (excluded_from_decay(item.key(), config.no_weight_decay)) {
@@ -133,19 +206,21 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(
       split.decayed.push_back(item.value());
     }
   }
-  if (split.decayed.empty() && split.plain.empty() && split.ssm.empty()) {
+  if (!trainable) {
     throw InputError("optimizer: the model has no parameters that require gradients");
   }
+  require_optimizer(!splits.front().split.empty(),
+                    "lr_scales: every parameter is scaled; leave at least one at the base rate");
   const auto betas = std::make_tuple(config.beta1, config.beta2);
   if (config.name == "adam") {
     torch::optim::AdamOptions o(config.lr);
     o.betas(betas).eps(config.eps).weight_decay(config.weight_decay).amsgrad(config.amsgrad);
-    return std::make_unique<torch::optim::Adam>(param_groups(split, o, config.ssm_lr), o);
+    return std::make_unique<torch::optim::Adam>(param_groups(splits, o, config.ssm_lr), o);
   }
   if (config.name == "adamw") {
     torch::optim::AdamWOptions o(config.lr);
     o.betas(betas).eps(config.eps).weight_decay(config.weight_decay).amsgrad(config.amsgrad);
-    return std::make_unique<torch::optim::AdamW>(param_groups(split, o, config.ssm_lr), o);
+    return std::make_unique<torch::optim::AdamW>(param_groups(splits, o, config.ssm_lr), o);
   }
   if (config.name == "sgd") {
     torch::optim::SGDOptions o(config.lr);
@@ -153,7 +228,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(
         .dampening(config.dampening)
         .nesterov(config.nesterov)
         .weight_decay(config.weight_decay);
-    return std::make_unique<torch::optim::SGD>(param_groups(split, o, config.ssm_lr), o);
+    return std::make_unique<torch::optim::SGD>(param_groups(splits, o, config.ssm_lr), o);
   }
   throw InputError("optimizer.name: unknown optimizer '" + config.name + "' (adam, adamw, sgd)");
 }

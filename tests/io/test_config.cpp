@@ -142,13 +142,29 @@ TEST(Config, SectionReadsTypedValuesAndRejectsUnknownKeys) {
             std::string::npos);
 }
 
+TEST(Config, SectionReadsNamedNumbersInOrderAndNamesAMalformedItem) {
+  ConfigSection s(json::parse(R"({"scales": [["b", 0.5], ["a", 2]]})"), "opt");
+  const std::vector<std::pair<std::string, double>> expected = {{"b", 0.5}, {"a", 2.0}};
+  EXPECT_EQ(s.named_numbers("scales", {}), expected);
+  EXPECT_EQ(s.named_numbers("absent", {{"x", 1.0}}).size(), 1u);
+  for (const char* text :
+       {R"({"scales": {"a": 1}})", R"({"scales": [["a"]]})", R"({"scales": [["a", "big"]]})",
+        R"({"scales": [[1, 0.5]]})", R"({"scales": [["a", 1, 2]]})"}) {
+    ConfigSection bad(json::parse(text), "opt");
+    const auto msg = error_of([&] { bad.named_numbers("scales", {}); });
+    EXPECT_NE(msg.find("opt.scales: expected a list of [name, number] pairs"), std::string::npos)
+        << text << ": " << msg;
+  }
+}
+
 TEST(ConfigValues, AppendAddsItemsToAListAndRefusesOtherValues) {
   json config = defaults();
   append_config_value(config, "data.columns", "c", "--data.columns");
   append_config_value(config, "data.columns", "d,e", "--data.columns");
   EXPECT_EQ(config["data"]["columns"], json::parse(R"(["a", "b", "c", "d", "e"])"));
-  EXPECT_NE(error_of([&] { append_config_value(config, "seed", "3", "--seed"); })
-                .find("'seed' is not a list"),
+  EXPECT_NE(error_of([&] {
+              append_config_value(config, "seed", "3", "--seed");
+            }).find("'seed' is not a list"),
             std::string::npos);
 }
 

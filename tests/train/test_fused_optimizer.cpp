@@ -1,6 +1,7 @@
 // FlatParameters and FusedOptimizer against LibTorch's own optimizers, in float64: the same
-// updates step for step (Adam, AdamW, SGD with every option, two parameter groups), starting from
-// scratch, continuing a plain optimizer's state, and handing the state back to a plain step.
+// updates step for step (Adam, AdamW, SGD with every option, two parameter groups, layer-wise
+// rates), starting from scratch, continuing a plain optimizer's state, and handing the state back
+// to a plain step.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -72,6 +73,12 @@ const json kConfigs[] = {
      {"dampening", 0.3},
      {"weight_decay", 0.01},
      {"no_weight_decay", {"bias"}}},
+    // Layer-wise rates: four groups (the second layer's, then the first's at 0.3 of the rate).
+    {{"name", "adamw"},
+     {"lr", 0.02},
+     {"weight_decay", 0.05},
+     {"no_weight_decay", {"bias"}},
+     {"lr_scales", json::array({json::array({"0", 0.3})})}},
 };
 
 class FusedOptimizerTest : public ::testing::TestWithParam<json> {};

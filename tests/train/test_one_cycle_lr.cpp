@@ -42,6 +42,36 @@ TEST(OneCycleLr, MatchesPyTorchRateAndMomentumPerStep) {
   }
 }
 
+// Layer-wise rates (optimizer.lr_scales): every group follows the cycle at its own fraction of the
+// base rate, and every group's momentum cycles alike.
+TEST(OneCycleLr, KeepsEachScaledGroupAtItsShareOfTheRate) {
+  torch::OrderedDict<std::string, at::Tensor> named;
+  for (const char* name : {"embed.weight", "layers.0.weight", "layers.1.weight", "head.weight"})
+    named.insert(name, torch::zeros({2}, torch::requires_grad()));
+  json scales = json::array();
+  scales.push_back(json::array({"embed", 0.125}));
+  scales.push_back(json::array({"layers.0", 0.25}));
+  scales.push_back(json::array({"layers.1", 0.5}));
+  const auto optimizer = make_optimizer(
+      OptimizerConfig::from_json({{"name", "adamw"}, {"lr", 1e-3}, {"lr_scales", scales}}), named);
+  const double expected_scales[] = {1.0, 0.125, 0.25, 0.5};  // head first: the unscaled group
+  ASSERT_EQ(optimizer->param_groups().size(), 4u);
+  auto schedule = make_lr_scheduler({{"name", "one_cycle"}}, *optimizer, ScheduleContext{5, 2});
+  schedule->start();
+  for (int64_t step = 0; step < 10; ++step) {
+    EXPECT_NEAR(schedule->lr(), kTorchOneCycle[step].first, 1e-15) << "step " << step;
+    for (size_t g = 0; g < 4; ++g) {
+      const auto& options =
+          static_cast<const torch::optim::AdamWOptions&>(optimizer->param_groups()[g].options());
+      EXPECT_NEAR(options.lr(), kTorchOneCycle[step].first * expected_scales[g], 1e-15)
+          << "step " << step << ", group " << g;
+      EXPECT_NEAR(std::get<0>(options.betas()), kTorchOneCycle[step].second, 1e-12)
+          << "step " << step << ", group " << g;
+    }
+    schedule->after_step(step + 1);
+  }
+}
+
 TEST(OneCycleLr, ResumesRateAndMomentumFromItsState) {
   OneCycleBench first, second;
   auto a = make_lr_scheduler({{"name", "one_cycle"}, {"total_steps", 10}}, *first.optimizer, {});

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "ssmkit/io/error.h"
+#include "ssmkit/train/fused_optimizer.h"
 #include "ssmkit/train/lr_scheduler.h"
 #include "ssmkit/train/optimizer_factory.h"
 
@@ -136,7 +137,8 @@ TEST(Optimizers, SsmParametersGetTheirOwnRateAndFollowTheSchedule) {
                                             {"ssm_lr", 0.001}});
   auto opt = make_optimizer(config, named);
   ASSERT_EQ(opt->param_groups().size(), 3u);
-  const auto& ssm = static_cast<const torch::optim::AdamWOptions&>(opt->param_groups()[2].options());
+  const auto& ssm =
+      static_cast<const torch::optim::AdamWOptions&>(opt->param_groups()[2].options());
   EXPECT_DOUBLE_EQ(ssm.lr(), 0.001);
   EXPECT_DOUBLE_EQ(ssm.weight_decay(), 0.0);
   EXPECT_TRUE(opt->param_groups()[2].params()[0].is_same(named["layer0.log_dt"]));
@@ -152,6 +154,177 @@ TEST(Optimizers, SsmParametersGetTheirOwnRateAndFollowTheSchedule) {
   EXPECT_NEAR(opt->param_groups()[0].options().get_lr(), 0.01 * factor, 1e-12);
   EXPECT_NEAR(opt->param_groups()[2].options().get_lr(), 0.001 * factor, 1e-12);
   EXPECT_THROW(OptimizerConfig::from_json({{"ssm_lr", -1}}), ssmkit::InputError);
+}
+
+// [[prefix, scale], ...] as JSON (a braced list of two-item lists would read as an object).
+json scales_json(const std::vector<std::pair<std::string, double>>& scales) {
+  json out = json::array();
+  for (const auto& [prefix, scale] : scales)
+    out.push_back(json::array({prefix, scale}));
+  return out;
+}
+
+torch::OrderedDict<std::string, at::Tensor> zero_parameters(const std::vector<std::string>& names) {
+  torch::OrderedDict<std::string, at::Tensor> named;
+  for (const auto& name : names)
+    named.insert(name, torch::zeros({2}, torch::requires_grad()));
+  return named;
+}
+
+// The parameters of group `g` are exactly `names`, in this order.
+void expect_group(const torch::optim::Optimizer& opt, size_t g,
+                  const torch::OrderedDict<std::string, at::Tensor>& named,
+                  const std::vector<std::string>& names, double lr, double weight_decay) {
+  ASSERT_LT(g, opt.param_groups().size());
+  const auto& group = opt.param_groups()[g];
+  const auto& options = static_cast<const torch::optim::AdamWOptions&>(group.options());
+  EXPECT_DOUBLE_EQ(options.lr(), lr) << "group " << g;
+  EXPECT_DOUBLE_EQ(options.weight_decay(), weight_decay) << "group " << g;
+  ASSERT_EQ(group.params().size(), names.size()) << "group " << g;
+  for (size_t i = 0; i < names.size(); ++i)
+    EXPECT_TRUE(group.params()[i].is_same(named[names[i]])) << "group " << g << ": " << names[i];
+}
+
+// Layer-wise rates: the unscaled groups first, then each scale's (decayed, not decayed, SSM) in
+// the order of its first parameter; the longest prefix wins, and a prefix ends at a dot.
+TEST(Optimizers, LrScalesGroupParametersByTheirLongestPrefixAfterTheUnscaledOnes) {
+  const auto named =
+      zero_parameters({"cls", "embed.weight", "layers.1.weight", "layers.1.bias", "layers.1.log_dt",
+                       "layers.10.weight", "head.weight", "head.bias"});
+  const auto config = OptimizerConfig::from_json(
+      {{"name", "adamw"},
+       {"lr", 0.01},
+       {"weight_decay", 0.05},
+       {"no_weight_decay", {"bias"}},
+       {"ssm_parameters", {"log_dt"}},
+       {"ssm_lr", 0.004},
+       {"lr_scales",
+        scales_json({{"layers", 0.8}, {"embed", 0.25}, {"layers.1", 0.5}, {"cls", 0.25}})}});
+  const auto opt = make_optimizer(config, named);
+  ASSERT_EQ(opt->param_groups().size(), 7u);
+  expect_group(*opt, 0, named, {"head.weight"}, 0.01, 0.05);
+  expect_group(*opt, 1, named, {"head.bias"}, 0.01, 0.0);
+  expect_group(*opt, 2, named, {"cls", "embed.weight"}, 0.01 * 0.25, 0.05);
+  expect_group(*opt, 3, named, {"layers.1.weight"}, 0.01 * 0.5, 0.05);
+  expect_group(*opt, 4, named, {"layers.1.bias"}, 0.01 * 0.5, 0.0);
+  expect_group(*opt, 5, named, {"layers.1.log_dt"}, 0.004 * 0.5, 0.0);   // min(ssm_lr, lr) * 0.5
+  expect_group(*opt, 6, named, {"layers.10.weight"}, 0.01 * 0.8, 0.05);  // not under "layers.1"
+  EXPECT_DOUBLE_EQ(learning_rate(*opt), 0.01);
+  EXPECT_EQ(OptimizerConfig::from_json(config.to_json()).lr_scales, config.lr_scales);
+}
+
+// Checkpoints rely on the group order: no lr_scales, an empty list, or only scales of 1 give the
+// groups of a config without the key.
+TEST(Optimizers, WithoutLrScalesTheGroupsAreThoseOfBefore) {
+  const auto named = zero_parameters({"layer0.weight", "layer0.log_dt", "layer0.bias"});
+  const json base = {{"name", "adamw"},
+                     {"lr", 0.01},
+                     {"weight_decay", 0.1},
+                     {"no_weight_decay", {"bias"}},
+                     {"ssm_parameters", {"log_dt"}}};
+  for (const json& scales : {json(), json::array(), scales_json({{"layer0", 1.0}})}) {
+    json config = base;
+    if (!scales.is_null()) config["lr_scales"] = scales;
+    const auto opt = make_optimizer(OptimizerConfig::from_json(config), named);
+    ASSERT_EQ(opt->param_groups().size(), 3u) << scales;
+    expect_group(*opt, 0, named, {"layer0.weight"}, 0.01, 0.1);
+    expect_group(*opt, 1, named, {"layer0.bias"}, 0.01, 0.0);
+    expect_group(*opt, 2, named, {"layer0.log_dt"}, 0.01, 0.0);
+  }
+}
+
+TEST(Optimizers, BadLrScalesNameTheKey) {
+  const auto named = zero_parameters({"a.weight", "b.weight"});
+  auto error_of = [&](const json& scales) -> std::string {
+    try {
+      make_optimizer(OptimizerConfig::from_json({{"lr_scales", scales}}), named);
+    } catch (const ssmkit::InputError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  const struct {
+    json scales;
+    std::string expected;
+  } cases[] = {
+      {scales_json({{"a", 0.0}}), "'a' must be > 0, got 0"},
+      {scales_json({{"a", -0.5}}), "'a' must be > 0, got -0.5"},
+      {scales_json({{"a", 0.5}, {"b", 0.25}}), "every parameter is scaled; leave at least one"},
+      {scales_json({{"a", 0.5}, {"a", 0.25}}), "'a' is given twice"},
+      {scales_json({{"", 0.5}}), "empty"},
+      {scales_json({{"c", 0.5}}), "'c' names no parameter of the model (e.g. 'a.weight')"},
+      {scales_json({{"a.w", 0.5}}), "'a.w' names no parameter"},  // prefixes end at dots
+      {json::parse(R"([["a"]])"), "expected a list of [name, number] pairs, got the item [\"a\"]"},
+      {json::parse(R"([["a", "fast"]])"), "expected a list of [name, number] pairs"},
+      {json::parse(R"({"a": 0.5})"), "expected a list of [name, number] pairs"},
+  };
+  for (const auto& c : cases) {
+    const std::string message = error_of(c.scales);
+    EXPECT_NE(message.find("optimizer.lr_scales: "), std::string::npos)
+        << c.scales << ": " << message;
+    EXPECT_NE(message.find(c.expected), std::string::npos) << c.scales << ": " << message;
+  }
+}
+
+// One float64 parameter per scale; a reference AdamW per parameter at lr * scale.
+struct ScaledProblem {
+  std::vector<std::string> names = {"embed.weight", "layers.0.weight", "head.weight"};
+  std::vector<double> scales = {0.25, 0.5, 1.0};
+  std::vector<torch::Tensor> weights;
+  torch::OrderedDict<std::string, at::Tensor> named;
+  ScaledProblem() {
+    torch::manual_seed(3);
+    for (const auto& name : names) {
+      weights.push_back(torch::randn({4}, torch::kFloat64).requires_grad_());
+      named.insert(name, weights.back());
+    }
+  }
+  // Gradient of parameter i at step t: differs per parameter and per step.
+  void backward(int t) {
+    for (size_t i = 0; i < weights.size(); ++i) {
+      const auto target = torch::full({4}, 0.3 * static_cast<double>(t + 1 + i), torch::kFloat64);
+      (0.5 * (weights[i] - target).pow(2) * static_cast<double>(i + 1)).sum().backward();
+    }
+  }
+};
+
+TEST(Optimizers, AdamWStepWithLrScalesIsAnAdamWStepAtTheScaledRate) {
+  const double lr = 0.05, wd = 0.1;
+  const json config = {{"name", "adamw"},
+                       {"lr", lr},
+                       {"weight_decay", wd},
+                       {"lr_scales", scales_json({{"embed", 0.25}, {"layers.0", 0.5}})}};
+  ScaledProblem reference, plain, fused;
+  std::vector<std::unique_ptr<torch::optim::AdamW>> references;
+  for (size_t i = 0; i < reference.weights.size(); ++i) {
+    references.push_back(std::make_unique<torch::optim::AdamW>(
+        std::vector<at::Tensor>{reference.weights[i]},
+        torch::optim::AdamWOptions(lr * reference.scales[i]).weight_decay(wd)));
+  }
+  auto plain_opt = make_optimizer(OptimizerConfig::from_json(config), plain.named);
+  auto fused_opt = make_optimizer(OptimizerConfig::from_json(config), fused.named);
+  ASSERT_EQ(plain_opt->param_groups().size(), 3u);
+  ASSERT_EQ(FusedOptimizer::unsupported_reason(*fused_opt), "");
+  FusedOptimizer flat(*fused_opt);
+  for (int t = 0; t < kSteps; ++t) {
+    for (auto& r : references)
+      r->zero_grad();
+    reference.backward(t);
+    for (auto& r : references)
+      r->step();
+    plain_opt->zero_grad();
+    plain.backward(t);
+    plain_opt->step();
+    flat.zero_grad();
+    fused.backward(t);
+    flat.step();
+    for (size_t i = 0; i < reference.weights.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(plain.weights[i], reference.weights[i], 1e-14, 0))
+          << "plain, step " << t << ", " << reference.names[i];
+      EXPECT_TRUE(torch::allclose(fused.weights[i], reference.weights[i], 1e-14, 0))
+          << "fused, step " << t << ", " << reference.names[i];
+    }
+  }
 }
 
 TEST(Optimizers, StateTensorsFollowParameterOrder) {

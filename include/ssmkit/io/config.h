@@ -67,6 +67,10 @@ class ConfigSection {
   std::vector<double> numbers(const std::string& key, const std::vector<double>& fallback);
   std::vector<std::string> strings(const std::string& key,
                                    const std::vector<std::string>& fallback);
+  // A list of [name, number] pairs, e.g. [["encoder.embedding", 0.5], ["encoder.layers.0", 0.7]]
+  // (a JSON object would lose the order, and YAML configs write lists of lists).
+  std::vector<std::pair<std::string, double>> named_numbers(
+      const std::string& key, const std::vector<std::pair<std::string, double>>& fallback);
   // A nested section (null when absent), for another ConfigSection.
   nlohmann::json section(const std::string& key);
   // Accepts these keys without reading them: settings of sibling variants (e.g. a schedule's
