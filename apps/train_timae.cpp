@@ -29,6 +29,7 @@
 #include "ssmkit/models/registry.h"
 #include "ssmkit/models/timae.h"
 #include "ssmkit/models/timae_for_pretraining.h"
+#include "ssmkit/models/timae_layer_lr_scales.h"
 #include "ssmkit/ops/random_masking.h"
 #include "ssmkit/report/classification_report.h"
 #include "ssmkit/report/csv_logger_callback.h"
@@ -77,8 +78,12 @@ models::TiMAEMixer mixer_of(const std::string& model) {
 }
 
 // init_args keys that configure the program rather than the network.
-const char* const kProgramModelKeys[] = {"lr", "weight_decay", "encoder_ckpt_path", "class_weights",
-                                         "label_smoothing"};
+const char* const kProgramModelKeys[] = {"lr",
+                                         "weight_decay",
+                                         "encoder_ckpt_path",
+                                         "class_weights",
+                                         "label_smoothing",
+                                         "layer_lr_decay"};
 
 json default_config(models::TiMAEMixer mixer) {
   json init_args = models::timae_defaults(mixer);
@@ -87,6 +92,7 @@ json default_config(models::TiMAEMixer mixer) {
   init_args["encoder_ckpt_path"] = nullptr;
   init_args["class_weights"] = nullptr;  // null: inverse class frequency of the training labels
   init_args["label_smoothing"] = 0.0;
+  init_args["layer_lr_decay"] = 1.0;  // 1: every layer at lr
   return {{"seed_everything", nullptr},
           {"model", {{"class_path", ""}, {"init_args", init_args}}},
           {"data",
@@ -293,6 +299,25 @@ void load_encoder(const json& config, models::Model& model) {
   spdlog::info("{}: encoder weights from {}", kProgram, path.get<std::string>());
 }
 
+// The optimizer's lr_scales for --model.layer_lr_decay (models/timae_layer_lr_scales.h).
+std::vector<std::pair<std::string, double>> layer_lr_scales(const json& config,
+                                                            const models::Model& model) {
+  const double decay = init_args(config).at("layer_lr_decay").get<double>();
+  const auto* classifier = dynamic_cast<const models::TiMAEImpl*>(&model);
+  if (classifier == nullptr) {
+    if (decay == 1.0) return {};
+    throw InputError(
+        "--model.layer_lr_decay: only the classifiers (TiMAE, TiMAEMamba) decay the "
+        "rate by layer; leave it at 1 for " +
+        model_name(config));
+  }
+  try {
+    return models::timae_layer_lr_scales(classifier->options(), decay);
+  } catch (const InputError& e) {
+    throw InputError(std::string("--model.layer_lr_decay: ") + e.what(), e.key());
+  }
+}
+
 // hparams.yaml: the model's arguments as they were used.
 void write_run_yaml(const std::string& folder, const json& config) {
   write_file_atomic((fs::path(folder) / "config.yaml").string(), io::to_yaml(config));
@@ -358,9 +383,10 @@ int run_fit(const Command& command) {
   const auto val_batches = data::ucr_evaluation_batches(data.val, data_opts);
 
   const std::string logs = cli::lightning_logs_folder(config);
-  const json session_config = cli::lightning_training_config(config, args.at("lr").get<double>(),
-                                                             args.at("weight_decay").get<double>(),
-                                                             cli::next_lightning_version(logs));
+  json session_config = cli::lightning_training_config(config, args.at("lr").get<double>(),
+                                                       args.at("weight_decay").get<double>(),
+                                                       cli::next_lightning_version(logs));
+  session_config["optimizer"]["lr_scales"] = layer_lr_scales(config, *model);
   json run_config = session_config;
   run_config["lightning"] = config;
   cli::TrainingSession session(run_config, *trainable, make_loss(config, weights, device),

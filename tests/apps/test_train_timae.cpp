@@ -2,8 +2,9 @@
 // fine-tuning from the pretraining checkpoint, testing) run as written with the real ECG5000 files
 // and epochs cut, and write Lightning's tree; the pretrained encoder reaches the classifier
 // unchanged; a fit paused after epoch 2 and resumed from its checkpoint ends with the weights of
-// an uninterrupted run; --print_config reads back through --config; every bad input fails with
-// one error line and leaves no run folder.
+// an uninterrupted run; --model.layer_lr_decay reaches the optimizer and the run's records;
+// --print_config reads back through --config; every bad input fails with one error line and
+// leaves no run folder.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -64,8 +65,8 @@ std::map<std::string, at::Tensor> checkpoint_tensors(const std::string& path) {
   const train::CheckpointState state = train::read_checkpoint_state(path);
   const json& lightning = state.config.at("lightning");
   json network = lightning["model"]["init_args"];
-  for (const char* key :
-       {"lr", "weight_decay", "encoder_ckpt_path", "class_weights", "label_smoothing"})
+  for (const char* key : {"lr", "weight_decay", "encoder_ckpt_path", "class_weights",
+                          "label_smoothing", "layer_lr_decay"})
     network.erase(key);
   auto model = models::create_model(lightning["model"]["class_path"], network);
   auto trainable = train::wrap_module(model);
@@ -274,14 +275,45 @@ TEST(TrainTimae, EmaWeightAveragingValidatesAndTestsTheAverage) {
   EXPECT_TRUE(differs);
 }
 
+// MAE's layer-wise decay for one encoder layer (N = 1): the embedding and the CLS token at
+// d^2, the layer at d, the norm and the head at the base rate.
+TEST(TrainTimae, LayerLrDecayReachesTheOptimizerAndTheRunsRecords) {
+  const TempDir dir;
+  dir.write("train.tsv", timae_tsv(48, 20));
+  const ProgramRun fit = timae(dir,
+                               "fit --model TiMAE --data.dataset_path train.tsv "
+                               "--trainer.max_epochs 1 --model.layer_lr_decay 0.75" +
+                                   kTinyTimae);
+  ASSERT_EQ(fit.exit_code, 0) << fit.output;
+  const fs::path run = dir.path() / "lightning_logs" / "version_0";
+  EXPECT_THAT(lines_of(run / "hparams.yaml"), HasSubstr("layer_lr_decay: 0.75\n"));
+  EXPECT_THAT(lines_of(run / "config.yaml"), HasSubstr("layer_lr_decay: 0.75\n"));
+  const train::CheckpointState state =
+      train::read_checkpoint_state((run / "checkpoints/last.ckpt").string());
+  const json expected = json::parse(
+      R"([["encoder.embedding", 0.5625], ["encoder.cls_token", 0.5625], ["encoder.layers.0", 0.75]])");
+  EXPECT_EQ(state.config.at("optimizer").at("lr_scales"), expected);
+  EXPECT_EQ(state.config.at("lightning").at("model").at("init_args").at("layer_lr_decay"), 0.75);
+  // Without the flag the optimizer has no scales.
+  const ProgramRun plain = timae(dir,
+                                 "fit --model TiMAE --data.dataset_path train.tsv "
+                                 "--trainer.max_epochs 1" +
+                                     kTinyTimae);
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  const train::CheckpointState unscaled = train::read_checkpoint_state(
+      (dir.path() / "lightning_logs/version_1/checkpoints/last.ckpt").string());
+  EXPECT_EQ(unscaled.config.at("optimizer").at("lr_scales"), json::array());
+}
+
 TEST(TrainTimae, PrintedConfigReadsBackThroughConfig) {
   const TempDir dir;
   const ProgramRun printed =
       timae(dir,
             "fit --model TiMAEMamba --model.pooling avg --data.batch_size 32 "
-            "--trainer.callbacks+=LearningRateMonitor --print_config");
+            "--trainer.callbacks+=LearningRateMonitor --model.layer_lr_decay 0.8 --print_config");
   ASSERT_EQ(printed.exit_code, 0) << printed.output;
   EXPECT_THAT(printed.output, HasSubstr("class_path: TiMAEMamba"));
+  EXPECT_THAT(printed.output, HasSubstr("layer_lr_decay: 0.8\n"));
   EXPECT_THAT(printed.output, HasSubstr("num_heads: 8")) << "the Mamba model's own defaults";
   dir.write("config.yaml", printed.output);
   const ProgramRun again = timae(dir, "fit --config config.yaml --print_config");
@@ -342,6 +374,12 @@ TEST(TrainTimae, BadInputsGiveOneErrorLineAndNoRunFolder) {
       {base + " --model.label_smoothing 1", {"--model.label_smoothing", "[0, 1)"}},
       {base + " --model.finetune_mask_ratio 0.99",
        {"--model.finetune_mask_ratio", "keeps no step"}},
+      {base + " --model.layer_lr_decay 0", {"--model.layer_lr_decay", "(0, 1]", "got 0"}},
+      {base + " --model.layer_lr_decay 1.5", {"--model.layer_lr_decay", "(0, 1]", "got 1.5"}},
+      {"fit --model TiMAEForPretraining --data.pretrain True --data.dataset_path train.tsv "
+       "--model.layer_lr_decay 0.75" +
+           kTinyTimae,
+       {"--model.layer_lr_decay", "only the classifiers", "TiMAEForPretraining"}},
       {base + " --model.encoder_ckpt_path wide/lightning_logs/version_0/checkpoints/last.ckpt",
        {"--model.encoder_ckpt_path", "tensor 'encoder.", "shape"}},
       {"fit --model TiMAX --data.dataset_path train.tsv",

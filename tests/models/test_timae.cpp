@@ -3,16 +3,20 @@
 // long as max_len (the Lightning code's failure); positions interpolate past max_len; the
 // pretraining loss looks at removed steps only; the classifier pools as configured; the
 // classifier's encoder carries the pretraining model's parameter names; gradients reach every
-// parameter; bad settings name their key.
+// parameter; the layer-wise rate scales follow MAE's decay and name real parameters; bad settings
+// name their key.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "ssmkit/io/error.h"
 #include "ssmkit/models/registry.h"
 #include "ssmkit/models/timae.h"
 #include "ssmkit/models/timae_for_pretraining.h"
+#include "ssmkit/models/timae_layer_lr_scales.h"
 #include "ssmkit/ops/random_masking.h"
 #include "test_helpers.h"
 
@@ -199,6 +203,59 @@ TEST(TiMAE, ClassifierEncoderHasThePretrainingEncodersParameters) {
     for (const auto& item : a) {
       ASSERT_TRUE(b.contains(item.key())) << item.key();
       EXPECT_EQ(item.value().sizes(), b[item.key()].sizes()) << item.key();
+    }
+  }
+}
+
+TEST(TiMAE, LayerLrScalesDecayFromTheHeadAsMaesFineTuning) {
+  models::TiMAEOptions options;
+  options.num_layers = 2;
+  const std::vector<std::pair<std::string, double>> expected = {{"encoder.embedding", 0.125},
+                                                                {"encoder.cls_token", 0.125},
+                                                                {"encoder.layers.0", 0.25},
+                                                                {"encoder.layers.1", 0.5}};
+  EXPECT_EQ(models::timae_layer_lr_scales(options, 0.5), expected);
+  EXPECT_TRUE(models::timae_layer_lr_scales(options, 1.0).empty()) << "1: off";
+  options.cls_embed = false;
+  EXPECT_EQ(models::timae_layer_lr_scales(options, 0.5).size(), 3u) << "no CLS token to scale";
+  for (const double bad : {0.0, -0.5, 1.5, std::nan("")}) {
+    EXPECT_THAT([&] { models::timae_layer_lr_scales(options, bad); },
+                ThrowsMessage<InputError>(HasSubstr("'layer_lr_decay' must be in (0, 1]")))
+        << bad;
+  }
+}
+
+// A renamed module must not switch the decay off silently: every prefix names parameters of the
+// built classifiers, and the encoder's final norm and the head keep the base rate.
+TEST(TiMAE, LayerLrScalesNameParametersOfBothClassifiers) {
+  const auto under = [](const std::string& name, const std::string& prefix) {
+    return name == prefix || name.rfind(prefix + ".", 0) == 0;
+  };
+  for (const std::string name : {"TiMAE", "TiMAEMamba"}) {
+    for (const bool cls : {true, false}) {
+      const json change = {{"num_layers", 3}, {"cls_embed", cls}, {"pooling", "avg"}};
+      auto model = std::dynamic_pointer_cast<models::TiMAEImpl>(timae_model(name, change));
+      ASSERT_TRUE(model) << name;
+      const auto parameters = model->named_parameters();
+      const auto scales = models::timae_layer_lr_scales(model->options(), 0.75);
+      ASSERT_EQ(scales.size(), cls ? 5u : 4u);
+      for (const auto& [prefix, scale] : scales) {
+        bool found = false;
+        for (const auto& item : parameters)
+          found |= under(item.key(), prefix);
+        EXPECT_TRUE(found) << name << ": '" << prefix << "' names no parameter";
+      }
+      size_t unscaled = 0;
+      for (const auto& item : parameters) {
+        bool scaled = false;
+        for (const auto& entry : scales)
+          scaled |= under(item.key(), entry.first);
+        const bool head =
+            item.key().rfind("classifier.", 0) == 0 || item.key().rfind("encoder.norm.", 0) == 0;
+        EXPECT_EQ(scaled, !head) << name << ": " << item.key();
+        unscaled += scaled ? 0 : 1;
+      }
+      EXPECT_EQ(unscaled, 4u) << name << ": the norm's and the head's weights and biases";
     }
   }
 }
