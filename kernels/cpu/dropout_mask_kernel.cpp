@@ -31,5 +31,6 @@ void fill_dropout_mask(T* out, int64_t begin, int64_t end, uint64_t seed, uint32
 
 template void fill_dropout_mask<float>(float*, int64_t, int64_t, uint64_t, uint32_t, float);
 template void fill_dropout_mask<double>(double*, int64_t, int64_t, uint64_t, uint32_t, double);
+template void fill_dropout_mask<uint8_t>(uint8_t*, int64_t, int64_t, uint64_t, uint32_t, uint8_t);
 
 }  // namespace ssmkit::kernels_cpu

@@ -13,7 +13,7 @@ constexpr uint32_t kDropoutLevels = 65536;
 
 // out[i] = 0 with probability drop_threshold / kDropoutLevels, else keep_scale, for i in
 // [begin, end); element i's draw depends only on (seed, i), so any split over threads gives the
-// same mask.
+// same mask. T is float or double (a scaled mask), or uint8_t with keep_scale 1 (a keep mask).
 template <typename T>
 void fill_dropout_mask(T* out, int64_t begin, int64_t end, uint64_t seed, uint32_t drop_threshold,
                        T keep_scale);

@@ -3,6 +3,8 @@
 #define SSMKIT_SCAN_ISA generic
 #include "selective_scan_cpu_kernel_impl.h"
 
+#include "cpu_features.h"
+
 namespace ssmkit::ops::scan_cpu {
 
 const KernelSet kGenericKernels = {"generic",
@@ -14,13 +16,8 @@ const KernelSet kGenericKernels = {"generic",
 
 std::vector<const KernelSet*> runnable_kernels() {
   std::vector<const KernelSet*> sets;
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma")) {
-    sets.push_back(&kAvx512Kernels);
-  }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    sets.push_back(&kAvx2Kernels);
-#endif
+  if (kernels_cpu::cpu_runs_avx512()) sets.push_back(&kAvx512Kernels);
+  if (kernels_cpu::cpu_runs_avx2()) sets.push_back(&kAvx2Kernels);
   sets.push_back(&kGenericKernels);
   return sets;
 }

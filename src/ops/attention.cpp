@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ssmkit/io/error.h"
+#include "ssmkit/ops/attention_cpu.h"
 #include "ssmkit/ops/attention_cuda.h"
 #include "ssmkit/ops/dropout.h"
 #include "ssmkit/util/checks.h"
@@ -33,6 +34,12 @@ at::Tensor multi_head_attention(const at::Tensor& qkv, int64_t heads, double dro
 #ifdef SSMKIT_WITH_CUDA
   if (attention_cuda_takes(qkv, heads)) return attention_cuda(qkv, heads, drop_probability);
 #endif
+  if (attention_cpu_takes(qkv, heads) && batch * length > 0) {
+    const at::Tensor keep =
+        drop_probability > 0.0 ? dropout_keep_mask({batch, heads, length, length}, drop_probability)
+                               : at::Tensor();
+    return attention_cpu(qkv, heads, keep, drop_probability);
+  }
   // (B, L, 3 D) -> 3 x (B, H, L, d)
   const auto parts =
       qkv.view({batch, length, 3, heads, head_dim}).permute({2, 0, 3, 1, 4}).unbind(0);

@@ -24,18 +24,23 @@ uint64_t draw_seed() {
   return at::check_generator<at::CPUGeneratorImpl>(generator)->random64();
 }
 
+// Each element keep_value, or 0 with probability p, from the default generator.
 template <typename T>
-at::Tensor cpu_mask(const at::Tensor& like, double p) {
-  at::Tensor mask =
-      at::empty(like.sizes(), like.options().memory_format(at::MemoryFormat::Contiguous));
+at::Tensor cpu_mask(at::IntArrayRef sizes, const at::TensorOptions& options, double p,
+                    T keep_value) {
+  at::Tensor mask = at::empty(sizes, options.memory_format(at::MemoryFormat::Contiguous));
   T* out = mask.data_ptr<T>();
   const uint64_t seed = draw_seed();
   const auto threshold = static_cast<uint32_t>(std::lround(p * kernels_cpu::kDropoutLevels));
-  const T scale = static_cast<T>(1.0 / (1.0 - p));
   at::parallel_for(0, mask.numel(), kMaskGrain, [&](int64_t begin, int64_t end) {
-    kernels_cpu::fill_dropout_mask<T>(out, begin, end, seed, threshold, scale);
+    kernels_cpu::fill_dropout_mask<T>(out, begin, end, seed, threshold, keep_value);
   });
   return mask;
+}
+
+template <typename T>
+at::Tensor scaled_mask(const at::Tensor& like, double p) {
+  return cpu_mask<T>(like.sizes(), like.options(), p, static_cast<T>(1.0 / (1.0 - p)));
 }
 
 }  // namespace
@@ -49,8 +54,14 @@ at::Tensor dropout(const at::Tensor& x, double p, bool training) {
   }
   // The mask is a constant: autograd records only the product (its backward is grad * mask).
   const at::Tensor mask =
-      x.scalar_type() == at::kFloat ? cpu_mask<float>(x, p) : cpu_mask<double>(x, p);
+      x.scalar_type() == at::kFloat ? scaled_mask<float>(x, p) : scaled_mask<double>(x, p);
   return x * mask;
+}
+
+at::Tensor dropout_keep_mask(at::IntArrayRef sizes, double p) {
+  if (!(p >= 0.0 && p < 1.0))
+    throw InputError("dropout: p must be in [0, 1), got " + std::to_string(p));
+  return cpu_mask<uint8_t>(sizes, at::TensorOptions(at::kByte), p, uint8_t{1});
 }
 
 at::Tensor channel_dropout(const at::Tensor& x, double p, bool training) {

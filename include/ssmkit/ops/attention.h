@@ -11,8 +11,9 @@ namespace ssmkit::ops {
 // weights (pass 0 outside training). qkv holds, per step, the queries, then the keys, then the
 // values, each as `heads` heads of d = D / heads channels (a Linear D -> 3 D's output, as
 // SelfAttention packs it). On CUDA in float32, for heads of at most 32 channels and sequences whose
-// head fits a thread block, ssmkit's kernels (kernels/cuda/attention); elsewhere LibTorch 2's fused
-// attention, or the same computation spelled out on LibTorch 1.
+// head fits a thread block, ssmkit's kernels (kernels/cuda/attention); on the CPU in float32,
+// ssmkit's loops (ops/attention_cpu.h); elsewhere LibTorch 2's fused attention, or the same
+// computation spelled out on LibTorch 1.
 at::Tensor multi_head_attention(const at::Tensor& qkv,                    // (B, L, 3 D)
                                 int64_t heads, double drop_probability);  // -> (B, L, D)
 

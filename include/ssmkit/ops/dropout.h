@@ -5,10 +5,16 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/util/ArrayRef.h>
 
 namespace ssmkit::ops {
 
 at::Tensor dropout(const at::Tensor& x, double p, bool training);  // (...) -> (...)
+
+// The keep decisions of a CPU dropout of probability p over a tensor of `sizes` (uint8: 1 keeps,
+// 0 drops), drawn from the same generator and kernel as dropout(), for kernels that apply the
+// mask themselves (the CPU attention).
+at::Tensor dropout_keep_mask(at::IntArrayRef sizes, double p);  // -> (sizes), uint8
 
 // Dropout of whole channels: one draw per (example, channel), shared by every step of the
 // sequence (S4's DropoutNd with tie=True, PyTorch's Dropout1d in channels-last layout), so a

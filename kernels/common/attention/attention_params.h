@@ -1,5 +1,7 @@
-// Parameters of the CUDA multi-head attention kernels (attention.cu), free of LibTorch: float32,
-// the queries, keys and values packed as one projection's output (B, L, 3, H, d), contiguous.
+// Parameters of the multi-head attention kernels, free of LibTorch and of CUDA: float32, the
+// queries, keys and values packed as one projection's output (B, L, 3, H, d), contiguous. The
+// CUDA kernels (kernels/cuda/attention) take all of it, the CPU loops (kernels/cpu/
+// attention_cpu_kernel.h) the shape.
 #pragma once
 
 #include <cstdint>
