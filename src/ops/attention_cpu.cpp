@@ -7,7 +7,6 @@
 #include <torch/torch.h>
 
 #include <atomic>
-#include <cmath>
 #include <string>
 #include <vector>
 
@@ -28,13 +27,7 @@ const k::AttentionCpuKernels& attention_kernels() {
 }
 
 kernels::AttentionShape shape_of(const at::Tensor& qkv, int64_t heads) {  // qkv (B, L, 3 D)
-  kernels::AttentionShape s;
-  s.batch = qkv.size(0);
-  s.length = qkv.size(1);
-  s.heads = heads;
-  s.head_dim = qkv.size(2) / (3 * heads);
-  s.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(s.head_dim)));
-  return s;
+  return kernels::attention_shape(qkv.size(0), qkv.size(1), qkv.size(2), heads);
 }
 
 // `keep` is empty without dropout (an autograd function takes no undefined tensors).

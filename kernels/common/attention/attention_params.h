@@ -4,6 +4,7 @@
 // attention_cpu_kernel.h) the shape.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 namespace ssmkit::kernels {
@@ -30,6 +31,18 @@ struct AttentionShape {
   int64_t head_dim = 0;  // d
   float scale = 1.0f;    // of the scores, 1 / sqrt(d)
 };
+
+// The shape of a (batch, length, 3 * heads * d) projection split into `heads` heads (host code).
+inline AttentionShape attention_shape(int64_t batch, int64_t length, int64_t packed_width,
+                                      int64_t heads) {
+  AttentionShape s;
+  s.batch = batch;
+  s.length = length;
+  s.heads = heads;
+  s.head_dim = packed_width / (3 * heads);
+  s.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(s.head_dim)));
+  return s;
+}
 
 struct AttentionParams {
   AttentionShape shape;

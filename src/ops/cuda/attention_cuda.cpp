@@ -85,13 +85,7 @@ k::AttentionDropout from_numbers(const std::vector<int64_t>& n, double p) {
 }
 
 k::AttentionShape shape_of(const at::Tensor& qkv, int64_t heads) {  // qkv (B, L, 3 D)
-  k::AttentionShape s;
-  s.batch = qkv.size(0);
-  s.length = qkv.size(1);
-  s.heads = heads;
-  s.head_dim = qkv.size(2) / (3 * heads);
-  s.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(s.head_dim)));
-  return s;
+  return kernels::attention_shape(qkv.size(0), qkv.size(1), qkv.size(2), heads);
 }
 
 class CudaAttention : public torch::autograd::Function<CudaAttention> {
