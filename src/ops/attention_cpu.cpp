@@ -105,6 +105,16 @@ bool attention_cpu_takes(const at::Tensor& qkv, int64_t heads) {
 
 at::Tensor attention_cpu(const at::Tensor& qkv, int64_t heads, const at::Tensor& keep,
                          double drop_probability) {
+  TORCH_CHECK(attention_cpu_takes(qkv, heads), "attention_cpu: 'qkv' must be a CPU float32 (B, L, ",
+              "3 D) tensor with heads (", heads, ") of at most ", k::kAttentionCpuMaxHeadDim,
+              " channels, got ", qkv.scalar_type(), " ", qkv.sizes(), " on ", qkv.device());
+  // The loops read B H L L bytes of the mask: anything else would read past it.
+  TORCH_CHECK(!keep.defined() ||
+                  (keep.scalar_type() == at::kByte &&
+                   keep.sizes() == at::IntArrayRef({qkv.size(0), heads, qkv.size(1), qkv.size(1)})),
+              "attention_cpu: 'keep' must be uint8 of shape (B, H, L, L) = (", qkv.size(0), ", ",
+              heads, ", ", qkv.size(1), ", ", qkv.size(1), "), got ", keep.scalar_type(), " ",
+              keep.sizes());
   const at::Tensor mask = keep.defined() ? keep : at::empty({0}, qkv.options().dtype(at::kByte));
   return CpuAttention::apply(qkv, heads, mask, drop_probability)[0];
 }

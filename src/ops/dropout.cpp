@@ -24,6 +24,11 @@ uint64_t draw_seed() {
   return at::check_generator<at::CPUGeneratorImpl>(generator)->random64();
 }
 
+void check_probability(double p) {
+  if (!(p >= 0.0 && p < 1.0))
+    throw InputError("dropout: p must be in [0, 1), got " + std::to_string(p));
+}
+
 // Each element keep_value, or 0 with probability p, from the default generator.
 template <typename T>
 at::Tensor cpu_mask(at::IntArrayRef sizes, const at::TensorOptions& options, double p,
@@ -46,8 +51,7 @@ at::Tensor scaled_mask(const at::Tensor& like, double p) {
 }  // namespace
 
 at::Tensor dropout(const at::Tensor& x, double p, bool training) {
-  if (!(p >= 0.0 && p < 1.0))
-    throw InputError("dropout: p must be in [0, 1), got " + std::to_string(p));
+  check_probability(p);
   if (!training || p == 0.0) return x;
   if (!x.device().is_cpu() || (x.scalar_type() != at::kFloat && x.scalar_type() != at::kDouble)) {
     return torch::dropout(x, p, /*train=*/true);
@@ -59,8 +63,7 @@ at::Tensor dropout(const at::Tensor& x, double p, bool training) {
 }
 
 at::Tensor dropout_keep_mask(at::IntArrayRef sizes, double p) {
-  if (!(p >= 0.0 && p < 1.0))
-    throw InputError("dropout: p must be in [0, 1), got " + std::to_string(p));
+  check_probability(p);
   return cpu_mask<uint8_t>(sizes, at::TensorOptions(at::kByte), p, uint8_t{1});
 }
 

@@ -115,6 +115,25 @@ TEST_F(AttentionCpu, ResultsDoNotDependOnTheThreadCount) {
   EXPECT_TRUE(torch::equal(grads[0], grads[1]));
 }
 
+TEST_F(AttentionCpu, AMaskOrInputItCannotReadIsRefused) {
+  const at::Tensor qkv = torch::randn({2, 5, 3 * 8});
+  const auto refused = [](const char* what) {
+    return ::testing::ThrowsMessage<c10::Error>(::testing::HasSubstr(what));
+  };
+  EXPECT_THAT(
+      [&] {
+        attention_cpu(qkv, 2, torch::ones({2, 2, 5, 4}, torch::kByte), 0.1);
+      },
+      refused("'keep' must be uint8 of shape (B, H, L, L) = (2, 2, 5, 5)"));
+  EXPECT_THAT(
+      [&] {
+        attention_cpu(qkv, 2, torch::ones({2, 2, 5, 5}), 0.1);
+      },
+      refused("'keep' must be uint8"));
+  EXPECT_THAT([&] { attention_cpu(qkv.to(torch::kDouble), 2, at::Tensor(), 0.0); },
+              refused("'qkv' must be a CPU float32"));
+}
+
 TEST_F(AttentionCpu, AnUnknownBuildIsNamedWithTheOnesThatRun) {
   EXPECT_THAT([] { set_attention_cpu_isa("sse9"); },
               ::testing::ThrowsMessage<c10::Error>(::testing::AllOf(
