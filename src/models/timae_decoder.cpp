@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "ssmkit/nn/layer_norm.h"
+#include "ssmkit/ops/linear.h"
 #include "ssmkit/util/trace.h"
 
 namespace ssmkit::models {
@@ -29,7 +30,7 @@ at::Tensor TiMAEDecoderImpl::forward(const TiMAEEncoding& encoding) {
   // decoder puts it first, so that a causal decoder's every step can read it (and it learns).
   const bool encoder_cls_first = options_.mixer == TiMAEMixer::kTransformer;
   const int64_t length = encoding.mask.restore_ids.size(1);
-  at::Tensor tokens = embedding(encoding.hidden);  // (B, T, W)
+  at::Tensor tokens = ops::linear(encoding.hidden, embedding);  // (B, T, W)
   at::Tensor cls;
   if (options_.cls_embed) {
     const int64_t steps = tokens.size(1) - 1;
@@ -40,8 +41,8 @@ at::Tensor TiMAEDecoderImpl::forward(const TiMAEEncoding& encoding) {
   const at::Tensor& positions = positions_.get(length, tokens.options());  // (1 + L, W)
   tokens = tokens + positions.narrow(0, 1, length);
   if (options_.cls_embed) tokens = attach_cls(tokens, cls + positions[0], /*first=*/true);
-  at::Tensor out =
-      projection(nn::layer_norm(norm, run_timae_layers(layers, tokens)));  // (B, T', C)
+  at::Tensor out = ops::linear(nn::layer_norm(norm, run_timae_layers(layers, tokens)),
+                               projection);  // (B, T', C)
   if (options_.cls_embed) out = out.narrow(1, 1, length);
   trace_shapes("TiMAEDecoder", encoding.hidden, out);
   return out;

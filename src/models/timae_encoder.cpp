@@ -7,6 +7,7 @@
 #include "ssmkit/nn/mamba2_layer.h"
 #include "ssmkit/nn/sinusoidal_positions.h"
 #include "ssmkit/nn/transformer_encoder_layer.h"
+#include "ssmkit/ops/linear.h"
 #include "ssmkit/util/checks.h"
 #include "ssmkit/util/trace.h"
 
@@ -95,8 +96,8 @@ TiMAEEncoding TiMAEEncoderImpl::forward(const at::Tensor& x, double mask_ratio) 
   TORCH_CHECK(x.dim() == 3 && x.size(2) == options_.input_dim, fn, ": 'x' has shape ",
               shape_string(x.sizes()), ", expected (B, L, ", options_.input_dim, ")");
   const int64_t batch = x.size(0), length = x.size(1);
-  const at::Tensor& positions = positions_.get(length, x.options());  // (1 + L, E)
-  at::Tensor tokens = embedding(x) + positions.narrow(0, 1, length);  // (B, L, E)
+  const at::Tensor& positions = positions_.get(length, x.options());               // (1 + L, E)
+  at::Tensor tokens = ops::linear(x, embedding) + positions.narrow(0, 1, length);  // (B, L, E)
   TiMAEEncoding out;
   if (mask_ratio > 0.0) {
     out.mask = ops::random_mask(batch, length, mask_ratio, x.options());

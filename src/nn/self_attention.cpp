@@ -5,6 +5,7 @@
 
 #include "ssmkit/io/error.h"
 #include "ssmkit/ops/attention.h"
+#include "ssmkit/ops/linear.h"
 #include "ssmkit/util/checks.h"
 #include "ssmkit/util/trace.h"
 
@@ -31,7 +32,8 @@ at::Tensor SelfAttentionImpl::forward(const at::Tensor& x) {
   TORCH_CHECK(x.dim() == 3 && x.size(2) == options_.d_model, fn, ": 'x' has shape ",
               shape_string(x.sizes()), ", expected (B, L, ", options_.d_model, ")");
   const double dropout = is_training() ? options_.dropout : 0.0;
-  const at::Tensor y = out(ops::multi_head_attention(qkv(x), options_.num_heads, dropout));
+  const at::Tensor y =
+      ops::linear(ops::multi_head_attention(ops::linear(x, qkv), options_.num_heads, dropout), out);
   trace_shapes(fn, x, y);
   return y;
 }

@@ -6,6 +6,7 @@
 #include "ssmkit/io/error.h"
 #include "ssmkit/nn/layer_norm.h"
 #include "ssmkit/ops/dropout.h"
+#include "ssmkit/ops/linear.h"
 #include "ssmkit/util/trace.h"
 
 namespace ssmkit::nn {
@@ -35,9 +36,9 @@ at::Tensor TransformerEncoderLayerImpl::forward(const at::Tensor& x) {
   const bool training = is_training();
   at::Tensor h = x + ops::dropout(attention(layer_norm(attention_norm, x)),
                                   options_.attention_dropout, training);
-  const at::Tensor inner =
-      ops::dropout(torch::gelu(ffn_in(layer_norm(ffn_norm, h))), options_.ffn_dropout, training);
-  h = h + ops::dropout(ffn_out(inner), options_.ffn_dropout, training);
+  const at::Tensor inner = ops::dropout(torch::gelu(ops::linear(layer_norm(ffn_norm, h), ffn_in)),
+                                        options_.ffn_dropout, training);
+  h = h + ops::dropout(ops::linear(inner, ffn_out), options_.ffn_dropout, training);
   trace_shapes("TransformerEncoderLayer", x, h);
   return h;
 }

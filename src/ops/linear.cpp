@@ -29,7 +29,9 @@ class RowProductLinear : public torch::autograd::Function<RowProductLinear> {
     const at::Tensor rows = grad_outputs[0].reshape({-1, weight.size(0)});  // (rows, out)
     const at::Tensor w = weight.to(rows.scalar_type());                     // (out, in)
     const at::Tensor inputs = x.reshape({-1, weight.size(1)}).to(rows.scalar_type());
-    const at::Tensor grad_x = rows.mm(w).view(x.sizes()).to(x.scalar_type());
+    // An input that needs no gradient (a model's raw series) skips its product.
+    const at::Tensor grad_x =
+        ctx->needs_input_grad(0) ? rows.mm(w).view(x.sizes()).to(x.scalar_type()) : at::Tensor();
     const at::Tensor grad_weight = rows.t().mm(inputs).to(weight.scalar_type());
     const at::Tensor grad_bias =
         rows.t().mv(at::ones({rows.size(0)}, rows.options())).to(bias.scalar_type());
@@ -43,9 +45,15 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tenso
   check_rank(weight, kLinearFn, "weight", "(out, in)", 2);
   TORCH_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1), kLinearFn, ": 'x' has shape ",
               shape_string(x.sizes()), ", expected (..., ", weight.size(1), ")");
+  // Without a bias there is no column sum to replace.
+  if (!bias.defined()) return at::linear(x, weight);
   check_shape(bias, kLinearFn, "bias", "(out)", {weight.size(0)});
   if (x.is_cuda() && x.numel() > 0) return RowProductLinear::apply(x, weight, bias)[0];
   return at::linear(x, weight, bias);
+}
+
+at::Tensor linear(const at::Tensor& x, const torch::nn::Linear& module) {
+  return linear(x, module->weight, module->bias);
 }
 
 }  // namespace ssmkit::ops

@@ -40,12 +40,12 @@ FlatParameters::FlatParameters(std::vector<at::Tensor> parameters)
   for (size_t i = 0; i < parameters_.size(); ++i) {
     at::Tensor& p = parameters_[i];
     const at::Tensor value = view_of(values_, i);
-    const at::Tensor gradient = view_of(gradients_, i);
+    gradient_views_.push_back(view_of(gradients_, i));
     value.copy_(p);
-    if (p.grad().defined()) gradient.copy_(p.grad());
+    if (p.grad().defined()) gradient_views_[i].copy_(p.grad());
     // set_data keeps the parameter's identity (the optimizer and the module still hold it).
     p.set_data(value);
-    p.mutable_grad() = gradient;
+    p.mutable_grad() = gradient_views_[i];
   }
 }
 
@@ -86,6 +86,37 @@ bool FlatParameters::intact() const {
 
 void FlatParameters::zero_gradients() {
   gradients_.zero_();
+}
+
+void FlatParameters::release_gradients() {
+  for (at::Tensor& p : parameters_)
+    p.mutable_grad() = at::Tensor();
+}
+
+void FlatParameters::gather_gradients() {
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> fresh;
+  fresh.reserve(parameters_.size());
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    const at::Tensor& g = parameters_[i].grad();
+    // A gradient that is already its view (not released) cannot be a source of the same buffer.
+    if (!g.defined() || g.data_ptr() == address_in(gradients_, i)) break;
+    fresh.push_back(g.reshape({-1}));
+  }
+  if (fresh.size() == parameters_.size()) {
+    at::cat_out(gradients_, fresh);
+  } else {
+    for (size_t i = 0; i < parameters_.size(); ++i) {
+      const at::Tensor& g = parameters_[i].grad();
+      if (!g.defined()) {
+        gradient_views_[i].zero_();
+      } else if (g.data_ptr() != address_in(gradients_, i)) {
+        gradient_views_[i].copy_(g);
+      }
+    }
+  }
+  for (size_t i = 0; i < parameters_.size(); ++i)
+    parameters_[i].mutable_grad() = gradient_views_[i];
 }
 
 at::Tensor FlatParameters::gradient_norm() const {

@@ -100,7 +100,7 @@ bool StepRunner::ensure_fused() {
 
 at::Tensor StepRunner::eager_forward_backward(const at::Tensor& inputs, const at::Tensor& targets) {
   if (fused_) {
-    fused_->zero_grad();
+    fused_->release_gradients();
   } else {
     optimizer_.zero_grad();
   }
@@ -117,12 +117,16 @@ at::Tensor StepRunner::eager_forward_backward(const at::Tensor& inputs, const at
       loss.detach().reshape({1}).to(at::kDouble, /*non_blocking=*/false, /*copy=*/true);
   if (distributed_ == nullptr) {
     loss.backward();
+    if (fused_) fused_->gather_gradients();
   } else {
     // The loss's sum starts first (every rank starts collectives in the same order), then the
     // gradient buckets' while backward runs.
     const auto loss_sum = distributed_->all_reduce_sum_async(loss_value);
     if (buckets_) buckets_->prepare();
     loss.backward();
+    // The buckets copied each fresh gradient as it arrived; they write the averages back into
+    // .grad(), which is the flat buffer's view again from here on.
+    if (fused_) fused_->gather_gradients();
     const auto backward_done = std::chrono::steady_clock::now();
     if (buckets_) {
       buckets_->finish();

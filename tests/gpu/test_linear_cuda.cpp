@@ -46,5 +46,22 @@ TEST(LinearCuda, MatchesTheCpuInFloat64) {
   }
 }
 
+// An input that needs no gradient (a model's raw series): the backward skips its product, and the
+// parameters' gradients are LibTorch's.
+TEST(LinearCuda, AnInputWithoutGradientIsSkipped) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  at::globalContext().setAllowTF32CuBLAS(false);
+  torch::manual_seed(8);
+  const auto cuda = torch::dtype(torch::kFloat).device(torch::kCUDA);
+  const at::Tensor x = torch::randn({4, 70, 1}, cuda);
+  const at::Tensor w = torch::randn({64, 1}, cuda).requires_grad_();
+  const at::Tensor b = torch::randn({64}, cuda).requires_grad_();
+  const at::Tensor seed = torch::randn({4, 70, 64}, cuda);
+  const auto ours = torch::autograd::grad({ops::linear(x, w, b)}, {w, b}, {seed});
+  const auto theirs = torch::autograd::grad({torch::linear(x, w, b)}, {w, b}, {seed});
+  EXPECT_LT(relative_error(ours[0], theirs[0]), 1e-5);
+  EXPECT_LT(relative_error(ours[1], theirs[1]), 1e-5);
+}
+
 }  // namespace
 }  // namespace ssmkit::testing

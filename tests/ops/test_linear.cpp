@@ -15,6 +15,13 @@ TEST(Linear, TheCpuPathIsLibTorchs) {
   EXPECT_TRUE(torch::equal(ssmkit::ops::linear(x, w, b), torch::linear(x, w, b)));
 }
 
+TEST(Linear, WithoutABiasAndThroughAModule) {
+  const at::Tensor x = torch::randn({2, 3, 4}), w = torch::randn({5, 4});
+  EXPECT_TRUE(torch::equal(ssmkit::ops::linear(x, w, at::Tensor()), torch::linear(x, w)));
+  torch::nn::Linear module(4, 5);
+  EXPECT_TRUE(torch::equal(ssmkit::ops::linear(x, module), module(x)));
+}
+
 TEST(Linear, WrongShapesAreNamed) {
   const at::Tensor x = torch::randn({2, 3, 4}), w = torch::randn({5, 4}), b = torch::randn({5});
   EXPECT_THAT([&] { ssmkit::ops::linear(x, w.narrow(1, 0, 3), b); },

@@ -160,6 +160,46 @@ TEST(FlatParameters, ParametersAndGradientsBecomeViewsOfTwoBuffers) {
   EXPECT_FALSE(flat.intact());
 }
 
+// A step releases the gradients before backward and gathers them after it: the buffer then holds
+// this backward's gradients (not added to the last step's), zeros for a parameter that got none,
+// and every .grad() is its view again.
+TEST(FlatParameters, ReleasedGradientsAreGatheredIntoTheBuffer) {
+  torch::manual_seed(0);
+  torch::nn::Linear linear(3, 2);
+  at::Tensor unused = torch::ones({4}, torch::requires_grad());
+  FlatParameters flat({linear->weight, unused, linear->bias});
+  const at::Tensor x = torch::randn({5, 3});
+  auto backward = [&] { linear(x).pow(2).sum().backward(); };
+
+  // The gradients the same backward leaves in fresh tensors.
+  torch::nn::Linear reference(3, 2);
+  {
+    torch::NoGradGuard no_grad;
+    reference->weight.copy_(linear->weight);
+    reference->bias.copy_(linear->bias);
+  }
+  reference(x).pow(2).sum().backward();
+
+  flat.gradients().fill_(7.0);  // the last step's gradients, which must not be added to
+  for (int step = 0; step < 2; ++step) {
+    flat.release_gradients();
+    EXPECT_FALSE(linear->weight.grad().defined());
+    backward();
+    flat.gather_gradients();
+    EXPECT_TRUE(flat.intact()) << "step " << step;
+    EXPECT_TRUE(torch::equal(linear->weight.grad(), reference->weight.grad())) << "step " << step;
+    EXPECT_TRUE(torch::equal(linear->bias.grad(), reference->bias.grad())) << "step " << step;
+    EXPECT_TRUE(torch::equal(unused.grad(), torch::zeros({4}))) << "step " << step;
+    EXPECT_EQ(linear->bias.grad().data_ptr(), flat.address_in(flat.gradients(), 2));
+  }
+
+  // Gathering gradients that are already the buffer's views keeps them.
+  const at::Tensor kept = flat.gradients().clone();
+  flat.gather_gradients();
+  EXPECT_TRUE(torch::equal(flat.gradients(), kept));
+  EXPECT_TRUE(flat.intact());
+}
+
 // Saving packed parameters writes each one's own elements, not the whole shared buffer per
 // parameter: a checkpoint stays the size of the model.
 TEST(FlatParameters, SavedModulesStayTheirSize) {

@@ -5,12 +5,18 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <torch/nn/modules/linear.h>
 
 namespace ssmkit::ops {
 
-// y = x W^T + b. LibTorch's linear (and its autograd) elsewhere.
+// y = x W^T + b. LibTorch's linear (and its autograd) elsewhere and without a bias (an undefined
+// `bias`).
 at::Tensor linear(const at::Tensor& x,       // (..., in)
                   const at::Tensor& weight,  // (out, in)
-                  const at::Tensor& bias);   // (out) -> (..., out)
+                  const at::Tensor& bias);   // (out) or undefined -> (..., out)
+
+// The same through a LibTorch Linear module's parameters.
+at::Tensor linear(const at::Tensor& x,               // (..., in)
+                  const torch::nn::Linear& module);  // -> (..., out)
 
 }  // namespace ssmkit::ops

@@ -36,6 +36,10 @@ class FusedOptimizer {
   bool intact() const;
 
   void zero_grad() { flat_.zero_gradients(); }
+  // Before backward: the step's gradients replace the last ones instead of adding to zeros.
+  void release_gradients() { flat_.release_gradients(); }
+  // After backward: every gradient in the flat buffer again (FlatParameters::gather_gradients).
+  void gather_gradients() { flat_.gather_gradients(); }
   // Global L2 norm of the gradients, float64 scalar () on their device, without synchronising.
   at::Tensor gradient_norm() const { return flat_.gradient_norm(); }
   // Every parameter's gradient in one buffer (P), e.g. for one all-reduce across ranks.
