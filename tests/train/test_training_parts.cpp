@@ -110,6 +110,19 @@ TEST(WeightStatistics, MatchManualComputation) {
   EXPECT_NEAR(stats[0].norm, w.norm().item<double>(), 1e-12);
   EXPECT_EQ(stats[1].std, 0.0);  // one element: defined, zero
   EXPECT_DOUBLE_EQ(to_json(stats)["one"]["mean"].get<double>(), 2.5);
+
+  // Parameters of another dtype and empty ones, after the others.
+  params.insert("empty", torch::zeros({0, 3}));
+  params.insert("double", torch::tensor({1.0, 3.0}, torch::kFloat64));
+  const auto mixed = parameter_statistics(params);
+  ASSERT_EQ(mixed.size(), 4u);
+  EXPECT_NEAR(mixed[0].mean, stats[0].mean, 1e-15);
+  EXPECT_EQ(mixed[2].norm, 0.0);
+  EXPECT_EQ(mixed[3].mean, 2.0);
+  EXPECT_EQ(mixed[3].std, 1.0);
+  EXPECT_EQ(mixed[3].min, 1.0);
+  EXPECT_EQ(mixed[3].max, 3.0);
+  EXPECT_DOUBLE_EQ(mixed[3].norm, std::sqrt(10.0));
 }
 
 TEST(ProgressBar, PlainModePrintsAboutTenLines) {
